@@ -1,0 +1,69 @@
+"""Japanese codes and text conventions: 全国地方公共団体コード, coordinates, normalisation."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+# Japan's extent with a margin (Minamitorishima 153.98E, Okinotorishima 20.42N,
+# Yonaguni 122.93E, Etorofu 45.56N).
+JAPAN_LON = (122.0, 154.5)
+JAPAN_LAT = (20.0, 46.0)
+
+_WEIGHTS = (6, 5, 4, 3, 2)
+
+
+def check_digit(code5: str) -> str:
+    """Check digit of a 5-digit municipality code (JIS X 0402, modulus 11)."""
+    total = sum(int(d) * w for d, w in zip(code5, _WEIGHTS, strict=True))
+    return str((11 - total % 11) % 10)
+
+
+def normalise_municipality_code(raw: str) -> str:
+    """Return the 6-digit code (with check digit) for a 5- or 6-digit input.
+
+    Raises
+    ------
+    ValueError
+        Not 5 or 6 digits, an unknown prefecture (01-47), or a wrong check digit.
+    """
+    code = unicodedata.normalize("NFKC", raw).strip()
+    if code.endswith(".0"):  # spreadsheets turn codes into floats
+        code = code[:-2]
+    if not code.isdigit() or len(code) not in (5, 6):
+        raise ValueError(f"municipality code {raw!r} is not 5 or 6 digits")
+    if not 1 <= int(code[:2]) <= 47:
+        raise ValueError(f"municipality code {raw!r}: prefecture {code[:2]} is not 01-47")
+    expected = check_digit(code[:5])
+    if len(code) == 6 and code[5] != expected:
+        raise ValueError(f"municipality code {raw!r}: check digit should be {expected}")
+    return code[:5] + expected
+
+
+def in_japan(lon: float, lat: float) -> bool:
+    return JAPAN_LON[0] <= lon <= JAPAN_LON[1] and JAPAN_LAT[0] <= lat <= JAPAN_LAT[1]
+
+
+def nfkc(text: str) -> str:
+    """NFKC with surrounding whitespace (incl. U+3000) removed."""
+    return unicodedata.normalize("NFKC", text).strip()
+
+
+_SPACE = re.compile(r"\s+")
+
+
+def header_key(text: str) -> str:
+    """How headers are compared: NFKC, no BOM, whitespace collapsed, case-folded."""
+    return _SPACE.sub(" ", unicodedata.normalize("NFKC", text.replace("\ufeff", ""))).strip().casefold()
+
+
+def parse_coordinate(raw: str | float | None) -> float | None:
+    """A decimal degree from a cell (NFKC digits); None when empty."""
+    if raw is None:
+        return None
+    if isinstance(raw, int | float):
+        return float(raw)
+    text = nfkc(raw)
+    if not text:
+        return None
+    return float(text)

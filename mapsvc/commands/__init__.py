@@ -1,0 +1,1 @@
+"""CLI command groups; each module exports ``COMMANDS`` (click commands) for ``mapsvc.cli``."""

@@ -1,0 +1,289 @@
+"""One import mechanism for every format: read, map, validate, plan, write, report.
+
+A file that cannot be read at all (encoding, missing columns, unknown format) raises
+:class:`ImportFailed` before anything is written. Otherwise the whole import runs in one
+transaction: rows that cannot become records are rejected with a reason (written to a
+rejects CSV and kept in the store), the rest are upserted idempotently by source id.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from ..codes import nfkc
+from ..db import Store
+from ..errors import ImportFailed, InvalidMapping
+from ..models import ImportRun, RejectedRow, utcnow
+from ..registry import Change, apply_changes, diff, existing_by_source, existing_by_uid, insert_records
+from ..taxonomy import Taxonomy
+from .mapping import Mapping, detect_mapping, load_mapping, mapping_by_name, shipped_mappings
+from .reader import Table, read_raw, to_table
+from .rows import Resolved, RowRejected, resolve, row_to_record
+
+# geocode(address, session) -> {"lon", "lat", "geocoder", "precision"} or None; the session
+# is the import's own, so cached results commit (or roll back) with the import.
+Geocode = Callable[[str, Session], dict[str, Any] | None]
+
+
+@dataclass
+class Rejection:
+    line: int
+    reason: str
+    row: dict[str, str]
+
+
+@dataclass
+class ImportPlan:
+    """What an import would do, before anything is written."""
+
+    path: Path
+    mapping: Mapping
+    source: str
+    rows: int
+    inserts: list[dict[str, Any]] = field(default_factory=list)
+    changes: list[Change] = field(default_factory=list)
+    unchanged: int = 0
+    rejections: list[Rejection] = field(default_factory=list)
+    header: list[str] = field(default_factory=list)
+    # answers layout counts rows, not providers
+    updated_rows: int = 0
+
+    @property
+    def counts(self) -> dict[str, int]:
+        updated = self.updated_rows if self.mapping.layout == "answers" else len(self.changes)
+        return {"inserted": len(self.inserts), "updated": updated, "unchanged": self.unchanged,
+                "rejected": len(self.rejections), "rows": self.rows}
+
+
+@dataclass
+class ImportReport:
+    inserted: int
+    updated: int
+    unchanged: int
+    rejected: int
+    rows: int
+    format: str
+    source: str
+    rejects_path: str | None
+    pending_geocode: int
+    run_id: int | None
+
+    def summary(self) -> dict[str, int]:
+        """The four counts and the number of data rows read (the `--json` output)."""
+        return {"inserted": self.inserted, "updated": self.updated, "unchanged": self.unchanged,
+                "rejected": self.rejected, "rows": self.rows}
+
+
+def choose_mapping(path: Path, taxonomy: Taxonomy, fmt: str | None, mapping_path: Path | None) -> tuple[Mapping | None, Any]:
+    """The mapping named by --format/--mapping, else None (detected after reading)."""
+    if fmt and mapping_path:
+        raise ImportFailed("give either --format or --mapping, not both", field="format")
+    if mapping_path:
+        return load_mapping(mapping_path, taxonomy), None
+    if fmt:
+        return mapping_by_name(fmt, taxonomy), None
+    return None, None
+
+
+def read_table(path: Path, taxonomy: Taxonomy, mapping: Mapping | None) -> tuple[Table, Mapping]:
+    """Read the file and settle the mapping (detecting it from the header if needed)."""
+    if mapping is not None:
+        raw = read_raw(path, mapping.encodings)
+        return to_table(raw, mapping.known_headers(), mapping.metadata_prefix), mapping
+    raw = read_raw(path)
+    known: set[str] = set()
+    for m in shipped_mappings(taxonomy):
+        known |= m.known_headers()
+    table = to_table(raw, known, None)
+    try:
+        mapping = detect_mapping(table.header, path.name, taxonomy)
+    except InvalidMapping as exc:
+        raise ImportFailed(exc.message, field="format") from None
+    return to_table(raw, mapping.known_headers(), mapping.metadata_prefix), mapping
+
+
+def plan_import(
+    session: Session, path: Path, taxonomy: Taxonomy, *, fmt: str | None = None,
+    mapping_path: Path | None = None, source: str | None = None, geocode: Geocode | None = None,
+) -> ImportPlan:
+    """Read and validate a file and compute inserts, changes and rejections (no writes).
+
+    Raises
+    ------
+    ImportFailed
+        The file cannot be read, its format is unknown or required columns are missing.
+    """
+    path = Path(path)
+    mapping, _ = choose_mapping(path, taxonomy, fmt, mapping_path)
+    table, mapping = read_table(path, taxonomy, mapping)
+    source = source or mapping.source
+    where = f"{path}: line {table.header_line}" if table.header_line else str(path)
+    try:
+        resolved = resolve(mapping, table.header, taxonomy, path.name)
+    except ValueError as exc:
+        raise ImportFailed(f"{where}: {exc} (format {mapping.name})", field="columns") from None
+    if mapping.layout == "answers":
+        from .answers import plan_answers
+
+        return plan_answers(session, table, mapping, taxonomy)
+    plan = ImportPlan(path, mapping, source, rows=len(table.rows), header=table.header)
+    records: list[tuple[int, dict[str, Any], dict[str, str]]] = []
+    seen: dict[str, int] = {}
+    for line, row in table.rows:
+        try:
+            rec = row_to_record(resolved, row, taxonomy)
+        except RowRejected as exc:
+            plan.rejections.append(Rejection(line, str(exc), row))
+            continue
+        key = rec.get("uid") or rec["source_id"]
+        if key in seen:
+            plan.rejections.append(Rejection(line, f"duplicate source id {key!r} (first on line {seen[key]})", row))
+            continue
+        seen[key] = line
+        records.append((line, rec, row))
+    _geocode_missing(session, records, geocode)
+    _plan_upserts(session, plan, resolved, records)
+    return plan
+
+
+def _geocode_missing(session: Session, records: list[tuple[int, dict[str, Any], dict[str, str]]],
+                     geocode: Geocode | None) -> None:
+    if geocode is None:
+        return
+    for _, rec, _ in records:
+        if rec.get("geocode_status") == "pending" and rec.get("address"):
+            found = geocode(rec["address"], session)
+            if found:
+                rec.update(lon=found["lon"], lat=found["lat"], geocode_status="geocoded",
+                           geocoder=found["geocoder"], geocode_precision=found["precision"])
+
+
+def _plan_upserts(session: Session, plan: ImportPlan, resolved: Resolved,
+                  records: list[tuple[int, dict[str, Any], dict[str, str]]]) -> None:
+    existing = existing_by_source(session, plan.source)
+    by_uid = existing_by_uid(session, [rec["uid"] for _, rec, _ in records if rec.get("uid")])
+    for line, rec, row in records:
+        uid = rec.pop("uid", None)
+        current = by_uid.get(uid) if uid else existing.get(rec["source_id"])
+        if uid and current is None:
+            plan.rejections.append(Rejection(line, f"no provider with id {uid} in the registry", row))
+            continue
+        if current is None:
+            plan.inserts.append(rec)
+            continue
+        incoming = {k: v for k, v in rec.items() if k != "source_id"}
+        if incoming.get("geocode_status") == "pending" and current.get("lon") is not None \
+                and nfkc(current.get("address") or "") == nfkc(incoming.get("address") or current.get("address") or ""):
+            # keep a location found earlier (geocoded online or set by hand) for the same address
+            for k in ("lon", "lat", "geocode_status", "geocoder", "geocode_precision"):
+                incoming.pop(k, None)
+        before, after = diff(current, incoming)
+        if after:
+            plan.changes.append(Change(current["id"], current["uid"], before, after, current))
+        else:
+            plan.unchanged += 1
+
+
+def default_rejects_path(path: Path, instance_path: Path) -> Path:
+    """``<stem>.rejects.csv`` beside the input, or in the instance folder if that is read-only."""
+    beside = path.with_name(f"{path.stem}.rejects.csv")
+    if os.access(path.parent, os.W_OK):
+        return beside
+    stamp = utcnow().strftime("%Y%m%dT%H%M%S")
+    return instance_path / "rejects" / f"{path.stem}.{stamp}.rejects.csv"
+
+
+def write_rejects(target: Path, plan: ImportPlan) -> None:
+    """Rejected rows with line and reason first, then the original columns (UTF-8 with BOM)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    columns = [h for h in plan.header if not h.startswith("@")] or sorted({k for r in plan.rejections for k in r.row})
+    tmp = target.with_suffix(target.suffix + ".tmp")
+    with tmp.open("w", encoding="utf-8-sig", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["line", "reason", *columns])
+        for r in plan.rejections:
+            writer.writerow([r.line, r.reason, *[r.row.get(c, "") for c in columns]])
+    tmp.replace(target)
+
+
+def apply_plan(session: Session, plan: ImportPlan, *, actor: str, rejects_path: Path | None) -> int:
+    """Write a plan in the caller's transaction; return the import run id."""
+    run = ImportRun(actor=actor, filename=str(plan.path), format=plan.mapping.name, status="ok",
+                    counts=plan.counts, rejects_path=str(rejects_path) if rejects_path else None)
+    session.add(run)
+    session.flush()
+    insert_records(session, plan.source, plan.inserts, actor=actor, import_run_id=run.id)
+    apply_changes(session, plan.changes, actor=actor, action="import.update", import_run_id=run.id)
+    if plan.rejections:
+        session.execute(
+            RejectedRow.__table__.insert(),
+            [{"import_run_id": run.id, "line": r.line, "reason": r.reason,
+              "row": {k: v for k, v in r.row.items() if not k.startswith("@")}} for r in plan.rejections],
+        )
+    run.finished_at = utcnow()
+    return run.id
+
+
+def import_file(
+    store: Store, path: Path | str, taxonomy: Taxonomy, *, fmt: str | None = None,
+    mapping_path: Path | str | None = None, rejects_path: Path | str | None = None,
+    actor: str = "cli", source: str | None = None, geocode: Geocode | None = None,
+    instance_path: Path | str = "instance",
+) -> ImportReport:
+    """Import one file into the registry.
+
+    Parameters
+    ----------
+    store
+        The store to write to.
+    path
+        CSV, GeoJSON or XLSX file.
+    taxonomy
+        The loaded taxonomy (capability keys and values are checked against it).
+    fmt, mapping_path
+        A shipped format name, or a mapping file; neither = detect from the header.
+    rejects_path
+        Where rejected rows go; default ``<stem>.rejects.csv`` beside the input.
+    actor
+        Who imports (written to the audit log).
+    source
+        Source namespace for source ids (default: the mapping's).
+    geocode
+        Offline geocoder chain for rows without coordinates.
+
+    Returns
+    -------
+    ImportReport
+
+    Raises
+    ------
+    ImportFailed
+        The file cannot be imported at all; the store is unchanged.
+    """
+    path = Path(path)
+    with store.session() as session:
+        plan = plan_import(session, path, taxonomy, fmt=fmt, mapping_path=Path(mapping_path) if mapping_path else None,
+                           source=source, geocode=geocode)
+        target = None
+        if plan.rejections:
+            target = Path(rejects_path) if rejects_path else default_rejects_path(path, Path(instance_path))
+        run_id = apply_plan(session, plan, actor=actor, rejects_path=target)
+        if target is not None:
+            write_rejects(target, plan)  # inside the transaction: if writing fails, nothing is committed
+    pending = sum(1 for r in plan.inserts if r.get("geocode_status") == "pending") + sum(
+        1 for c in plan.changes if c.after.get("geocode_status") == "pending")
+    counts = plan.counts
+    return ImportReport(counts["inserted"], counts["updated"], counts["unchanged"], counts["rejected"], counts["rows"],
+                        plan.mapping.name, plan.source, str(target) if target else None, pending, run_id)
+
+
+def report_json(report: ImportReport) -> str:
+    return json.dumps(report.summary(), ensure_ascii=False)

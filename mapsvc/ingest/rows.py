@@ -1,0 +1,344 @@
+"""Turning one data row into a provider record, or a reason to reject it."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from ..addresses import normalise as normalise_address
+from ..codes import header_key, in_japan, nfkc, normalise_municipality_code, parse_coordinate
+from ..taxonomy import Taxonomy
+from .mapping import Mapping
+
+_PLAIN_FIELDS = (
+    "name", "kana", "address", "phone", "url", "hours", "fax", "phone_direct", "email",
+    "contact_person", "contact_hours", "notes_professional", "confirmed_by",
+)
+_TEMPLATE_FIELD = re.compile(r"\{([^{}]+)\}")
+_DANGLING = re.compile(r"^[\s〜~\-@/]+|[\s〜~\-@/]+$")
+FILENAME = "@filename"  # rule column that tests the file name instead of a cell
+
+
+class RowRejected(ValueError):
+    """The row cannot become a record; the message is the reason written to the rejects file."""
+
+
+@dataclass
+class Resolved:
+    """A mapping bound to one file's header: target field -> actual header name."""
+
+    mapping: Mapping
+    columns: dict[str, str]
+    templates: dict[str, str]
+    type_column: str | None
+    rule_columns: dict[tuple[str, ...], str | None]
+    capability_columns: list[tuple[str, str, Any, str | None]]  # (header, capability, spec, note header)
+    extra: dict[str, str]
+    filename: str
+
+    def provides(self) -> set[str]:
+        """Record fields this file can set (others are left alone on update)."""
+        fields = set(self.columns) | set(self.templates)
+        fields.discard("source_id")
+        fields.discard("uid")
+        if {"service_area_km", "service_area_minutes", "service_area_codes", "service_area_geojson"} & fields:
+            fields -= {"service_area_km", "service_area_minutes", "service_area_codes", "service_area_geojson"}
+            fields.add("service_area")
+        if "address_detail" in fields:
+            fields.discard("address_detail")
+        return fields
+
+
+def _find(header_keys: dict[str, str], variants: tuple[str, ...]) -> str | None:
+    for v in variants:
+        actual = header_keys.get(header_key(v))
+        if actual is not None:
+            return actual
+    return None
+
+
+def resolve(mapping: Mapping, header: list[str], taxonomy: Taxonomy, filename: str) -> Resolved:
+    """Bind a mapping to a header; raise ``ValueError`` listing missing required columns."""
+    keys = {header_key(h): h for h in header}
+    columns: dict[str, str] = {}
+    templates: dict[str, str] = {}
+    for target, spec in mapping.columns.items():
+        actual = _find(keys, spec.headers) if spec.headers else None
+        if actual is not None:
+            columns[target] = actual
+        elif spec.template and all(header_key(h) in keys for h in spec.template_headers()):
+            templates[target] = _TEMPLATE_FIELD.sub(
+                lambda m: "{" + "|".join([keys[header_key(m.group(1).split("|")[0])], *m.group(1).split("|")[1:]]) + "}",
+                spec.template,
+            )
+    missing = [t for t in mapping.required_columns if t not in columns and t not in templates]
+    if missing:
+        wanted = "; ".join(
+            f"{t} (one of: {', '.join(mapping.columns[t].headers) or mapping.columns[t].template})" for t in missing
+        )
+        raise ValueError(f"missing required column(s): {wanted}")
+    rule_columns: dict[tuple[str, ...], str | None] = {}
+    for rule in (*mapping.type_rules, *mapping.status_rules):
+        rule_columns[rule.column] = FILENAME if rule.column == (FILENAME,) else _find(keys, rule.column)
+    cap_cols: list[tuple[str, str, Any, str | None]] = []
+    for spec in mapping.capability_columns:
+        actual = _find(keys, spec.headers)
+        if actual is not None:
+            cap_cols.append((actual, spec.capability, spec, _find(keys, spec.note_headers) if spec.note_headers else None))
+    if mapping.capabilities_from_headers:
+        claimed = {c[0] for c in cap_cols}
+        for key in taxonomy.capabilities:
+            actual = keys.get(header_key(key))
+            if actual is not None and actual not in claimed:
+                cap_cols.append((actual, key, None, keys.get(header_key(f"{key}_note"))))
+    extra = {name: actual for name, variants in mapping.extra.items() if (actual := _find(keys, variants))}
+    return Resolved(mapping, columns, templates, _find(keys, mapping.type_column) if mapping.type_column else None,
+                    rule_columns, cap_cols, extra, filename)
+
+
+def _value(res: Resolved, row: dict[str, str], target: str) -> str:
+    if target in res.columns:
+        return nfkc(row.get(res.columns[target], "") or "")
+    if target in res.templates:
+        parts = [p.split("|", 1)[0] for p in _TEMPLATE_FIELD.findall(res.templates[target])]
+        if not any(nfkc(row.get(p, "") or "") for p in parts):
+            return ""
+        text = nfkc(_TEMPLATE_FIELD.sub(lambda m: _render_field(m.group(1), row), res.templates[target]))
+        return _DANGLING.sub("", re.sub(r"\s+", " ", text))
+    return ""
+
+
+def _rule_text(res: Resolved, column: tuple[str, ...], row: dict[str, str]) -> str | None:
+    col = res.rule_columns.get(column)
+    if col == FILENAME:
+        return res.filename
+    return None if col is None else nfkc(row.get(col, "") or "")
+
+
+def _render_field(spec: str, row: dict[str, str]) -> str:
+    column, *filters = spec.split("|")
+    text = nfkc(row.get(column, "") or "")
+    for filt in filters:
+        if filt == "key":
+            text = re.sub(r"[\s]+", "", text)
+            text = re.sub(r"[(（]休止中[)）]", "", text)
+        elif filt == "town":
+            text = normalise_address(text)
+            text = re.split(r"\d", text, maxsplit=1)[0].rstrip("-")
+    return text
+
+
+def _decide_type(res: Resolved, row: dict[str, str]) -> str:
+    m = res.mapping
+    explicit = _value(res, row, "type") if "type" in res.columns else ""
+    if explicit:
+        return m.type_map.get(explicit, explicit)
+    for rule in m.type_rules:
+        text = _rule_text(res, rule.column, row)
+        if text is not None and rule.matches(text):
+            return rule.result
+    if res.type_column is not None:
+        raw = nfkc(row.get(res.type_column, "") or "")
+        if raw in m.type_map:
+            return m.type_map[raw]
+        if raw and not m.type_fixed:
+            raise RowRejected(f"provider type {raw!r} in column {res.type_column} is not mapped; "
+                              f"known: {', '.join(m.type_map)}")
+    if m.type_filename:
+        found = re.search(m.type_filename[0], res.filename)
+        if found and found.group(1) in m.type_filename[1]:
+            return m.type_filename[1][found.group(1)]
+    if m.type_fixed:
+        return m.type_fixed
+    raise RowRejected("provider type could not be determined from this row")
+
+
+def _parse_date(raw: str, what: str) -> datetime:
+    text = raw.strip().replace("/", "-").replace(".", "-")
+    try:
+        if re.fullmatch(r"\d{4}-\d{1,2}-\d{1,2}", text):
+            y, mo, d = (int(p) for p in text.split("-"))
+            return datetime(y, mo, d)
+        return datetime.fromisoformat(text).replace(tzinfo=None)
+    except ValueError:
+        raise RowRejected(f"{what} {raw!r} is not a date (YYYY-MM-DD)") from None
+
+
+def _service_area(res: Resolved, row: dict[str, str]) -> dict[str, Any] | None:
+    geo = _value(res, row, "service_area_geojson")
+    if geo:
+        from shapely.geometry import shape
+
+        try:
+            geometry = json.loads(geo)
+            shp = shape(geometry)
+        except (ValueError, TypeError, AttributeError, KeyError) as exc:
+            raise RowRejected(f"service_area_geojson is not a GeoJSON geometry: {exc}") from None
+        if shp.geom_type not in ("Polygon", "MultiPolygon") or not shp.is_valid:
+            raise RowRejected("service_area_geojson must be a valid Polygon or MultiPolygon")
+        minx, miny, maxx, maxy = shp.bounds
+        if not (in_japan(minx, miny) and in_japan(maxx, maxy)):
+            raise RowRejected("service_area_geojson lies outside Japan (expects lon/lat, EPSG:4326)")
+        return {"kind": "polygon", "geometry": geometry}
+    codes = _value(res, row, "service_area_codes")
+    if codes:
+        items = [c.strip() for c in re.split(r"[,;、；\s]+", codes) if c.strip()]
+        return {"kind": "codes", "codes": items}
+    minutes = _value(res, row, "service_area_minutes")
+    if minutes:
+        try:
+            value = float(minutes)
+        except ValueError:
+            raise RowRejected(f"service_area_minutes {minutes!r} is not a number") from None
+        if value <= 0:
+            raise RowRejected(f"service_area_minutes must be > 0, got {minutes}")
+        return {"kind": "travel_time", "minutes": value}
+    km = _value(res, row, "service_area_km")
+    if km:
+        try:
+            value = float(km)
+        except ValueError:
+            raise RowRejected(f"service_area_km {km!r} is not a number") from None
+        if value <= 0:
+            raise RowRejected(f"service_area_km must be > 0, got {km}")
+        return {"kind": "radius", "km": value}
+    return None
+
+
+def row_to_record(res: Resolved, row: dict[str, str], taxonomy: Taxonomy) -> dict[str, Any]:
+    """Map one row to a record holding only the fields this file provides.
+
+    Raises
+    ------
+    RowRejected
+        With the reason (missing name, unknown type, bad code, coordinates outside Japan,
+        unknown capability value, …).
+    """
+    m = res.mapping
+    if "@overflow" in row:
+        raise RowRejected(f"the row has more cells than the header ({row['@overflow'][:40]!r} left over)")
+    rec: dict[str, Any] = {}
+    for target in m.required_values:
+        if target != "type" and not _value(res, row, target):
+            raise RowRejected(f"required value {target} is empty")
+    uid = _value(res, row, "uid")
+    if uid:
+        rec["uid"] = uid
+    source_id = _value(res, row, "source_id")
+    if not source_id and not uid:
+        raise RowRejected("no source id (the column that identifies the row is empty)")
+    rec["source_id"] = source_id[:200] if source_id else None
+
+    for target in _PLAIN_FIELDS:
+        if target in res.columns or target in res.templates:
+            rec[target] = _value(res, row, target) or None
+    if rec.get("name") is None and "name" in res.provides():
+        raise RowRejected("name is empty")
+    if "address_detail" in res.columns and rec.get("address"):
+        detail = _value(res, row, "address_detail")
+        if detail and detail not in rec["address"]:
+            rec["address"] = f"{rec['address']} {detail}"
+
+    type_key = _decide_type(res, row)
+    if type_key == "reject":
+        raise RowRejected("this kind of facility is not a home-care resource mapsvc maps")
+    if type_key not in taxonomy.provider_types:
+        raise RowRejected(f"unknown provider type {type_key!r}; expected one of {', '.join(taxonomy.provider_types)}")
+    rec["type"] = type_key
+
+    if "municipality_code" in res.columns or "municipality_code" in res.templates or "municipality_code" in m.defaults:
+        raw_code = _value(res, row, "municipality_code") or m.defaults.get("municipality_code", "")
+        try:
+            rec["municipality_code"] = normalise_municipality_code(raw_code) if raw_code else None
+        except ValueError as exc:
+            raise RowRejected(f"invalid municipality code: {exc}") from None
+
+    if any(t in res.columns or t in res.templates for t in ("lon", "lat")):
+        try:
+            lon = parse_coordinate(_value(res, row, "lon"))
+            lat = parse_coordinate(_value(res, row, "lat"))
+        except ValueError:
+            raise RowRejected(f"coordinates are not numbers: lon {_value(res, row, 'lon')!r}, lat {_value(res, row, 'lat')!r}") from None
+        if lon is not None and lat is not None and m.zero_is_missing and lon == 0 and lat == 0:
+            lon = lat = None
+        if (lon is None) != (lat is None):
+            raise RowRejected("only one of longitude and latitude is given")
+        if lon is not None and lat is not None:
+            if not in_japan(lon, lat):
+                if in_japan(lat, lon):
+                    raise RowRejected(f"coordinates ({lon}, {lat}) are outside Japan; latitude and longitude look swapped")
+                raise RowRejected(f"coordinates (lon {lon}, lat {lat}) are outside Japan's extent")
+            rec.update(lon=lon, lat=lat, geocode_status="source", geocoder=None, geocode_precision="source")
+        else:
+            rec.update(lon=None, lat=None, geocode_status="pending", geocoder=None, geocode_precision=None)
+
+    status = None
+    for rule in m.status_rules:
+        text = _rule_text(res, rule.column, row)
+        if text is not None and rule.matches(text):
+            status = rule.result
+            if rule.strip and rec.get("name"):
+                rec["name"] = rec["name"].replace(rule.operand, "").strip()
+            break
+    if "status" in res.columns:
+        raw_status = _value(res, row, "status")
+        if raw_status:
+            if raw_status not in ("active", "suspended", "closed"):
+                raise RowRejected(f"status {raw_status!r} is not active, suspended or closed")
+            status = raw_status
+    if status is not None or m.status_rules or "status" in res.columns:
+        rec["status"] = status or "active"
+
+    if "confirmed_at" in res.columns:
+        raw = _value(res, row, "confirmed_at")
+        rec["confirmed_at"] = _parse_date(raw, "confirmed_at") if raw else None
+
+    area = _service_area(res, row)
+    if area is not None:
+        rec["service_area"] = area
+
+    caps: dict[str, Any] = {}
+    for header, key, spec, note_header in res.capability_columns:
+        raw = nfkc(row.get(header, "") or "")
+        note = nfkc(row.get(note_header, "") or "") if note_header else None
+        if not raw and not note:
+            continue
+        cap = taxonomy.capabilities[key]
+        if rec["type"] not in cap.applies_to and raw:
+            raise RowRejected(f"capability {key} does not apply to provider type {rec['type']} (column {header})")
+        try:
+            if spec is not None and spec.values:
+                if raw in spec.values:
+                    mapped = spec.values[raw]
+                    if mapped is None:
+                        continue
+                    value = taxonomy.parse_value(key, mapped, note)
+                elif spec.on_unknown == "ignore":
+                    continue
+                elif spec.on_unknown == "note":
+                    value = {"level": "unknown", "note": raw} if cap.kind in ("level", "flag") else {"value": raw}
+                else:
+                    raise ValueError(f"{raw!r} is not one of {', '.join(spec.values)}")
+            else:
+                try:
+                    value = taxonomy.parse_value(key, raw, note)
+                except ValueError:
+                    if spec is not None and spec.on_unknown == "note":
+                        value = {"level": "unknown", "note": raw}
+                    elif spec is not None and spec.on_unknown == "ignore":
+                        continue
+                    else:
+                        raise
+        except ValueError as exc:
+            raise RowRejected(f"column {header}: {exc}") from None
+        if value is not None:
+            caps[key] = value
+    if caps:
+        rec["capabilities"] = caps
+    if res.extra:
+        extra = {name: nfkc(row.get(col, "") or "") for name, col in res.extra.items()}
+        rec["extra"] = {k: v for k, v in extra.items() if v}
+    return rec
