@@ -11,9 +11,23 @@ from __future__ import annotations
 import re
 import unicodedata
 
-_KANJI_DIGITS = {"〇": 0, "零": 0, "一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+_KANJI_DIGITS = {
+    "〇": 0,
+    "零": 0,
+    "一": 1,
+    "二": 2,
+    "三": 3,
+    "四": 4,
+    "五": 5,
+    "六": 6,
+    "七": 7,
+    "八": 8,
+    "九": 9,
+}
 _KANJI_UNITS = {"十": 10, "百": 100, "千": 1000}
-_KANJI_NUMBER = re.compile(r"[〇零一二三四五六七八九十百千]+(?=(丁目|丁|番町|番地|番|号|条|線|地割))")
+_KANJI_NUMBER = re.compile(
+    r"[〇零一二三四五六七八九十百千]+(?=(丁目|丁|番町|番地|番|号|条|線|地割))"
+)
 _SPACES = re.compile(r"[\s\u3000]+")
 _PREFECTURE = re.compile(r"^(北海道|東京都|(京都|大阪)府|.{2,3}県)")
 _CITY = re.compile(r"^(.+?郡)?(.+?市.+?区|.+?[市区町村])")
@@ -39,7 +53,11 @@ def normalise(address: str) -> str:
     text = unicodedata.normalize("NFKC", address)
     text = _SPACES.sub("", text)
     text = _KANJI_NUMBER.sub(lambda m: str(kanji_to_int(m.group(0))), text)
-    text = text.replace("大字", "").replace("字", "") if "大字" in text or re.search(r"[町村]字", text) else text
+    text = (
+        text.replace("大字", "").replace("字", "")
+        if "大字" in text or re.search(r"[町村]字", text)
+        else text
+    )
     text = re.sub(r"(?<=\d)[ー－−‐](?=\d)", "-", text)
     return text
 
@@ -48,7 +66,7 @@ def strip_prefix(address: str, prefixes: list[str]) -> str:
     """Remove a known prefecture/city prefix (already normalised), else any prefecture."""
     for prefix in sorted(prefixes, key=len, reverse=True):
         if prefix and address.startswith(prefix):
-            return address[len(prefix):]
+            return address[len(prefix) :]
     return address
 
 
@@ -57,9 +75,9 @@ def split_prefecture_city(address: str) -> tuple[str, str, str]:
     pref = ""
     m = _PREFECTURE.match(address)
     if m:
-        pref, address = m.group(0), address[m.end():]
+        pref, address = m.group(0), address[m.end() :]
     city = ""
     m = _CITY.match(address)
     if m:
-        city, address = m.group(0), address[m.end():]
+        city, address = m.group(0), address[m.end() :]
     return pref, city, address

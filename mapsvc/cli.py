@@ -23,8 +23,13 @@ class MapsvcGroup(click.Group):
 
 
 @click.group(cls=MapsvcGroup)
-@click.option("--instance", "instance_path", envvar="MAPSVC_INSTANCE_PATH", default=None,
-              help="Instance folder (store, network, caches). Default: ./instance or MAPSVC_INSTANCE_PATH.")
+@click.option(
+    "--instance",
+    "instance_path",
+    envvar="MAPSVC_INSTANCE_PATH",
+    default=None,
+    help="Instance folder (store, network, caches). Default: ./instance or MAPSVC_INSTANCE_PATH.",
+)
 @click.pass_context
 def main(ctx: click.Context, instance_path: str | None) -> None:
     """mapsvc: 在宅医療・介護資源マップ — map of home medical and long-term care resources.

@@ -54,7 +54,11 @@ _SPACE = re.compile(r"\s+")
 
 def header_key(text: str) -> str:
     """How headers are compared: NFKC, no BOM, whitespace collapsed, case-folded."""
-    return _SPACE.sub(" ", unicodedata.normalize("NFKC", text.replace("\ufeff", ""))).strip().casefold()
+    return (
+        _SPACE.sub(" ", unicodedata.normalize("NFKC", text.replace("\ufeff", "")))
+        .strip()
+        .casefold()
+    )
 
 
 def parse_coordinate(raw: str | float | None) -> float | None:

@@ -59,37 +59,142 @@ class Setting:
 
 
 SETTINGS: tuple[Setting, ...] = (
-    Setting("INSTANCE_PATH", "instance", "Folder for the SQLite store, road network, caches and the generated secret key."),
-    Setting("DATABASE_URL", "", "SQLAlchemy URL of the store; empty = SQLite file <INSTANCE_PATH>/mapsvc.sqlite. PostgreSQL: postgresql+psycopg://user@host/db."),
-    Setting("SECRET_KEY", "", "Signs sessions, CSRF and survey tokens. Environment only; if empty a random key is generated once into <INSTANCE_PATH>/secret_key.", secret=True),
-    Setting("LAYERS_DIR", str(_data_dir("layers")), "Folder with taxonomy.yaml and the map layer definitions (layers/*.yaml)."),
-    Setting("STATIC_DIR", str(_data_dir("static")), "Folder with vendored Leaflet, plugins, CSS and JS."),
-    Setting("DEFAULT_LANGUAGE", "ja", "Language of the views when the user has not chosen one (ja or en)."),
-    Setting("BASEMAP_URL", "https://cyberjapandata.gsi.go.jp/xyz/pale/{z}/{x}/{y}.png", "Tile URL template of the base map. Data layers still show when tiles cannot load."),
-    Setting("BASEMAP_ATTRIBUTION", '<a href="https://maps.gsi.go.jp/development/ichiran.html">地理院タイル</a>', "Attribution shown for the base map."),
-    Setting("GEOCODERS", "cache,gazetteer,gsi", "Geocoder chain used by `mapsvc geocode` and address search, tried in order (cache, gazetteer, gsi).", _to_list),
-    Setting("GEOCODERS_ON_IMPORT", "cache,gazetteer", "Geocoder chain used while importing (offline ones only by default; online geocoding is `mapsvc geocode`).", _to_list),
-    Setting("GAZETTEER_FILES", "", "Comma-separated town-level address point files (位置参照情報 CSV or japanese-addresses JSON) for the offline geocoder.", _to_list),
-    Setting("GAZETTEER_PREFIX", "", "Prefecture and city prefix of the gazetteer files' towns, e.g. 香川県高松市 (used when the file does not name them)."),
-    Setting("GSI_GEOCODER_URL", "https://msearch.gsi.go.jp/address-search/AddressSearch", "Endpoint of the GSI (国土地理院) address search."),
+    Setting(
+        "INSTANCE_PATH",
+        "instance",
+        "Folder for the SQLite store, road network, caches and the generated secret key.",
+    ),
+    Setting(
+        "DATABASE_URL",
+        "",
+        "SQLAlchemy URL of the store; empty = SQLite file <INSTANCE_PATH>/mapsvc.sqlite. PostgreSQL: postgresql+psycopg://user@host/db.",
+    ),
+    Setting(
+        "SECRET_KEY",
+        "",
+        "Signs sessions, CSRF and survey tokens. Environment only; if empty a random key is generated once into <INSTANCE_PATH>/secret_key.",
+        secret=True,
+    ),
+    Setting(
+        "LAYERS_DIR",
+        str(_data_dir("layers")),
+        "Folder with taxonomy.yaml and the map layer definitions (layers/*.yaml).",
+    ),
+    Setting(
+        "STATIC_DIR", str(_data_dir("static")), "Folder with vendored Leaflet, plugins, CSS and JS."
+    ),
+    Setting(
+        "DEFAULT_LANGUAGE",
+        "ja",
+        "Language of the views when the user has not chosen one (ja or en).",
+    ),
+    Setting(
+        "BASEMAP_URL",
+        "https://cyberjapandata.gsi.go.jp/xyz/pale/{z}/{x}/{y}.png",
+        "Tile URL template of the base map. Data layers still show when tiles cannot load.",
+    ),
+    Setting(
+        "BASEMAP_ATTRIBUTION",
+        '<a href="https://maps.gsi.go.jp/development/ichiran.html">地理院タイル</a>',
+        "Attribution shown for the base map.",
+    ),
+    Setting(
+        "GEOCODERS",
+        "cache,gazetteer,gsi",
+        "Geocoder chain used by `mapsvc geocode` and address search, tried in order (cache, gazetteer, gsi).",
+        _to_list,
+    ),
+    Setting(
+        "GEOCODERS_ON_IMPORT",
+        "cache,gazetteer",
+        "Geocoder chain used while importing (offline ones only by default; online geocoding is `mapsvc geocode`).",
+        _to_list,
+    ),
+    Setting(
+        "GAZETTEER_FILES",
+        "",
+        "Comma-separated town-level address point files (位置参照情報 CSV or japanese-addresses JSON) for the offline geocoder.",
+        _to_list,
+    ),
+    Setting(
+        "GAZETTEER_PREFIX",
+        "",
+        "Prefecture and city prefix of the gazetteer files' towns, e.g. 香川県高松市 (used when the file does not name them).",
+    ),
+    Setting(
+        "GSI_GEOCODER_URL",
+        "https://msearch.gsi.go.jp/address-search/AddressSearch",
+        "Endpoint of the GSI (国土地理院) address search.",
+    ),
     Setting("GEOCODER_TIMEOUT", 5.0, "Seconds to wait for an online geocoder.", float),
-    Setting("NETWORK_PATH", "", "Road network GraphML of the municipality; empty = <INSTANCE_PATH>/network.graphml when present."),
-    Setting("SERVICE_AREA_OVERRIDES", "{}", 'JSON overriding per-type service-area defaults, e.g. {"clinic": {"radius_km": 16, "travel_minutes": 20}}.', _to_json),
-    Setting("RECONFIRM_MONTHS", 12, "A record is due for re-confirmation this many months after it was last confirmed.", int),
-    Setting("UNCONFIRMED_MONTHS", 24, "A record not confirmed for this many months is marked unconfirmed in every view.", int),
-    Setting("STALE_MONTHS", 12, "The editor dashboard lists records not confirmed for more than this many months.", int),
+    Setting(
+        "NETWORK_PATH",
+        "",
+        "Road network GraphML of the municipality; empty = <INSTANCE_PATH>/network.graphml when present.",
+    ),
+    Setting(
+        "SERVICE_AREA_OVERRIDES",
+        "{}",
+        'JSON overriding per-type service-area defaults, e.g. {"clinic": {"radius_km": 16, "travel_minutes": 20}}.',
+        _to_json,
+    ),
+    Setting(
+        "RECONFIRM_MONTHS",
+        12,
+        "A record is due for re-confirmation this many months after it was last confirmed.",
+        int,
+    ),
+    Setting(
+        "UNCONFIRMED_MONTHS",
+        24,
+        "A record not confirmed for this many months is marked unconfirmed in every view.",
+        int,
+    ),
+    Setting(
+        "STALE_MONTHS",
+        12,
+        "The editor dashboard lists records not confirmed for more than this many months.",
+        int,
+    ),
     Setting("SURVEY_TOKEN_DAYS", 60, "Days a provider's survey link stays valid.", int),
-    Setting("LOGIN_ATTEMPTS", 5, "Failed logins allowed per user name and address within LOGIN_WINDOW_SECONDS.", int),
+    Setting(
+        "LOGIN_ATTEMPTS",
+        5,
+        "Failed logins allowed per user name and address within LOGIN_WINDOW_SECONDS.",
+        int,
+    ),
     Setting("LOGIN_WINDOW_SECONDS", 300, "Window of the login rate limit.", int),
-    Setting("ITEMS_DEFAULT_LIMIT", 1000, "Features returned by the items endpoint when no limit is asked.", int),
+    Setting(
+        "ITEMS_DEFAULT_LIMIT",
+        1000,
+        "Features returned by the items endpoint when no limit is asked.",
+        int,
+    ),
     Setting("ITEMS_MAX_LIMIT", 10000, "Largest limit the items endpoint accepts.", int),
-    Setting("SESSION_COOKIE_SECURE", False, "Send session cookies over HTTPS only (set true behind TLS).", _to_bool),
-    Setting("DASK_SCHEDULER", "", "Address of a dask.distributed scheduler for batch coverage; empty = local cluster.", str),
+    Setting(
+        "SESSION_COOKIE_SECURE",
+        False,
+        "Send session cookies over HTTPS only (set true behind TLS).",
+        _to_bool,
+    ),
+    Setting(
+        "DASK_SCHEDULER",
+        "",
+        "Address of a dask.distributed scheduler for batch coverage; empty = local cluster.",
+        str,
+    ),
     Setting("DEMO_SEED", 20260401, "Seed of the deterministic demo municipality generator.", int),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}
-FLASK_KEYS = {"TESTING", "DEBUG", "SERVER_NAME", "WTF_CSRF_ENABLED", "PREFERRED_URL_SCHEME", "LOGIN_DISABLED"}
+FLASK_KEYS = {
+    "TESTING",
+    "DEBUG",
+    "SERVER_NAME",
+    "WTF_CSRF_ENABLED",
+    "PREFERRED_URL_SCHEME",
+    "LOGIN_DISABLED",
+}
 
 
 def load_config(
@@ -118,18 +223,38 @@ def load_config(
     environ = os.environ if environ is None else environ
     overrides = dict(overrides or {})
     raw: dict[str, Any] = {s.name: s.default for s in SETTINGS}
-    instance = Path(str(overrides.get("INSTANCE_PATH") or environ.get("MAPSVC_INSTANCE_PATH") or raw["INSTANCE_PATH"]))
+    instance = Path(
+        str(
+            overrides.get("INSTANCE_PATH")
+            or environ.get("MAPSVC_INSTANCE_PATH")
+            or raw["INSTANCE_PATH"]
+        )
+    )
     file_values = _read_instance_file(instance / "mapsvc.toml")
-    env_values = {k[len("MAPSVC_"):]: v for k, v in environ.items() if k.startswith("MAPSVC_") and not k.startswith("MAPSVC_TEST_")}
-    for source_name, values in (("instance file", file_values), ("environment", env_values), ("overrides", overrides)):
+    env_values = {
+        k[len("MAPSVC_") :]: v
+        for k, v in environ.items()
+        if k.startswith("MAPSVC_") and not k.startswith("MAPSVC_TEST_")
+    }
+    for source_name, values in (
+        ("instance file", file_values),
+        ("environment", env_values),
+        ("overrides", overrides),
+    ):
         for key, value in values.items():
             if key not in _BY_NAME:
                 if source_name == "overrides" and (key in FLASK_KEYS or key.isupper()):
                     raw[key] = value
                     continue
-                raise InvalidConfig(f"unknown setting {key!r} in {source_name}; known: {', '.join(sorted(_BY_NAME))}", field=key)
+                raise InvalidConfig(
+                    f"unknown setting {key!r} in {source_name}; known: {', '.join(sorted(_BY_NAME))}",
+                    field=key,
+                )
             if key == "SECRET_KEY" and source_name == "instance file":
-                raise InvalidConfig("SECRET_KEY must come from the environment (MAPSVC_SECRET_KEY), not mapsvc.toml", field=key)
+                raise InvalidConfig(
+                    "SECRET_KEY must come from the environment (MAPSVC_SECRET_KEY), not mapsvc.toml",
+                    field=key,
+                )
             raw[key] = value
     config: dict[str, Any] = {}
     for key, value in raw.items():

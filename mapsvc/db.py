@@ -66,7 +66,9 @@ class Store:
     def generation(self) -> int:
         """Counter bumped by every provider change (see :func:`bump_generation`)."""
         with self.engine.connect() as conn:
-            value = conn.execute(select(StoreState.value).where(StoreState.key == "providers")).scalar()
+            value = conn.execute(
+                select(StoreState.value).where(StoreState.key == "providers")
+            ).scalar()
         return int(value or 0)
 
     def dispose(self) -> None:

@@ -29,7 +29,6 @@ from geopy.exc import GeopyError
 from geopy.geocoders.base import DEFAULT_SENTINEL, Geocoder
 from geopy.location import Location
 from geopy.point import Point
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .addresses import normalise, split_prefecture_city, strip_prefix
@@ -82,11 +81,19 @@ def load_gazetteer_entries(path: Path, default_prefix: str = "") -> list[Gazette
     reader = csv.DictReader(io.StringIO(text))
     needed = {"大字町丁目名", "緯度", "経度"}
     if not reader.fieldnames or not needed <= set(reader.fieldnames):
-        raise ValueError(f"{path}: expected 位置参照情報 columns {sorted(needed)} (and 都道府県名, 市区町村名)")
+        raise ValueError(
+            f"{path}: expected 位置参照情報 columns {sorted(needed)} (and 都道府県名, 市区町村名)"
+        )
     for row in reader:
-        row_prefix = normalise((row.get("都道府県名") or "") + (row.get("市区町村名") or "")) or prefix
+        row_prefix = (
+            normalise((row.get("都道府県名") or "") + (row.get("市区町村名") or "")) or prefix
+        )
         town = row["大字町丁目名"]
-        entries.append(GazetteerEntry(row_prefix, normalise(town), town, float(row["経度"]), float(row["緯度"])))
+        entries.append(
+            GazetteerEntry(
+                row_prefix, normalise(town), town, float(row["経度"]), float(row["緯度"])
+            )
+        )
     return entries
 
 
@@ -127,30 +134,44 @@ class GazetteerGeocoder(Geocoder):
             if not cand:
                 continue
             for e in self._by_first.get(cand[0], ()):
-                if cand.startswith(e.town) and (not e.prefix or cand is stripped or text.startswith(e.prefix)):
+                if cand.startswith(e.town) and (
+                    not e.prefix or cand is stripped or text.startswith(e.prefix)
+                ):
                     return e
         return None
 
-    def geocode(self, query: str, *, exactly_one: bool = True, timeout: Any = DEFAULT_SENTINEL) -> Any:
+    def geocode(
+        self, query: str, *, exactly_one: bool = True, timeout: Any = DEFAULT_SENTINEL
+    ) -> Any:
         e = self.match(query)
         if e is None:
             return None
-        loc = Location(e.name, Point(e.lat, e.lon), {"precision": self.precision, "matched": e.name})
+        loc = Location(
+            e.name, Point(e.lat, e.lon), {"precision": self.precision, "matched": e.name}
+        )
         return loc if exactly_one else [loc]
 
 
 class GSIGeocoder(Geocoder):
     """geopy geocoder for the GSI (国土地理院) address search (online)."""
 
-    def __init__(self, url: str = "https://msearch.gsi.go.jp/address-search/AddressSearch",
-                 timeout: float = 5.0, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        url: str = "https://msearch.gsi.go.jp/address-search/AddressSearch",
+        timeout: float = 5.0,
+        **kwargs: Any,
+    ) -> None:
         scheme = url.split("://", 1)[0]
         super().__init__(scheme=scheme, timeout=timeout, **kwargs)
         self.api = url
 
-    def geocode(self, query: str, *, exactly_one: bool = True, timeout: Any = DEFAULT_SENTINEL) -> Any:
+    def geocode(
+        self, query: str, *, exactly_one: bool = True, timeout: Any = DEFAULT_SENTINEL
+    ) -> Any:
         url = f"{self.api}?{urlencode({'q': query})}"
-        return self._call_geocoder(url, lambda doc: self._parse(doc, query, exactly_one), timeout=timeout)
+        return self._call_geocoder(
+            url, lambda doc: self._parse(doc, query, exactly_one), timeout=timeout
+        )
 
     @staticmethod
     def _parse(doc: Any, query: str, exactly_one: bool) -> Any:
@@ -174,7 +195,9 @@ class GSIGeocoder(Geocoder):
 class GeocoderChain:
     """Tries the configured geocoders in order; the first in-Japan result wins."""
 
-    def __init__(self, steps: list[tuple[str, Geocoder | None]], session_factory: Any = None) -> None:
+    def __init__(
+        self, steps: list[tuple[str, Geocoder | None]], session_factory: Any = None
+    ) -> None:
         self.steps = steps
         self.session_factory = session_factory
 
@@ -182,7 +205,9 @@ class GeocoderChain:
     def names(self) -> list[str]:
         return [n for n, _ in self.steps]
 
-    def geocode(self, address: str, *, remember: bool = True, session: Session | None = None) -> dict[str, Any] | None:
+    def geocode(
+        self, address: str, *, remember: bool = True, session: Session | None = None
+    ) -> dict[str, Any] | None:
         """Locate ``address``; returns {lon, lat, geocoder, precision, matched} or None.
 
         ``remember=False`` (patient addresses) neither reads nor writes the cache.
@@ -201,8 +226,13 @@ class GeocoderChain:
                 loc = None  # offline or refused: try the next one
             if loc is None or not in_japan(loc.longitude, loc.latitude):
                 continue
-            result = {"lon": loc.longitude, "lat": loc.latitude, "geocoder": name,
-                      "precision": (loc.raw or {}).get("precision", "unknown"), "matched": (loc.raw or {}).get("matched")}
+            result = {
+                "lon": loc.longitude,
+                "lat": loc.latitude,
+                "geocoder": name,
+                "precision": (loc.raw or {}).get("precision", "unknown"),
+                "matched": (loc.raw or {}).get("matched"),
+            }
             if remember and "cache" in self.names:
                 self._cache_put(key, result, session)
             return result
@@ -218,12 +248,23 @@ class GeocoderChain:
                 entry = s.get(GeocodeCacheEntry, key)
         if entry is None:
             return None
-        return {"lon": entry.lon, "lat": entry.lat, "geocoder": entry.geocoder, "precision": entry.precision,
-                "matched": entry.matched}
+        return {
+            "lon": entry.lon,
+            "lat": entry.lat,
+            "geocoder": entry.geocoder,
+            "precision": entry.precision,
+            "matched": entry.matched,
+        }
 
     def _cache_put(self, key: str, result: dict[str, Any], session: Session | None) -> None:
-        values = dict(address_key=key, geocoder=result["geocoder"], precision=result["precision"],
-                      lon=result["lon"], lat=result["lat"], matched=result.get("matched"))
+        values = dict(
+            address_key=key,
+            geocoder=result["geocoder"],
+            precision=result["precision"],
+            lon=result["lon"],
+            lat=result["lat"],
+            matched=result.get("matched"),
+        )
         if session is not None:
             if session.get(GeocodeCacheEntry, key) is None:
                 session.add(GeocodeCacheEntry(**values))
@@ -234,7 +275,9 @@ class GeocoderChain:
                     s.add(GeocodeCacheEntry(**values))
 
 
-def build_chain(names: list[str], config: dict[str, Any], session_factory: Any = None) -> GeocoderChain:
+def build_chain(
+    names: list[str], config: dict[str, Any], session_factory: Any = None
+) -> GeocoderChain:
     """Build the chain named in configuration (``cache``, ``gazetteer``, ``gsi``).
 
     Raises
@@ -249,11 +292,22 @@ def build_chain(names: list[str], config: dict[str, Any], session_factory: Any =
         elif name == "gazetteer":
             files = config.get("GAZETTEER_FILES") or []
             if files:
-                steps.append(("gazetteer", _gazetteer(tuple(files), config.get("GAZETTEER_PREFIX", ""))))
+                steps.append(
+                    ("gazetteer", _gazetteer(tuple(files), config.get("GAZETTEER_PREFIX", "")))
+                )
         elif name == "gsi":
-            steps.append(("gsi", GSIGeocoder(config["GSI_GEOCODER_URL"], timeout=float(config["GEOCODER_TIMEOUT"]))))
+            steps.append(
+                (
+                    "gsi",
+                    GSIGeocoder(
+                        config["GSI_GEOCODER_URL"], timeout=float(config["GEOCODER_TIMEOUT"])
+                    ),
+                )
+            )
         else:
-            raise ValueError(f"unknown geocoder {name!r} in the chain; expected cache, gazetteer or gsi")
+            raise ValueError(
+                f"unknown geocoder {name!r} in the chain; expected cache, gazetteer or gsi"
+            )
     return GeocoderChain(steps, session_factory)
 
 

@@ -120,7 +120,9 @@ class RejectedRow(Base):
     __tablename__ = "rejected_rows"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    import_run_id: Mapped[int] = mapped_column(ForeignKey("import_runs.id"), nullable=False, index=True)
+    import_run_id: Mapped[int] = mapped_column(
+        ForeignKey("import_runs.id"), nullable=False, index=True
+    )
     line: Mapped[int] = mapped_column(Integer, nullable=False)
     reason: Mapped[str] = mapped_column(Text, nullable=False)
     row: Mapped[dict[str, Any]] = mapped_column(JSONType, nullable=False)
@@ -166,7 +168,9 @@ class SurveyToken(Base):
     __tablename__ = "survey_tokens"
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
-    provider_id: Mapped[int] = mapped_column(ForeignKey("providers.id", ondelete="CASCADE"), nullable=False, index=True)
+    provider_id: Mapped[int] = mapped_column(
+        ForeignKey("providers.id", ondelete="CASCADE"), nullable=False, index=True
+    )
     issued_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime)
@@ -181,7 +185,9 @@ class Submission(Base):
     __table_args__ = (Index("ix_submission_provider_status", "provider_id", "status"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    provider_id: Mapped[int] = mapped_column(ForeignKey("providers.id", ondelete="CASCADE"), nullable=False)
+    provider_id: Mapped[int] = mapped_column(
+        ForeignKey("providers.id", ondelete="CASCADE"), nullable=False
+    )
     token_id: Mapped[str | None] = mapped_column(ForeignKey("survey_tokens.id"))
     origin: Mapped[str] = mapped_column(String(20), nullable=False)  # web | template
     submitted_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, default=utcnow)
@@ -249,7 +255,9 @@ class ServiceAreaCache(Base):
 
     __tablename__ = "service_area_cache"
 
-    provider_id: Mapped[int] = mapped_column(ForeignKey("providers.id", ondelete="CASCADE"), primary_key=True)
+    provider_id: Mapped[int] = mapped_column(
+        ForeignKey("providers.id", ondelete="CASCADE"), primary_key=True
+    )
     network_signature: Mapped[str] = mapped_column(String(64), primary_key=True)
     minutes: Mapped[float] = mapped_column(Float, primary_key=True)
     provider_updated_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)

@@ -24,12 +24,40 @@ UID_NAMESPACE = uuid.UUID("6f0d3c1e-4a55-4d8e-9a59-6d6170737663")
 
 # Fields a data source can set (the record content); capabilities are merged per key.
 CONTENT_FIELDS: tuple[str, ...] = (
-    "type", "name", "kana", "address", "municipality_code", "lon", "lat", "geocode_status",
-    "geocoder", "geocode_precision", "phone", "url", "hours", "status", "fax", "phone_direct",
-    "email", "contact_person", "contact_hours", "notes_professional", "service_area", "extra",
-    "confirmed_at", "confirmed_by",
+    "type",
+    "name",
+    "kana",
+    "address",
+    "municipality_code",
+    "lon",
+    "lat",
+    "geocode_status",
+    "geocoder",
+    "geocode_precision",
+    "phone",
+    "url",
+    "hours",
+    "status",
+    "fax",
+    "phone_direct",
+    "email",
+    "contact_person",
+    "contact_hours",
+    "notes_professional",
+    "service_area",
+    "extra",
+    "confirmed_at",
+    "confirmed_by",
 )
-RECORD_FIELDS: tuple[str, ...] = ("id", "source", "source_id", *CONTENT_FIELDS, "capabilities", "updated_at", "created_at")
+RECORD_FIELDS: tuple[str, ...] = (
+    "id",
+    "source",
+    "source_id",
+    *CONTENT_FIELDS,
+    "capabilities",
+    "updated_at",
+    "created_at",
+)
 
 
 def provider_uid(source: str, source_id: str) -> str:
@@ -58,7 +86,9 @@ def get_provider(session: Session, uid: str) -> Provider:
     return provider
 
 
-def diff(before: Mapping[str, Any], incoming: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+def diff(
+    before: Mapping[str, Any], incoming: Mapping[str, Any]
+) -> tuple[dict[str, Any], dict[str, Any]]:
     """Changed fields as (before, after), comparing only the fields ``incoming`` carries.
 
     ``capabilities`` is compared per capability key, so a source that says nothing about
@@ -112,8 +142,14 @@ class Change:
 
 
 def insert_records(
-    session: Session, source: str, records: Iterable[Mapping[str, Any]], *, actor: str,
-    action: str = "import.insert", import_run_id: int | None = None, chunk: int = 5000,
+    session: Session,
+    source: str,
+    records: Iterable[Mapping[str, Any]],
+    *,
+    actor: str,
+    action: str = "import.insert",
+    import_run_id: int | None = None,
+    chunk: int = 5000,
 ) -> int:
     """Insert new providers in bulk, with one audit row each. Returns how many."""
     now = utcnow()
@@ -132,14 +168,34 @@ def insert_records(
         uid = provider_uid(source, rec["source_id"])
         row = {f: rec.get(f) for f in CONTENT_FIELDS}
         row.update(
-            uid=uid, source=source, source_id=rec["source_id"], capabilities=dict(rec.get("capabilities") or {}),
-            extra=dict(rec.get("extra") or {}), created_at=now, updated_at=now,
-            geocode_status=rec.get("geocode_status") or "pending", status=rec.get("status") or "active",
+            uid=uid,
+            source=source,
+            source_id=rec["source_id"],
+            capabilities=dict(rec.get("capabilities") or {}),
+            extra=dict(rec.get("extra") or {}),
+            created_at=now,
+            updated_at=now,
+            geocode_status=rec.get("geocode_status") or "pending",
+            status=rec.get("status") or "active",
         )
         batch.append(row)
-        after = {k: _jsonable(v) for k, v in row.items() if v not in (None, {}, "") and k not in ("created_at", "updated_at")}
-        audits.append(dict(at=now, actor=actor, action=action, entity="provider", entity_id=uid,
-                           before=None, after=after, import_run_id=import_run_id))
+        after = {
+            k: _jsonable(v)
+            for k, v in row.items()
+            if v not in (None, {}, "") and k not in ("created_at", "updated_at")
+        }
+        audits.append(
+            dict(
+                at=now,
+                actor=actor,
+                action=action,
+                entity="provider",
+                entity_id=uid,
+                before=None,
+                after=after,
+                import_run_id=import_run_id,
+            )
+        )
         count += 1
         if len(batch) >= chunk:
             flush()
@@ -150,8 +206,13 @@ def insert_records(
 
 
 def apply_changes(
-    session: Session, changes: Iterable[Change], *, actor: str, action: str,
-    import_run_id: int | None = None, confirm: bool = False,
+    session: Session,
+    changes: Iterable[Change],
+    *,
+    actor: str,
+    action: str,
+    import_run_id: int | None = None,
+    confirm: bool = False,
 ) -> int:
     """Write changes computed by :func:`diff`, with an audit row each. Returns how many.
 
@@ -169,10 +230,23 @@ def apply_changes(
             values["confirmed_at"] = now
             values["confirmed_by"] = actor
             after.update(confirmed_at=now, confirmed_by=actor)
-            before.update(confirmed_at=ch.current.get("confirmed_at"), confirmed_by=ch.current.get("confirmed_by"))
+            before.update(
+                confirmed_at=ch.current.get("confirmed_at"),
+                confirmed_by=ch.current.get("confirmed_by"),
+            )
         session.execute(update(Provider).where(Provider.id == ch.provider_id).values(**values))
-        audits.append(dict(at=now, actor=actor, action=action, entity="provider", entity_id=ch.uid,
-                           before=jsonable(before), after=jsonable(after), import_run_id=import_run_id))
+        audits.append(
+            dict(
+                at=now,
+                actor=actor,
+                action=action,
+                entity="provider",
+                entity_id=ch.uid,
+                before=jsonable(before),
+                after=jsonable(after),
+                import_run_id=import_run_id,
+            )
+        )
         count += 1
         if len(audits) >= 5000:
             session.execute(insert(AuditEntry), audits)
@@ -184,8 +258,13 @@ def apply_changes(
     return count
 
 
-_CURRENT_COLUMNS = (Provider.id, Provider.uid, Provider.source_id, Provider.capabilities,
-                   *[getattr(Provider, f) for f in CONTENT_FIELDS])
+_CURRENT_COLUMNS = (
+    Provider.id,
+    Provider.uid,
+    Provider.source_id,
+    Provider.capabilities,
+    *[getattr(Provider, f) for f in CONTENT_FIELDS],
+)
 
 
 def existing_by_source(session: Session, source: str) -> dict[str, dict[str, Any]]:
@@ -199,13 +278,31 @@ def existing_by_uid(session: Session, uids: Iterable[str]) -> dict[str, dict[str
     out: dict[str, dict[str, Any]] = {}
     uids = list(uids)
     for start in range(0, len(uids), 500):
-        rows = session.execute(select(*_CURRENT_COLUMNS).where(Provider.uid.in_(uids[start:start + 500]))).mappings()
+        rows = session.execute(
+            select(*_CURRENT_COLUMNS).where(Provider.uid.in_(uids[start : start + 500]))
+        ).mappings()
         out.update({row["uid"]: dict(row) for row in rows})
     return out
 
 
-def audit(session: Session, *, actor: str, action: str, entity: str, entity_id: str,
-          before: dict[str, Any] | None = None, after: dict[str, Any] | None = None) -> None:
+def audit(
+    session: Session,
+    *,
+    actor: str,
+    action: str,
+    entity: str,
+    entity_id: str,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+) -> None:
     """Write one audit row for a change that is not a provider upsert (users, tokens, …)."""
-    session.add(AuditEntry(actor=actor, action=action, entity=entity, entity_id=entity_id,
-                           before=jsonable(before), after=jsonable(after)))
+    session.add(
+        AuditEntry(
+            actor=actor,
+            action=action,
+            entity=entity,
+            entity_id=entity_id,
+            before=jsonable(before),
+            after=jsonable(after),
+        )
+    )

@@ -24,20 +24,70 @@ FLAG_LEVELS = ("yes", "no")
 
 # What people write in spreadsheets and surveys, normalised (NFKC, lower case).
 _LEVEL_WORDS = {
-    "active": "active", "積極的受入": "active", "積極的に受入": "active", "積極的受け入れ": "active", "◎": "active",
-    "accept": "accept", "受入": "accept", "受入可": "accept", "受け入れ": "accept", "受け入れ可": "accept",
-    "可": "accept", "対応可": "accept", "○": "accept", "◯": "accept", "yes": "accept", "あり": "accept",
-    "有": "accept", "true": "accept", "1": "accept", "行っている": "accept",
-    "consult": "consult", "要相談": "consult", "相談": "consult", "応相談": "consult", "△": "consult",
-    "no": "no", "不可": "no", "×": "no", "✕": "no", "なし": "no", "無": "no", "false": "no", "0": "no",
-    "行っていない": "no", "対応不可": "no",
-    "unknown": UNKNOWN, "不明": UNKNOWN, "不明(未回答)": UNKNOWN, "未回答": UNKNOWN, "?": UNKNOWN,
+    "active": "active",
+    "積極的受入": "active",
+    "積極的に受入": "active",
+    "積極的受け入れ": "active",
+    "◎": "active",
+    "accept": "accept",
+    "受入": "accept",
+    "受入可": "accept",
+    "受け入れ": "accept",
+    "受け入れ可": "accept",
+    "可": "accept",
+    "対応可": "accept",
+    "○": "accept",
+    "◯": "accept",
+    "yes": "accept",
+    "あり": "accept",
+    "有": "accept",
+    "true": "accept",
+    "1": "accept",
+    "行っている": "accept",
+    "consult": "consult",
+    "要相談": "consult",
+    "相談": "consult",
+    "応相談": "consult",
+    "△": "consult",
+    "no": "no",
+    "不可": "no",
+    "×": "no",
+    "✕": "no",
+    "なし": "no",
+    "無": "no",
+    "false": "no",
+    "0": "no",
+    "行っていない": "no",
+    "対応不可": "no",
+    "unknown": UNKNOWN,
+    "不明": UNKNOWN,
+    "不明(未回答)": UNKNOWN,
+    "未回答": UNKNOWN,
+    "?": UNKNOWN,
 }
 _FLAG_WORDS = {
-    "yes": "yes", "true": "yes", "1": "yes", "あり": "yes", "有": "yes", "○": "yes", "◯": "yes",
-    "可": "yes", "届出あり": "yes", "受理": "yes", "済": "yes",
-    "no": "no", "false": "no", "0": "no", "なし": "no", "無": "no", "×": "no", "✕": "no", "不可": "no",
-    "unknown": UNKNOWN, "不明": UNKNOWN, "未回答": UNKNOWN,
+    "yes": "yes",
+    "true": "yes",
+    "1": "yes",
+    "あり": "yes",
+    "有": "yes",
+    "○": "yes",
+    "◯": "yes",
+    "可": "yes",
+    "届出あり": "yes",
+    "受理": "yes",
+    "済": "yes",
+    "no": "no",
+    "false": "no",
+    "0": "no",
+    "なし": "no",
+    "無": "no",
+    "×": "no",
+    "✕": "no",
+    "不可": "no",
+    "unknown": UNKNOWN,
+    "不明": UNKNOWN,
+    "未回答": UNKNOWN,
 }
 
 
@@ -162,25 +212,35 @@ class Taxonomy:
         cap = self.capability(key)
         note = (note or "").strip() or None
         if raw is None or (isinstance(raw, str) and not raw.strip()):
-            return {"level": UNKNOWN, "note": note} if note and cap.kind in ("level", "flag") else None
+            return (
+                {"level": UNKNOWN, "note": note} if note and cap.kind in ("level", "flag") else None
+            )
         result: dict[str, Any]
         if cap.kind == "level":
             word = normalise_word(str(raw))
             level = _LEVEL_WORDS.get(word)
             if level is None:
-                accepted = ", ".join([lv.key for lv in self.levels] + [lv.label.ja for lv in self.levels] + [UNKNOWN])
-                raise ValueError(f"{raw!r} is not an acceptance level for {key}; expected one of {accepted}")
+                accepted = ", ".join(
+                    [lv.key for lv in self.levels] + [lv.label.ja for lv in self.levels] + [UNKNOWN]
+                )
+                raise ValueError(
+                    f"{raw!r} is not an acceptance level for {key}; expected one of {accepted}"
+                )
             result = {"level": level}
         elif cap.kind == "flag":
             word = normalise_word(str(raw))
             level = _FLAG_WORDS.get(word)
             if level is None:
-                raise ValueError(f"{raw!r} is not yes/no for {key}; expected yes, no, あり, なし, ○, × or unknown")
+                raise ValueError(
+                    f"{raw!r} is not yes/no for {key}; expected yes, no, あり, なし, ○, × or unknown"
+                )
             result = {"level": level}
         elif cap.kind == "choice":
             option = self._option(cap, str(raw))
             if option is None:
-                raise ValueError(f"{raw!r} is not an option of {key}; expected one of {', '.join(cap.options)}")
+                raise ValueError(
+                    f"{raw!r} is not an option of {key}; expected one of {', '.join(cap.options)}"
+                )
             result = {"value": option}
         elif cap.kind == "ranked":
             items = raw if isinstance(raw, list) else [p for p in _split_list(str(raw)) if p]
@@ -188,7 +248,9 @@ class Taxonomy:
             for item in items:
                 option = self._option(cap, str(item))
                 if option is None:
-                    raise ValueError(f"{item!r} is not an option of {key}; expected one of {', '.join(cap.options)}")
+                    raise ValueError(
+                        f"{item!r} is not an option of {key}; expected one of {', '.join(cap.options)}"
+                    )
                 if option not in ranked:
                     ranked.append(option)
             result = {"value": ranked}
@@ -220,12 +282,19 @@ class Taxonomy:
             return value.get("level") == "yes"
         return bool(value.get("value"))
 
-    def service_area_defaults(self, overrides: dict[str, Any] | None = None) -> dict[str, dict[str, float]]:
+    def service_area_defaults(
+        self, overrides: dict[str, Any] | None = None
+    ) -> dict[str, dict[str, float]]:
         """Per-type radius_km / travel_minutes, with configuration overrides applied."""
-        out = {k: {"radius_km": t.radius_km, "travel_minutes": t.travel_minutes} for k, t in self.provider_types.items()}
+        out = {
+            k: {"radius_km": t.radius_km, "travel_minutes": t.travel_minutes}
+            for k, t in self.provider_types.items()
+        }
         for type_key, values in (overrides or {}).items():
             if type_key in out and isinstance(values, dict):
-                out[type_key].update({k: float(v) for k, v in values.items() if k in ("radius_km", "travel_minutes")})
+                out[type_key].update(
+                    {k: float(v) for k, v in values.items() if k in ("radius_km", "travel_minutes")}
+                )
         return out
 
 
@@ -237,7 +306,15 @@ def _split_list(text: str) -> list[str]:
 
 # ---- loading and validation -----------------------------------------------------------
 
-_TOP_KEYS = {"version", "acceptance_levels", "unknown", "groups", "provider_types", "fields", "capabilities"}
+_TOP_KEYS = {
+    "version",
+    "acceptance_levels",
+    "unknown",
+    "groups",
+    "provider_types",
+    "fields",
+    "capabilities",
+}
 _TYPE_KEYS = {"ja", "en", "category", "service_area"}
 _CAP_KEYS = {"ja", "en", "group", "applies_to", "kind", "audience", "options"}
 _FIELD_KEYS = {"ja", "en", "audience"}
@@ -254,7 +331,9 @@ class _Problems:
     def raise_if_any(self) -> None:
         if self.items:
             listing = "\n  - ".join(self.items)
-            raise InvalidLayerDefinition(f"{self.path}: {len(self.items)} problem(s):\n  - {listing}")
+            raise InvalidLayerDefinition(
+                f"{self.path}: {len(self.items)} problem(s):\n  - {listing}"
+            )
 
 
 def _label(data: Any, where: str, problems: _Problems) -> Label:
@@ -270,7 +349,9 @@ def _label(data: Any, where: str, problems: _Problems) -> Label:
 def _unknown_keys(data: dict[str, Any], allowed: set[str], where: str, problems: _Problems) -> None:
     for key in data:
         if key not in allowed:
-            problems.add(where, f"unknown key {key!r}; expected one of {', '.join(sorted(allowed))}")
+            problems.add(
+                where, f"unknown key {key!r}; expected one of {', '.join(sorted(allowed))}"
+            )
 
 
 def load_taxonomy(path: Path | str) -> Taxonomy:
@@ -310,14 +391,21 @@ def load_taxonomy(path: Path | str) -> Taxonomy:
     levels: list[Level] = []
     for i, item in enumerate(data.get("acceptance_levels") or []):
         where = f"acceptance_levels[{i}]"
-        if not isinstance(item, dict) or not isinstance(item.get("key"), str) or not isinstance(item.get("rank"), int):
+        if (
+            not isinstance(item, dict)
+            or not isinstance(item.get("key"), str)
+            or not isinstance(item.get("rank"), int)
+        ):
             problems.add(where, "expected {key: str, ja, en, rank: int}")
             continue
         levels.append(Level(item["key"], _label(item, where, problems), item["rank"]))
     level_keys = [lv.key for lv in levels]
     expected_levels = {"active", "accept", "consult", "no"}
     if set(level_keys) != expected_levels:
-        problems.add("acceptance_levels", f"expected exactly the keys {sorted(expected_levels)} (積極的受入/受入/要相談/不可), got {level_keys}")
+        problems.add(
+            "acceptance_levels",
+            f"expected exactly the keys {sorted(expected_levels)} (積極的受入/受入/要相談/不可), got {level_keys}",
+        )
     if len(set(lv.rank for lv in levels)) != len(levels):
         problems.add("acceptance_levels", "ranks must be distinct")
     unknown = data.get("unknown") or {}
@@ -339,12 +427,20 @@ def load_taxonomy(path: Path | str) -> Taxonomy:
         area = item.get("service_area") or {}
         radius, minutes = area.get("radius_km"), area.get("travel_minutes")
         if not isinstance(radius, int | float) or radius <= 0:
-            problems.add(f"{where}.service_area.radius_km", f"expected a positive number, got {radius!r}")
+            problems.add(
+                f"{where}.service_area.radius_km", f"expected a positive number, got {radius!r}"
+            )
         if not isinstance(minutes, int | float) or minutes <= 0:
-            problems.add(f"{where}.service_area.travel_minutes", f"expected a positive number, got {minutes!r}")
+            problems.add(
+                f"{where}.service_area.travel_minutes",
+                f"expected a positive number, got {minutes!r}",
+            )
         types[str(key)] = ProviderType(
-            str(key), _label(item, where, problems), str(item.get("category", "")),
-            float(radius or 0), float(minutes or 0),
+            str(key),
+            _label(item, where, problems),
+            str(item.get("category", "")),
+            float(radius or 0),
+            float(minutes or 0),
         )
 
     fields: dict[str, FieldDef] = {}
@@ -356,7 +452,9 @@ def load_taxonomy(path: Path | str) -> Taxonomy:
         _unknown_keys(item, _FIELD_KEYS, where, problems)
         if item.get("audience") not in AUDIENCES:
             problems.add(f"{where}.audience", f"{item.get('audience')!r} is not one of {AUDIENCES}")
-        fields[str(key)] = FieldDef(str(key), _label(item, where, problems), str(item.get("audience")))
+        fields[str(key)] = FieldDef(
+            str(key), _label(item, where, problems), str(item.get("audience"))
+        )
 
     caps: dict[str, Capability] = {}
     for key, item in (data.get("capabilities") or {}).items():
@@ -368,39 +466,63 @@ def load_taxonomy(path: Path | str) -> Taxonomy:
         if key in fields:
             problems.add(where, "a capability may not share its key with a provider field")
         if item.get("group") not in groups:
-            problems.add(f"{where}.group", f"{item.get('group')!r} is not a group; expected one of {', '.join(groups)}")
+            problems.add(
+                f"{where}.group",
+                f"{item.get('group')!r} is not a group; expected one of {', '.join(groups)}",
+            )
         kind = item.get("kind")
         if kind not in KINDS:
             problems.add(f"{where}.kind", f"{kind!r} is not one of {', '.join(KINDS)}")
         if item.get("audience") not in AUDIENCES:
-            problems.add(f"{where}.audience", f"{item.get('audience')!r} is not one of {', '.join(AUDIENCES)}")
+            problems.add(
+                f"{where}.audience",
+                f"{item.get('audience')!r} is not one of {', '.join(AUDIENCES)}",
+            )
         applies = item.get("applies_to")
         if not isinstance(applies, list) or not applies:
             problems.add(f"{where}.applies_to", "expected a non-empty list of provider types")
             applies = []
         for t in applies:
             if t not in types:
-                problems.add(f"{where}.applies_to", f"unknown provider type {t!r}; expected one of {', '.join(types)}")
+                problems.add(
+                    f"{where}.applies_to",
+                    f"unknown provider type {t!r}; expected one of {', '.join(types)}",
+                )
         options: dict[str, Label] = {}
         if kind in ("choice", "ranked"):
             raw_options = item.get("options")
             if not isinstance(raw_options, dict) or not raw_options:
                 problems.add(f"{where}.options", f"kind {kind} needs a mapping of options")
             else:
-                options = {str(k): _label(v, f"{where}.options.{k}", problems) for k, v in raw_options.items()}
+                options = {
+                    str(k): _label(v, f"{where}.options.{k}", problems)
+                    for k, v in raw_options.items()
+                }
         elif "options" in item:
-            problems.add(f"{where}.options", f"options are only for choice and ranked kinds, not {kind}")
+            problems.add(
+                f"{where}.options", f"options are only for choice and ranked kinds, not {kind}"
+            )
         caps[str(key)] = Capability(
-            str(key), _label(item, where, problems), str(item.get("group")), tuple(applies),
-            str(kind), str(item.get("audience")), options,
+            str(key),
+            _label(item, where, problems),
+            str(item.get("group")),
+            tuple(applies),
+            str(kind),
+            str(item.get("audience")),
+            options,
         )
     for required in ("id", "type", "name", "address", "lon", "lat"):
         if required not in fields:
             problems.add("fields", f"missing required field {required!r}")
     problems.raise_if_any()
     return Taxonomy(
-        path=path, levels=tuple(sorted(levels, key=lambda lv: -lv.rank)), unknown_label=unknown_label,
-        groups=groups, provider_types=types, fields=fields, capabilities=caps,
+        path=path,
+        levels=tuple(sorted(levels, key=lambda lv: -lv.rank)),
+        unknown_label=unknown_label,
+        groups=groups,
+        provider_types=types,
+        fields=fields,
+        capabilities=caps,
     )
 
 

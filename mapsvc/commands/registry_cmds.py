@@ -21,17 +21,43 @@ def init_db(services: Services) -> None:
 
 @click.command("import")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--format", "fmt", metavar="NAME", help="A shipped format (see `mapsvc formats`); default: detected from the header.")
-@click.option("--mapping", "mapping_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="Your own mapping file (YAML) for a municipality-specific schema.")
-@click.option("--rejects", "rejects_path", type=click.Path(dir_okay=False, path_type=Path),
-              help="Where to write rejected rows (default: <file>.rejects.csv beside the input).")
+@click.option(
+    "--format",
+    "fmt",
+    metavar="NAME",
+    help="A shipped format (see `mapsvc formats`); default: detected from the header.",
+)
+@click.option(
+    "--mapping",
+    "mapping_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Your own mapping file (YAML) for a municipality-specific schema.",
+)
+@click.option(
+    "--rejects",
+    "rejects_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Where to write rejected rows (default: <file>.rejects.csv beside the input).",
+)
 @click.option("--source", help="Source namespace for the rows' ids (default: the format's).")
 @click.option("--actor", default="cli", show_default=True, help="Name recorded in the audit log.")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object: inserted, updated, unchanged, rejected, rows.")
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print one JSON object: inserted, updated, unchanged, rejected, rows.",
+)
 @click.pass_obj
-def import_cmd(services: Services, file: Path, fmt: str | None, mapping_path: Path | None,
-               rejects_path: Path | None, source: str | None, actor: str, as_json: bool) -> None:
+def import_cmd(
+    services: Services,
+    file: Path,
+    fmt: str | None,
+    mapping_path: Path | None,
+    rejects_path: Path | None,
+    source: str | None,
+    actor: str,
+    as_json: bool,
+) -> None:
     """Import a provider list (CSV, GeoJSON or XLSX) into the registry.
 
     Upserts by source id: a second import of the same file changes nothing. Rows that
@@ -43,19 +69,32 @@ def import_cmd(services: Services, file: Path, fmt: str | None, mapping_path: Pa
 
     services.store.upgrade()
     geocode = import_geocoder(services)
-    report = import_file(services.store, file, services.taxonomy, fmt=fmt, mapping_path=mapping_path,
-                         rejects_path=rejects_path, actor=actor, source=source, geocode=geocode,
-                         instance_path=services.instance_path)
+    report = import_file(
+        services.store,
+        file,
+        services.taxonomy,
+        fmt=fmt,
+        mapping_path=mapping_path,
+        rejects_path=rejects_path,
+        actor=actor,
+        source=source,
+        geocode=geocode,
+        instance_path=services.instance_path,
+    )
     if as_json:
         click.echo(json.dumps(report.summary()))
         return
-    click.echo(f"{file}: format {report.format}, source {report.source}, {report.rows} rows: "
-               f"{report.inserted} inserted, {report.updated} updated, {report.unchanged} unchanged, "
-               f"{report.rejected} rejected")
+    click.echo(
+        f"{file}: format {report.format}, source {report.source}, {report.rows} rows: "
+        f"{report.inserted} inserted, {report.updated} updated, {report.unchanged} unchanged, "
+        f"{report.rejected} rejected"
+    )
     if report.rejects_path:
         click.echo(f"rejected rows with reasons: {report.rejects_path}")
     if report.pending_geocode:
-        click.echo(f"{report.pending_geocode} rows have no location yet; run `mapsvc geocode` (list: `mapsvc geocode --pending`)")
+        click.echo(
+            f"{report.pending_geocode} rows have no location yet; run `mapsvc geocode` (list: `mapsvc geocode --pending`)"
+        )
 
 
 @click.command("formats")
@@ -74,24 +113,25 @@ def layers() -> None:
 
 
 @layers.command("validate")
-@click.argument("folder", required=False, type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument(
+    "folder", required=False, type=click.Path(exists=True, file_okay=False, path_type=Path)
+)
 @click.pass_obj
 def layers_validate(services: Services, folder: Path | None) -> None:
     """Check taxonomy.yaml and every layer file in FOLDER (default: the configured one)."""
+    from ..layers import load_layers
     from ..taxonomy import load_taxonomy
 
     folder = folder or Path(services.config["LAYERS_DIR"])
     try:
         taxonomy = load_taxonomy(folder)
-        try:
-            from ..layers import load_layers
-        except ImportError:  # layer definitions arrive with the map views
-            load_layers = None
-        count = len(load_layers(folder, taxonomy)) if load_layers else 0
+        count = len(load_layers(folder, taxonomy))
     except InvalidLayerDefinition as exc:
         raise click.ClickException(exc.message) from None
-    click.echo(f"{folder}: taxonomy ok ({len(taxonomy.provider_types)} provider types, "
-               f"{len(taxonomy.capabilities)} capabilities), {count} layers ok")
+    click.echo(
+        f"{folder}: taxonomy ok ({len(taxonomy.provider_types)} provider types, "
+        f"{len(taxonomy.capabilities)} capabilities), {count} layers ok"
+    )
 
 
 COMMANDS = [init_db, import_cmd, formats, layers]

@@ -16,13 +16,15 @@ from sqlalchemy.orm import Session
 from ..codes import nfkc
 from ..registry import Change, diff, existing_by_source, existing_by_uid
 from ..taxonomy import Taxonomy
+from .importer import ImportPlan, Rejection
 from .mapping import Mapping
 from .reader import Table
 from .rows import _find
-from .importer import ImportPlan, Rejection
 
 
-def plan_answers(session: Session, table: Table, mapping: Mapping, taxonomy: Taxonomy) -> ImportPlan:
+def plan_answers(
+    session: Session, table: Table, mapping: Mapping, taxonomy: Taxonomy
+) -> ImportPlan:
     """Plan capability updates from an answers file (see module docstring)."""
     from ..codes import header_key
 
@@ -33,12 +35,17 @@ def plan_answers(session: Session, table: Table, mapping: Mapping, taxonomy: Tax
     question_col = _find(keys, spec.question)
     answer_col = _find(keys, spec.answer)
     text_col = _find(keys, spec.text) if spec.text else None
-    plan = ImportPlan(table.path, mapping, spec.provider_source, rows=len(table.rows), header=table.header)
+    plan = ImportPlan(
+        table.path, mapping, spec.provider_source, rows=len(table.rows), header=table.header
+    )
     if not (provider_col and question_col and answer_col):
         from ..errors import ImportFailed
 
-        raise ImportFailed(f"{table.path}: line {table.header_line}: an answers file needs the columns "
-                           f"{spec.provider[0]}, {spec.question[0]} and {spec.answer[0]}", field="columns")
+        raise ImportFailed(
+            f"{table.path}: line {table.header_line}: an answers file needs the columns "
+            f"{spec.provider[0]}, {spec.question[0]} and {spec.answer[0]}",
+            field="columns",
+        )
     by_source = existing_by_source(session, spec.provider_source)
     by_uid: dict[str, dict[str, Any]] | None = None
     pending: dict[int, dict[str, Any]] = {}
@@ -51,10 +58,18 @@ def plan_answers(session: Session, table: Table, mapping: Mapping, taxonomy: Tax
         current = by_source.get(provider_key)
         if current is None:
             if by_uid is None:
-                by_uid = existing_by_uid(session, [nfkc(r.get(provider_col, "") or "") for _, r in table.rows])
+                by_uid = existing_by_uid(
+                    session, [nfkc(r.get(provider_col, "") or "") for _, r in table.rows]
+                )
             current = by_uid.get(provider_key)
         if current is None:
-            plan.rejections.append(Rejection(line, f"provider {provider_key!r} is not in the registry (source {spec.provider_source})", row))
+            plan.rejections.append(
+                Rejection(
+                    line,
+                    f"provider {provider_key!r} is not in the registry (source {spec.provider_source})",
+                    row,
+                )
+            )
             continue
         qspec = spec.questions.get(question)
         if qspec is None:
@@ -66,7 +81,9 @@ def plan_answers(session: Session, table: Table, mapping: Mapping, taxonomy: Tax
                 if target is None:
                     raise ValueError(f"unknown answer code {answer!r} for question {question}")
                 key = target["capability"]
-                value = taxonomy.parse_value(key, target.get("level", target.get("value", "accept")))
+                value = taxonomy.parse_value(
+                    key, target.get("level", target.get("value", "accept"))
+                )
             else:
                 key = qspec["capability"]
                 raw = spec.values.get(answer, answer) if answer in spec.values else (text or answer)
@@ -80,7 +97,11 @@ def plan_answers(session: Session, table: Table, mapping: Mapping, taxonomy: Tax
             plan.rejections.append(Rejection(line, "empty answer", row))
             continue
         if current["type"] not in taxonomy.capabilities[key].applies_to:
-            plan.rejections.append(Rejection(line, f"capability {key} does not apply to provider type {current['type']}", row))
+            plan.rejections.append(
+                Rejection(
+                    line, f"capability {key} does not apply to provider type {current['type']}", row
+                )
+            )
             continue
         caps = pending.setdefault(current["id"], {})
         currents[current["id"]] = current

@@ -22,7 +22,14 @@ from ..codes import nfkc
 from ..db import Store
 from ..errors import ImportFailed, InvalidMapping
 from ..models import ImportRun, RejectedRow, utcnow
-from ..registry import Change, apply_changes, diff, existing_by_source, existing_by_uid, insert_records
+from ..registry import (
+    Change,
+    apply_changes,
+    diff,
+    existing_by_source,
+    existing_by_uid,
+    insert_records,
+)
 from ..taxonomy import Taxonomy
 from .mapping import Mapping, detect_mapping, load_mapping, mapping_by_name, shipped_mappings
 from .reader import Table, read_raw, to_table
@@ -59,8 +66,13 @@ class ImportPlan:
     @property
     def counts(self) -> dict[str, int]:
         updated = self.updated_rows if self.mapping.layout == "answers" else len(self.changes)
-        return {"inserted": len(self.inserts), "updated": updated, "unchanged": self.unchanged,
-                "rejected": len(self.rejections), "rows": self.rows}
+        return {
+            "inserted": len(self.inserts),
+            "updated": updated,
+            "unchanged": self.unchanged,
+            "rejected": len(self.rejections),
+            "rows": self.rows,
+        }
 
 
 @dataclass
@@ -78,11 +90,18 @@ class ImportReport:
 
     def summary(self) -> dict[str, int]:
         """The four counts and the number of data rows read (the `--json` output)."""
-        return {"inserted": self.inserted, "updated": self.updated, "unchanged": self.unchanged,
-                "rejected": self.rejected, "rows": self.rows}
+        return {
+            "inserted": self.inserted,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "rejected": self.rejected,
+            "rows": self.rows,
+        }
 
 
-def choose_mapping(path: Path, taxonomy: Taxonomy, fmt: str | None, mapping_path: Path | None) -> tuple[Mapping | None, Any]:
+def choose_mapping(
+    path: Path, taxonomy: Taxonomy, fmt: str | None, mapping_path: Path | None
+) -> tuple[Mapping | None, Any]:
     """The mapping named by --format/--mapping, else None (detected after reading)."""
     if fmt and mapping_path:
         raise ImportFailed("give either --format or --mapping, not both", field="format")
@@ -111,8 +130,14 @@ def read_table(path: Path, taxonomy: Taxonomy, mapping: Mapping | None) -> tuple
 
 
 def plan_import(
-    session: Session, path: Path, taxonomy: Taxonomy, *, fmt: str | None = None,
-    mapping_path: Path | None = None, source: str | None = None, geocode: Geocode | None = None,
+    session: Session,
+    path: Path,
+    taxonomy: Taxonomy,
+    *,
+    fmt: str | None = None,
+    mapping_path: Path | None = None,
+    source: str | None = None,
+    geocode: Geocode | None = None,
 ) -> ImportPlan:
     """Read and validate a file and compute inserts, changes and rejections (no writes).
 
@@ -145,7 +170,9 @@ def plan_import(
             continue
         key = rec.get("uid") or rec["source_id"]
         if key in seen:
-            plan.rejections.append(Rejection(line, f"duplicate source id {key!r} (first on line {seen[key]})", row))
+            plan.rejections.append(
+                Rejection(line, f"duplicate source id {key!r} (first on line {seen[key]})", row)
+            )
             continue
         seen[key] = line
         records.append((line, rec, row))
@@ -154,34 +181,52 @@ def plan_import(
     return plan
 
 
-def _geocode_missing(session: Session, records: list[tuple[int, dict[str, Any], dict[str, str]]],
-                     geocode: Geocode | None) -> None:
+def _geocode_missing(
+    session: Session,
+    records: list[tuple[int, dict[str, Any], dict[str, str]]],
+    geocode: Geocode | None,
+) -> None:
     if geocode is None:
         return
     for _, rec, _ in records:
         if rec.get("geocode_status") == "pending" and rec.get("address"):
             found = geocode(rec["address"], session)
             if found:
-                rec.update(lon=found["lon"], lat=found["lat"], geocode_status="geocoded",
-                           geocoder=found["geocoder"], geocode_precision=found["precision"])
+                rec.update(
+                    lon=found["lon"],
+                    lat=found["lat"],
+                    geocode_status="geocoded",
+                    geocoder=found["geocoder"],
+                    geocode_precision=found["precision"],
+                )
 
 
-def _plan_upserts(session: Session, plan: ImportPlan, resolved: Resolved,
-                  records: list[tuple[int, dict[str, Any], dict[str, str]]]) -> None:
+def _plan_upserts(
+    session: Session,
+    plan: ImportPlan,
+    resolved: Resolved,
+    records: list[tuple[int, dict[str, Any], dict[str, str]]],
+) -> None:
     existing = existing_by_source(session, plan.source)
     by_uid = existing_by_uid(session, [rec["uid"] for _, rec, _ in records if rec.get("uid")])
     for line, rec, row in records:
         uid = rec.pop("uid", None)
         current = by_uid.get(uid) if uid else existing.get(rec["source_id"])
         if uid and current is None:
-            plan.rejections.append(Rejection(line, f"no provider with id {uid} in the registry", row))
+            plan.rejections.append(
+                Rejection(line, f"no provider with id {uid} in the registry", row)
+            )
             continue
         if current is None:
             plan.inserts.append(rec)
             continue
         incoming = {k: v for k, v in rec.items() if k != "source_id"}
-        if incoming.get("geocode_status") == "pending" and current.get("lon") is not None \
-                and nfkc(current.get("address") or "") == nfkc(incoming.get("address") or current.get("address") or ""):
+        if (
+            incoming.get("geocode_status") == "pending"
+            and current.get("lon") is not None
+            and nfkc(current.get("address") or "")
+            == nfkc(incoming.get("address") or current.get("address") or "")
+        ):
             # keep a location found earlier (geocoded online or set by hand) for the same address
             for k in ("lon", "lat", "geocode_status", "geocoder", "geocode_precision"):
                 incoming.pop(k, None)
@@ -204,7 +249,9 @@ def default_rejects_path(path: Path, instance_path: Path) -> Path:
 def write_rejects(target: Path, plan: ImportPlan) -> None:
     """Rejected rows with line and reason first, then the original columns (UTF-8 with BOM)."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    columns = [h for h in plan.header if not h.startswith("@")] or sorted({k for r in plan.rejections for k in r.row})
+    columns = [h for h in plan.header if not h.startswith("@")] or sorted(
+        {k for r in plan.rejections for k in r.row}
+    )
     tmp = target.with_suffix(target.suffix + ".tmp")
     with tmp.open("w", encoding="utf-8-sig", newline="") as fh:
         writer = csv.writer(fh)
@@ -216,8 +263,14 @@ def write_rejects(target: Path, plan: ImportPlan) -> None:
 
 def apply_plan(session: Session, plan: ImportPlan, *, actor: str, rejects_path: Path | None) -> int:
     """Write a plan in the caller's transaction; return the import run id."""
-    run = ImportRun(actor=actor, filename=str(plan.path), format=plan.mapping.name, status="ok",
-                    counts=plan.counts, rejects_path=str(rejects_path) if rejects_path else None)
+    run = ImportRun(
+        actor=actor,
+        filename=str(plan.path),
+        format=plan.mapping.name,
+        status="ok",
+        counts=plan.counts,
+        rejects_path=str(rejects_path) if rejects_path else None,
+    )
     session.add(run)
     session.flush()
     insert_records(session, plan.source, plan.inserts, actor=actor, import_run_id=run.id)
@@ -225,17 +278,31 @@ def apply_plan(session: Session, plan: ImportPlan, *, actor: str, rejects_path: 
     if plan.rejections:
         session.execute(
             RejectedRow.__table__.insert(),
-            [{"import_run_id": run.id, "line": r.line, "reason": r.reason,
-              "row": {k: v for k, v in r.row.items() if not k.startswith("@")}} for r in plan.rejections],
+            [
+                {
+                    "import_run_id": run.id,
+                    "line": r.line,
+                    "reason": r.reason,
+                    "row": {k: v for k, v in r.row.items() if not k.startswith("@")},
+                }
+                for r in plan.rejections
+            ],
         )
     run.finished_at = utcnow()
     return run.id
 
 
 def import_file(
-    store: Store, path: Path | str, taxonomy: Taxonomy, *, fmt: str | None = None,
-    mapping_path: Path | str | None = None, rejects_path: Path | str | None = None,
-    actor: str = "cli", source: str | None = None, geocode: Geocode | None = None,
+    store: Store,
+    path: Path | str,
+    taxonomy: Taxonomy,
+    *,
+    fmt: str | None = None,
+    mapping_path: Path | str | None = None,
+    rejects_path: Path | str | None = None,
+    actor: str = "cli",
+    source: str | None = None,
+    geocode: Geocode | None = None,
     instance_path: Path | str = "instance",
 ) -> ImportReport:
     """Import one file into the registry.
@@ -270,19 +337,43 @@ def import_file(
     """
     path = Path(path)
     with store.session() as session:
-        plan = plan_import(session, path, taxonomy, fmt=fmt, mapping_path=Path(mapping_path) if mapping_path else None,
-                           source=source, geocode=geocode)
+        plan = plan_import(
+            session,
+            path,
+            taxonomy,
+            fmt=fmt,
+            mapping_path=Path(mapping_path) if mapping_path else None,
+            source=source,
+            geocode=geocode,
+        )
         target = None
         if plan.rejections:
-            target = Path(rejects_path) if rejects_path else default_rejects_path(path, Path(instance_path))
+            target = (
+                Path(rejects_path)
+                if rejects_path
+                else default_rejects_path(path, Path(instance_path))
+            )
         run_id = apply_plan(session, plan, actor=actor, rejects_path=target)
         if target is not None:
-            write_rejects(target, plan)  # inside the transaction: if writing fails, nothing is committed
+            write_rejects(
+                target, plan
+            )  # inside the transaction: if writing fails, nothing is committed
     pending = sum(1 for r in plan.inserts if r.get("geocode_status") == "pending") + sum(
-        1 for c in plan.changes if c.after.get("geocode_status") == "pending")
+        1 for c in plan.changes if c.after.get("geocode_status") == "pending"
+    )
     counts = plan.counts
-    return ImportReport(counts["inserted"], counts["updated"], counts["unchanged"], counts["rejected"], counts["rows"],
-                        plan.mapping.name, plan.source, str(target) if target else None, pending, run_id)
+    return ImportReport(
+        counts["inserted"],
+        counts["updated"],
+        counts["unchanged"],
+        counts["rejected"],
+        counts["rows"],
+        plan.mapping.name,
+        plan.source,
+        str(target) if target else None,
+        pending,
+        run_id,
+    )
 
 
 def report_json(report: ImportReport) -> str:

@@ -22,16 +22,58 @@ from ..taxonomy import Taxonomy
 FORMATS_DIR = Path(__file__).resolve().parent / "formats"
 
 # Record fields a mapping can fill from columns.
-TARGETS = frozenset({
-    "source_id", "uid", "name", "kana", "address", "address_detail", "municipality_code", "lon", "lat",
-    "phone", "url", "hours", "fax", "phone_direct", "email", "contact_person", "contact_hours",
-    "notes_professional", "confirmed_at", "confirmed_by", "service_area_km",
-    "service_area_minutes", "service_area_codes", "service_area_geojson", "type", "status",
-})
+TARGETS = frozenset(
+    {
+        "source_id",
+        "uid",
+        "name",
+        "kana",
+        "address",
+        "address_detail",
+        "municipality_code",
+        "lon",
+        "lat",
+        "phone",
+        "url",
+        "hours",
+        "fax",
+        "phone_direct",
+        "email",
+        "contact_person",
+        "contact_hours",
+        "notes_professional",
+        "confirmed_at",
+        "confirmed_by",
+        "service_area_km",
+        "service_area_minutes",
+        "service_area_codes",
+        "service_area_geojson",
+        "type",
+        "status",
+    }
+)
 _TOP_KEYS = {
-    "name", "title", "description", "source", "layout", "file_types", "encodings", "metadata_prefix",
-    "detect", "columns", "required_columns", "required_values", "defaults", "source_id", "type",
-    "status", "coordinates", "capabilities", "extra", "answers", "confirmed_default",
+    "name",
+    "title",
+    "description",
+    "source",
+    "layout",
+    "file_types",
+    "encodings",
+    "metadata_prefix",
+    "detect",
+    "columns",
+    "required_columns",
+    "required_values",
+    "defaults",
+    "source_id",
+    "type",
+    "status",
+    "coordinates",
+    "capabilities",
+    "extra",
+    "answers",
+    "confirmed_default",
 }
 _RULE_OPS = ("equals", "contains", "regex")
 _TEMPLATE_FIELD = re.compile(r"\{([^{}]+)\}")
@@ -142,7 +184,9 @@ class _Problems:
 
     def raise_if_any(self) -> None:
         if self.items:
-            raise InvalidMapping(f"{self.path}: {len(self.items)} problem(s):\n  - " + "\n  - ".join(self.items))
+            raise InvalidMapping(
+                f"{self.path}: {len(self.items)} problem(s):\n  - " + "\n  - ".join(self.items)
+            )
 
 
 def _headers(value: Any, where: str, problems: _Problems) -> tuple[str, ...]:
@@ -156,7 +200,9 @@ def _headers(value: Any, where: str, problems: _Problems) -> tuple[str, ...]:
 
 def _rule(item: Any, where: str, result_key: str, problems: _Problems) -> Rule | None:
     if not isinstance(item, dict):
-        problems.add(where, "expected a mapping like {column: ..., contains: ..., " + result_key + ": ...}")
+        problems.add(
+            where, "expected a mapping like {column: ..., contains: ..., " + result_key + ": ...}"
+        )
         return None
     ops = [op for op in _RULE_OPS if op in item]
     if len(ops) != 1:
@@ -174,8 +220,13 @@ def _rule(item: Any, where: str, result_key: str, problems: _Problems) -> Rule |
         except re.error as exc:
             problems.add(f"{where}.regex", f"invalid regular expression: {exc}")
             return None
-    return Rule(_headers(item.get("column"), f"{where}.column", problems), ops[0], str(item[ops[0]]),
-                str(item[result_key]), bool(item.get("strip", False)))
+    return Rule(
+        _headers(item.get("column"), f"{where}.column", problems),
+        ops[0],
+        str(item[ops[0]]),
+        str(item[result_key]),
+        bool(item.get("strip", False)),
+    )
 
 
 def load_mapping(path: Path | str, taxonomy: Taxonomy) -> Mapping:
@@ -220,33 +271,51 @@ def load_mapping(path: Path | str, taxonomy: Taxonomy) -> Mapping:
 
     detect = data.get("detect") or {}
     detect_all = _headers(detect.get("all"), "detect.all", problems) if detect.get("all") else ()
-    detect_any = tuple(_headers(group, f"detect.any[{i}]", problems) for i, group in enumerate(detect.get("any") or []))
-    detect_none = _headers(detect.get("none"), "detect.none", problems) if detect.get("none") else ()
+    detect_any = tuple(
+        _headers(group, f"detect.any[{i}]", problems)
+        for i, group in enumerate(detect.get("any") or [])
+    )
+    detect_none = (
+        _headers(detect.get("none"), "detect.none", problems) if detect.get("none") else ()
+    )
     unknown = set(detect) - {"all", "any", "none", "filename"}
     if unknown:
-        problems.add("detect", f"unknown key(s) {sorted(unknown)}; expected all, any, none, filename")
+        problems.add(
+            "detect", f"unknown key(s) {sorted(unknown)}; expected all, any, none, filename"
+        )
     if not detect_all and not detect_any:
-        problems.add("detect", "needs `all` and/or `any` header lists (used to recognise the format)")
+        problems.add(
+            "detect", "needs `all` and/or `any` header lists (used to recognise the format)"
+        )
 
     columns: dict[str, ColumnSpec] = {}
     for target, spec in (data.get("columns") or {}).items():
         where = f"columns.{target}"
         if target not in TARGETS:
-            problems.add(where, f"unknown target field; expected one of {', '.join(sorted(TARGETS))}")
+            problems.add(
+                where, f"unknown target field; expected one of {', '.join(sorted(TARGETS))}"
+            )
             continue
         if isinstance(spec, dict):
             unknown = set(spec) - {"headers", "template"}
             if unknown:
                 problems.add(where, f"unknown key(s) {sorted(unknown)}")
-            headers = _headers(spec["headers"], f"{where}.headers", problems) if "headers" in spec else ()
+            headers = (
+                _headers(spec["headers"], f"{where}.headers", problems) if "headers" in spec else ()
+            )
             template = spec.get("template")
             if template is not None and not _TEMPLATE_FIELD.search(str(template)):
                 problems.add(f"{where}.template", "a template needs at least one {header}")
             for f in _TEMPLATE_FIELD.findall(str(template or "")):
                 for filt in f.split("|")[1:]:
                     if filt not in TEMPLATE_FILTERS:
-                        problems.add(f"{where}.template", f"unknown filter {filt!r}; expected one of {', '.join(TEMPLATE_FILTERS)}")
-            columns[target] = ColumnSpec(target, headers, str(template) if template is not None else None)
+                        problems.add(
+                            f"{where}.template",
+                            f"unknown filter {filt!r}; expected one of {', '.join(TEMPLATE_FILTERS)}",
+                        )
+            columns[target] = ColumnSpec(
+                target, headers, str(template) if template is not None else None
+            )
         else:
             columns[target] = ColumnSpec(target, _headers(spec, where, problems))
     sid = data.get("source_id")
@@ -256,14 +325,19 @@ def load_mapping(path: Path | str, taxonomy: Taxonomy) -> Mapping:
             for f in _TEMPLATE_FIELD.findall(sid["template"]):
                 for filt in f.split("|")[1:]:
                     if filt not in TEMPLATE_FILTERS:
-                        problems.add("source_id.template", f"unknown filter {filt!r}; expected one of {', '.join(TEMPLATE_FILTERS)}")
+                        problems.add(
+                            "source_id.template",
+                            f"unknown filter {filt!r}; expected one of {', '.join(TEMPLATE_FILTERS)}",
+                        )
         else:
             problems.add("source_id", "expected {template: '{column}...'}")
     required_columns = tuple(data.get("required_columns") or [])
     required_values = tuple(data.get("required_values") or [])
     for target in (*required_columns, *required_values):
         if target not in columns and target != "type":
-            problems.add("required_columns/required_values", f"{target!r} has no entry under columns")
+            problems.add(
+                "required_columns/required_values", f"{target!r} has no entry under columns"
+            )
 
     type_spec = data.get("type") or {}
     if not isinstance(type_spec, dict):
@@ -273,10 +347,15 @@ def load_mapping(path: Path | str, taxonomy: Taxonomy) -> Mapping:
     if unknown:
         problems.add("type", f"unknown key(s) {sorted(unknown)}")
     type_fixed = type_spec.get("fixed") or type_spec.get("default")
-    type_column = _headers(type_spec["column"], "type.column", problems) if "column" in type_spec else ()
+    type_column = (
+        _headers(type_spec["column"], "type.column", problems) if "column" in type_spec else ()
+    )
     type_map = {str(k): str(v) for k, v in (type_spec.get("map") or {}).items()}
-    type_rules = tuple(r for i, item in enumerate(type_spec.get("rules") or [])
-                       if (r := _rule(item, f"type.rules[{i}]", "type", problems)) is not None)
+    type_rules = tuple(
+        r
+        for i, item in enumerate(type_spec.get("rules") or [])
+        if (r := _rule(item, f"type.rules[{i}]", "type", problems)) is not None
+    )
     type_filename = None
     if "filename" in type_spec:
         fn = type_spec["filename"]
@@ -284,17 +363,32 @@ def load_mapping(path: Path | str, taxonomy: Taxonomy) -> Mapping:
             problems.add("type.filename", "expected {regex: ..., map: {code: type}}")
         else:
             type_filename = (str(fn["regex"]), {str(k): str(v) for k, v in fn["map"].items()})
-    referenced_types = [*type_map.values(), *(r.result for r in type_rules), *(type_filename[1].values() if type_filename else [])]
+    referenced_types = [
+        *type_map.values(),
+        *(r.result for r in type_rules),
+        *(type_filename[1].values() if type_filename else []),
+    ]
     if type_fixed:
         referenced_types.append(str(type_fixed))
     for t in referenced_types:
         if t not in taxonomy.provider_types and t != "reject":
-            problems.add("type", f"unknown provider type {t!r}; expected one of {', '.join(taxonomy.provider_types)}")
-    if layout == "table" and not (type_fixed or type_column or type_rules or type_filename or "type" in columns):
-        problems.add("type", "a table mapping needs a way to decide the provider type (fixed, column, rules or filename)")
+            problems.add(
+                "type",
+                f"unknown provider type {t!r}; expected one of {', '.join(taxonomy.provider_types)}",
+            )
+    if layout == "table" and not (
+        type_fixed or type_column or type_rules or type_filename or "type" in columns
+    ):
+        problems.add(
+            "type",
+            "a table mapping needs a way to decide the provider type (fixed, column, rules or filename)",
+        )
 
-    status_rules = tuple(r for i, item in enumerate((data.get("status") or {}).get("rules") or [])
-                         if (r := _rule(item, f"status.rules[{i}]", "status", problems)) is not None)
+    status_rules = tuple(
+        r
+        for i, item in enumerate((data.get("status") or {}).get("rules") or [])
+        if (r := _rule(item, f"status.rules[{i}]", "status", problems)) is not None
+    )
     for r in status_rules:
         if r.result not in ("active", "suspended", "closed"):
             problems.add("status.rules", f"{r.result!r} is not active, suspended or closed")
@@ -310,7 +404,9 @@ def load_mapping(path: Path | str, taxonomy: Taxonomy) -> Mapping:
         if key not in taxonomy.capabilities:
             problems.add(f"{where}.capability", f"unknown capability {key!r}")
             continue
-        values = {str(k): (None if v is None else str(v)) for k, v in (item.get("values") or {}).items()}
+        values = {
+            str(k): (None if v is None else str(v)) for k, v in (item.get("values") or {}).items()
+        }
         for raw, val in values.items():
             if val is None:
                 continue
@@ -321,11 +417,20 @@ def load_mapping(path: Path | str, taxonomy: Taxonomy) -> Mapping:
         on_unknown = item.get("on_unknown", "reject")
         if on_unknown not in ("reject", "note", "ignore"):
             problems.add(f"{where}.on_unknown", f"{on_unknown!r} is not reject, note or ignore")
-        cap_columns.append(CapabilityColumn(
-            _headers(item.get("headers"), f"{where}.headers", problems), key, values, str(on_unknown),
-            _headers(item["note_headers"], f"{where}.note_headers", problems) if item.get("note_headers") else (),
-        ))
-    extra = {str(k): _headers(v, f"extra.{k}", problems) for k, v in (data.get("extra") or {}).items()}
+        cap_columns.append(
+            CapabilityColumn(
+                _headers(item.get("headers"), f"{where}.headers", problems),
+                key,
+                values,
+                str(on_unknown),
+                _headers(item["note_headers"], f"{where}.note_headers", problems)
+                if item.get("note_headers")
+                else (),
+            )
+        )
+    extra = {
+        str(k): _headers(v, f"extra.{k}", problems) for k, v in (data.get("extra") or {}).items()
+    }
 
     answers = None
     if layout == "answers":
@@ -339,7 +444,11 @@ def load_mapping(path: Path | str, taxonomy: Taxonomy) -> Mapping:
                 if not isinstance(qspec, dict):
                     problems.add(where, "expected a mapping")
                     continue
-                targets = [qspec] if "capability" in qspec else list((qspec.get("answers") or {}).values())
+                targets = (
+                    [qspec]
+                    if "capability" in qspec
+                    else list((qspec.get("answers") or {}).values())
+                )
                 if not targets:
                     problems.add(where, "expected `capability` or `answers`")
                 for t in targets:
@@ -362,16 +471,35 @@ def load_mapping(path: Path | str, taxonomy: Taxonomy) -> Mapping:
     coords = data.get("coordinates") or {}
     problems.raise_if_any()
     return Mapping(
-        path=path, name=str(data["name"]), title=str(data["title"]), description=str(data.get("description") or ""),
-        source=str(data["source"]), layout=str(layout), file_types=file_types, encodings=encodings,
-        metadata_prefix=data.get("metadata_prefix"), detect_all=detect_all, detect_any=detect_any, detect_none=detect_none,
-        detect_filename=detect.get("filename"), columns=columns, required_columns=required_columns,
-        required_values=required_values, defaults={str(k): str(v) for k, v in (data.get("defaults") or {}).items()},
-        type_fixed=str(type_fixed) if type_fixed else None, type_column=type_column, type_map=type_map,
-        type_rules=type_rules, type_filename=type_filename, status_rules=status_rules,
+        path=path,
+        name=str(data["name"]),
+        title=str(data["title"]),
+        description=str(data.get("description") or ""),
+        source=str(data["source"]),
+        layout=str(layout),
+        file_types=file_types,
+        encodings=encodings,
+        metadata_prefix=data.get("metadata_prefix"),
+        detect_all=detect_all,
+        detect_any=detect_any,
+        detect_none=detect_none,
+        detect_filename=detect.get("filename"),
+        columns=columns,
+        required_columns=required_columns,
+        required_values=required_values,
+        defaults={str(k): str(v) for k, v in (data.get("defaults") or {}).items()},
+        type_fixed=str(type_fixed) if type_fixed else None,
+        type_column=type_column,
+        type_map=type_map,
+        type_rules=type_rules,
+        type_filename=type_filename,
+        status_rules=status_rules,
         zero_is_missing=bool(coords.get("zero_is_missing", False)),
-        capabilities_from_headers=bool(caps.get("from_headers", False)), capability_columns=tuple(cap_columns),
-        extra=extra, confirmed_default=data.get("confirmed_default"), answers=answers,
+        capabilities_from_headers=bool(caps.get("from_headers", False)),
+        capability_columns=tuple(cap_columns),
+        extra=extra,
+        confirmed_default=data.get("confirmed_default"),
+        answers=answers,
     )
 
 
@@ -424,5 +552,8 @@ def detect_mapping(headers: list[str], filename: str, taxonomy: Taxonomy) -> Map
     candidates.sort(key=lambda c: -c[0])
     if len(candidates) > 1 and candidates[0][0] == candidates[1][0]:
         names = ", ".join(m.name for s, m in candidates if s == candidates[0][0])
-        raise InvalidMapping(f"{filename}: the header fits several formats ({names}); choose one with --format", field="format")
+        raise InvalidMapping(
+            f"{filename}: the header fits several formats ({names}); choose one with --format",
+            field="format",
+        )
     return candidates[0][1]

@@ -104,7 +104,9 @@ def _read_csv(path: Path, text: str, encoding: str) -> RawTable:
                 rows.append((line, cells))
             line = reader.line_num + 1
     except csv.Error as exc:
-        raise ImportFailed(f"{path}: line {reader.line_num}: malformed CSV: {exc}", field="file") from exc
+        raise ImportFailed(
+            f"{path}: line {reader.line_num}: malformed CSV: {exc}", field="file"
+        ) from exc
     return RawTable(path, "csv", encoding, rows)
 
 
@@ -112,8 +114,14 @@ def _read_geojson(path: Path, text: str, encoding: str) -> RawTable:
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise ImportFailed(f"{path}: line {exc.lineno}, column {exc.colno}: invalid JSON: {exc.msg}", field="file") from exc
-    if not isinstance(doc, dict) or doc.get("type") != "FeatureCollection" or not isinstance(doc.get("features"), list):
+        raise ImportFailed(
+            f"{path}: line {exc.lineno}, column {exc.colno}: invalid JSON: {exc.msg}", field="file"
+        ) from exc
+    if (
+        not isinstance(doc, dict)
+        or doc.get("type") != "FeatureCollection"
+        or not isinstance(doc.get("features"), list)
+    ):
         raise ImportFailed(f"{path}: expected a GeoJSON FeatureCollection", field="file")
     return RawTable(path, "geojson", encoding, [], features=doc["features"])
 
@@ -161,12 +169,12 @@ def to_table(raw: RawTable, known_headers: set[str], metadata_prefix: str | None
     header_line, header_cells = raw.rows[best_line_index]
     header = [c.replace("\ufeff", "").strip() for c in header_cells]
     rows: list[tuple[int, dict[str, str]]] = []
-    for line, cells in raw.rows[best_line_index + 1:]:
+    for line, cells in raw.rows[best_line_index + 1 :]:
         if metadata_prefix and cells and cells[0].startswith(metadata_prefix):
             continue
-        if len(cells) > len(header) and any(c.strip() for c in cells[len(header):]):
+        if len(cells) > len(header) and any(c.strip() for c in cells[len(header) :]):
             row = dict(zip(header, cells, strict=False))
-            row["@overflow"] = ",".join(cells[len(header):])
+            row["@overflow"] = ",".join(cells[len(header) :])
         else:
             row = dict(zip(header, cells, strict=False))
         rows.append((line, row))
@@ -179,11 +187,19 @@ def _geojson_table(raw: RawTable) -> Table:
     rows: list[tuple[int, dict[str, str]]] = []
     for i, feature in enumerate(raw.features or [], start=1):
         props = (feature or {}).get("properties") or {}
-        row = {str(k): _cell(v) if not isinstance(v, dict | list) else json.dumps(v, ensure_ascii=False)
-               for k, v in props.items()}
+        row = {
+            str(k): _cell(v)
+            if not isinstance(v, dict | list)
+            else json.dumps(v, ensure_ascii=False)
+            for k, v in props.items()
+        }
         geom = (feature or {}).get("geometry") or {}
         row[GEOMETRY] = str(geom.get("type") or "")
-        if geom.get("type") == "Point" and isinstance(geom.get("coordinates"), list) and len(geom["coordinates"]) >= 2:
+        if (
+            geom.get("type") == "Point"
+            and isinstance(geom.get("coordinates"), list)
+            and len(geom["coordinates"]) >= 2
+        ):
             row[GEOMETRY_LON] = _cell(geom["coordinates"][0])
             row[GEOMETRY_LAT] = _cell(geom["coordinates"][1])
         for k in row:

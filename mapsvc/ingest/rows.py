@@ -14,8 +14,19 @@ from ..taxonomy import Taxonomy
 from .mapping import Mapping
 
 _PLAIN_FIELDS = (
-    "name", "kana", "address", "phone", "url", "hours", "fax", "phone_direct", "email",
-    "contact_person", "contact_hours", "notes_professional", "confirmed_by",
+    "name",
+    "kana",
+    "address",
+    "phone",
+    "url",
+    "hours",
+    "fax",
+    "phone_direct",
+    "email",
+    "contact_person",
+    "contact_hours",
+    "notes_professional",
+    "confirmed_by",
 )
 _TEMPLATE_FIELD = re.compile(r"\{([^{}]+)\}")
 _DANGLING = re.compile(r"^[\s〜~\-@/]+|[\s〜~\-@/]+$")
@@ -35,7 +46,9 @@ class Resolved:
     templates: dict[str, str]
     type_column: str | None
     rule_columns: dict[tuple[str, ...], str | None]
-    capability_columns: list[tuple[str, str, Any, str | None]]  # (header, capability, spec, note header)
+    capability_columns: list[
+        tuple[str, str, Any, str | None]
+    ]  # (header, capability, spec, note header)
     extra: dict[str, str]
     filename: str
 
@@ -44,8 +57,18 @@ class Resolved:
         fields = set(self.columns) | set(self.templates)
         fields.discard("source_id")
         fields.discard("uid")
-        if {"service_area_km", "service_area_minutes", "service_area_codes", "service_area_geojson"} & fields:
-            fields -= {"service_area_km", "service_area_minutes", "service_area_codes", "service_area_geojson"}
+        if {
+            "service_area_km",
+            "service_area_minutes",
+            "service_area_codes",
+            "service_area_geojson",
+        } & fields:
+            fields -= {
+                "service_area_km",
+                "service_area_minutes",
+                "service_area_codes",
+                "service_area_geojson",
+            }
             fields.add("service_area")
         if "address_detail" in fields:
             fields.discard("address_detail")
@@ -71,32 +94,60 @@ def resolve(mapping: Mapping, header: list[str], taxonomy: Taxonomy, filename: s
             columns[target] = actual
         elif spec.template and all(header_key(h) in keys for h in spec.template_headers()):
             templates[target] = _TEMPLATE_FIELD.sub(
-                lambda m: "{" + "|".join([keys[header_key(m.group(1).split("|")[0])], *m.group(1).split("|")[1:]]) + "}",
+                lambda m: (
+                    "{"
+                    + "|".join(
+                        [keys[header_key(m.group(1).split("|")[0])], *m.group(1).split("|")[1:]]
+                    )
+                    + "}"
+                ),
                 spec.template,
             )
     missing = [t for t in mapping.required_columns if t not in columns and t not in templates]
     if missing:
         wanted = "; ".join(
-            f"{t} (one of: {', '.join(mapping.columns[t].headers) or mapping.columns[t].template})" for t in missing
+            f"{t} (one of: {', '.join(mapping.columns[t].headers) or mapping.columns[t].template})"
+            for t in missing
         )
         raise ValueError(f"missing required column(s): {wanted}")
     rule_columns: dict[tuple[str, ...], str | None] = {}
     for rule in (*mapping.type_rules, *mapping.status_rules):
-        rule_columns[rule.column] = FILENAME if rule.column == (FILENAME,) else _find(keys, rule.column)
+        rule_columns[rule.column] = (
+            FILENAME if rule.column == (FILENAME,) else _find(keys, rule.column)
+        )
     cap_cols: list[tuple[str, str, Any, str | None]] = []
     for spec in mapping.capability_columns:
         actual = _find(keys, spec.headers)
         if actual is not None:
-            cap_cols.append((actual, spec.capability, spec, _find(keys, spec.note_headers) if spec.note_headers else None))
+            cap_cols.append(
+                (
+                    actual,
+                    spec.capability,
+                    spec,
+                    _find(keys, spec.note_headers) if spec.note_headers else None,
+                )
+            )
     if mapping.capabilities_from_headers:
         claimed = {c[0] for c in cap_cols}
         for key in taxonomy.capabilities:
             actual = keys.get(header_key(key))
             if actual is not None and actual not in claimed:
                 cap_cols.append((actual, key, None, keys.get(header_key(f"{key}_note"))))
-    extra = {name: actual for name, variants in mapping.extra.items() if (actual := _find(keys, variants))}
-    return Resolved(mapping, columns, templates, _find(keys, mapping.type_column) if mapping.type_column else None,
-                    rule_columns, cap_cols, extra, filename)
+    extra = {
+        name: actual
+        for name, variants in mapping.extra.items()
+        if (actual := _find(keys, variants))
+    }
+    return Resolved(
+        mapping,
+        columns,
+        templates,
+        _find(keys, mapping.type_column) if mapping.type_column else None,
+        rule_columns,
+        cap_cols,
+        extra,
+        filename,
+    )
 
 
 def _value(res: Resolved, row: dict[str, str], target: str) -> str:
@@ -106,7 +157,9 @@ def _value(res: Resolved, row: dict[str, str], target: str) -> str:
         parts = [p.split("|", 1)[0] for p in _TEMPLATE_FIELD.findall(res.templates[target])]
         if not any(nfkc(row.get(p, "") or "") for p in parts):
             return ""
-        text = nfkc(_TEMPLATE_FIELD.sub(lambda m: _render_field(m.group(1), row), res.templates[target]))
+        text = nfkc(
+            _TEMPLATE_FIELD.sub(lambda m: _render_field(m.group(1), row), res.templates[target])
+        )
         return _DANGLING.sub("", re.sub(r"\s+", " ", text))
     return ""
 
@@ -145,8 +198,10 @@ def _decide_type(res: Resolved, row: dict[str, str]) -> str:
         if raw in m.type_map:
             return m.type_map[raw]
         if raw and not m.type_fixed:
-            raise RowRejected(f"provider type {raw!r} in column {res.type_column} is not mapped; "
-                              f"known: {', '.join(m.type_map)}")
+            raise RowRejected(
+                f"provider type {raw!r} in column {res.type_column} is not mapped; "
+                f"known: {', '.join(m.type_map)}"
+            )
     if m.type_filename:
         found = re.search(m.type_filename[0], res.filename)
         if found and found.group(1) in m.type_filename[1]:
@@ -181,7 +236,9 @@ def _service_area(res: Resolved, row: dict[str, str]) -> dict[str, Any] | None:
             raise RowRejected("service_area_geojson must be a valid Polygon or MultiPolygon")
         minx, miny, maxx, maxy = shp.bounds
         if not (in_japan(minx, miny) and in_japan(maxx, maxy)):
-            raise RowRejected("service_area_geojson lies outside Japan (expects lon/lat, EPSG:4326)")
+            raise RowRejected(
+                "service_area_geojson lies outside Japan (expects lon/lat, EPSG:4326)"
+            )
         return {"kind": "polygon", "geometry": geometry}
     codes = _value(res, row, "service_area_codes")
     if codes:
@@ -219,7 +276,9 @@ def row_to_record(res: Resolved, row: dict[str, str], taxonomy: Taxonomy) -> dic
     """
     m = res.mapping
     if "@overflow" in row:
-        raise RowRejected(f"the row has more cells than the header ({row['@overflow'][:40]!r} left over)")
+        raise RowRejected(
+            f"the row has more cells than the header ({row['@overflow'][:40]!r} left over)"
+        )
     rec: dict[str, Any] = {}
     for target in m.required_values:
         if target != "type" and not _value(res, row, target):
@@ -246,10 +305,16 @@ def row_to_record(res: Resolved, row: dict[str, str], taxonomy: Taxonomy) -> dic
     if type_key == "reject":
         raise RowRejected("this kind of facility is not a home-care resource mapsvc maps")
     if type_key not in taxonomy.provider_types:
-        raise RowRejected(f"unknown provider type {type_key!r}; expected one of {', '.join(taxonomy.provider_types)}")
+        raise RowRejected(
+            f"unknown provider type {type_key!r}; expected one of {', '.join(taxonomy.provider_types)}"
+        )
     rec["type"] = type_key
 
-    if "municipality_code" in res.columns or "municipality_code" in res.templates or "municipality_code" in m.defaults:
+    if (
+        "municipality_code" in res.columns
+        or "municipality_code" in res.templates
+        or "municipality_code" in m.defaults
+    ):
         raw_code = _value(res, row, "municipality_code") or m.defaults.get("municipality_code", "")
         try:
             rec["municipality_code"] = normalise_municipality_code(raw_code) if raw_code else None
@@ -261,7 +326,9 @@ def row_to_record(res: Resolved, row: dict[str, str], taxonomy: Taxonomy) -> dic
             lon = parse_coordinate(_value(res, row, "lon"))
             lat = parse_coordinate(_value(res, row, "lat"))
         except ValueError:
-            raise RowRejected(f"coordinates are not numbers: lon {_value(res, row, 'lon')!r}, lat {_value(res, row, 'lat')!r}") from None
+            raise RowRejected(
+                f"coordinates are not numbers: lon {_value(res, row, 'lon')!r}, lat {_value(res, row, 'lat')!r}"
+            ) from None
         if lon is not None and lat is not None and m.zero_is_missing and lon == 0 and lat == 0:
             lon = lat = None
         if (lon is None) != (lat is None):
@@ -269,11 +336,17 @@ def row_to_record(res: Resolved, row: dict[str, str], taxonomy: Taxonomy) -> dic
         if lon is not None and lat is not None:
             if not in_japan(lon, lat):
                 if in_japan(lat, lon):
-                    raise RowRejected(f"coordinates ({lon}, {lat}) are outside Japan; latitude and longitude look swapped")
+                    raise RowRejected(
+                        f"coordinates ({lon}, {lat}) are outside Japan; latitude and longitude look swapped"
+                    )
                 raise RowRejected(f"coordinates (lon {lon}, lat {lat}) are outside Japan's extent")
-            rec.update(lon=lon, lat=lat, geocode_status="source", geocoder=None, geocode_precision="source")
+            rec.update(
+                lon=lon, lat=lat, geocode_status="source", geocoder=None, geocode_precision="source"
+            )
         else:
-            rec.update(lon=None, lat=None, geocode_status="pending", geocoder=None, geocode_precision=None)
+            rec.update(
+                lon=None, lat=None, geocode_status="pending", geocoder=None, geocode_precision=None
+            )
 
     status = None
     for rule in m.status_rules:
@@ -308,7 +381,9 @@ def row_to_record(res: Resolved, row: dict[str, str], taxonomy: Taxonomy) -> dic
             continue
         cap = taxonomy.capabilities[key]
         if rec["type"] not in cap.applies_to and raw:
-            raise RowRejected(f"capability {key} does not apply to provider type {rec['type']} (column {header})")
+            raise RowRejected(
+                f"capability {key} does not apply to provider type {rec['type']} (column {header})"
+            )
         try:
             if spec is not None and spec.values:
                 if raw in spec.values:
@@ -319,7 +394,11 @@ def row_to_record(res: Resolved, row: dict[str, str], taxonomy: Taxonomy) -> dic
                 elif spec.on_unknown == "ignore":
                     continue
                 elif spec.on_unknown == "note":
-                    value = {"level": "unknown", "note": raw} if cap.kind in ("level", "flag") else {"value": raw}
+                    value = (
+                        {"level": "unknown", "note": raw}
+                        if cap.kind in ("level", "flag")
+                        else {"value": raw}
+                    )
                 else:
                     raise ValueError(f"{raw!r} is not one of {', '.join(spec.values)}")
             else:

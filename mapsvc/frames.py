@@ -1,0 +1,67 @@
+"""Providers from the store as a GeoDataFrame: the input of the in-process index and of
+the planner's coverage computations (both back-ends behave the same)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .models import Provider
+
+FRAME_COLUMNS = (
+    "id",
+    "uid",
+    "source",
+    "source_id",
+    "type",
+    "name",
+    "kana",
+    "address",
+    "municipality_code",
+    "lon",
+    "lat",
+    "geocode_status",
+    "geocode_precision",
+    "phone",
+    "url",
+    "hours",
+    "status",
+    "fax",
+    "phone_direct",
+    "email",
+    "contact_person",
+    "contact_hours",
+    "notes_professional",
+    "service_area",
+    "capabilities",
+    "confirmed_at",
+    "confirmed_by",
+    "updated_at",
+)
+
+
+def load_providers_frame(
+    session: Session, *, located_only: bool = True, where: Any = None
+) -> gpd.GeoDataFrame:
+    """Every provider (with a location, by default) as a GeoDataFrame in EPSG:4326.
+
+    Columns are :data:`FRAME_COLUMNS`; ``capabilities`` and ``service_area`` hold the
+    stored JSON (dicts). Providers without coordinates are left out unless
+    ``located_only`` is False (their geometry is then empty).
+    """
+    cols = [getattr(Provider, c) for c in FRAME_COLUMNS]
+    stmt = select(*cols)
+    if located_only:
+        stmt = stmt.where(Provider.lon.is_not(None), Provider.lat.is_not(None))
+    if where is not None:
+        stmt = stmt.where(where)
+    rows = session.execute(stmt).all()
+    df = pd.DataFrame.from_records(rows, columns=list(FRAME_COLUMNS))
+    lon = df["lon"].to_numpy(dtype=float) if len(df) else np.array([], dtype=float)
+    lat = df["lat"].to_numpy(dtype=float) if len(df) else np.array([], dtype=float)
+    return gpd.GeoDataFrame(df, geometry=gpd.points_from_xy(lon, lat), crs="EPSG:4326")

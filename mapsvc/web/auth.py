@@ -1,0 +1,179 @@
+"""Login for professionals, planners and editors (flask-login, hashed passwords, CSRF).
+
+Login is rate-limited per user name and client address (LOGIN_ATTEMPTS failures within
+LOGIN_WINDOW_SECONDS, counted in the store so every worker process shares the count).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
+from urllib.parse import urlparse
+
+from flask import (
+    Blueprint,
+    Flask,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_login import (
+    LoginManager,
+    UserMixin,
+    current_user,
+    login_required,
+    login_user,
+    logout_user,
+)
+from flask_wtf import FlaskForm
+from flask_wtf.csrf import CSRFProtect
+from werkzeug.wrappers import Response
+from wtforms import PasswordField, StringField
+from wtforms.validators import DataRequired, Length
+
+from ..models import User
+from ..users import (
+    authenticate,
+    can_access,
+    clear_attempts,
+    record_failed_attempt,
+    too_many_attempts,
+)
+from .context import services
+from .i18n import t
+
+bp = Blueprint("auth", __name__)
+login_manager = LoginManager()
+csrf = CSRFProtect()
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class WebUser(UserMixin):
+    """The logged-in user as flask-login sees it (no password hash kept in the session)."""
+
+    def __init__(self, user_id: int, username: str, role: str) -> None:
+        self.id = str(user_id)
+        self.username = username
+        self.role = role
+
+
+class LoginForm(FlaskForm):
+    username = StringField("username", validators=[DataRequired(), Length(max=100)])
+    password = PasswordField("password", validators=[DataRequired(), Length(max=200)])
+
+
+def init_app(app: Flask) -> None:
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.session_protection = "strong"
+    csrf.init_app(app)
+
+    @login_manager.user_loader
+    def _load(user_id: str) -> WebUser | None:
+        with services().store.session() as session:
+            user = session.get(User, int(user_id)) if user_id.isdigit() else None
+            if user is None or not user.active:
+                return None
+            return WebUser(user.id, user.username, user.role)
+
+    @login_manager.unauthorized_handler
+    def _unauthorized() -> Response:
+        if request.path.startswith("/api"):
+            abort(401, description="login required")
+        return redirect(url_for("auth.login", next=request.path))
+
+
+def current_role() -> str | None:
+    return getattr(current_user, "role", None) if current_user.is_authenticated else None
+
+
+def role_required(area: str) -> Callable[[F], F]:
+    """Views for ``area`` (professional, planner, editor): login first, then the role check."""
+
+    def decorator(view: F) -> F:
+        @wraps(view)
+        @login_required
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            if not can_access(current_role(), area):
+                abort(
+                    403,
+                    description=t(
+                        "この画面を開く権限がありません", "Your role cannot open this page"
+                    ),
+                )
+            return view(*args, **kwargs)
+
+        return wrapped  # type: ignore[return-value]
+
+    return decorator
+
+
+def _safe_next(target: str | None) -> str | None:
+    if not target:
+        return None
+    parsed = urlparse(target)
+    if parsed.scheme or parsed.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    return target
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> Any:
+    """Login page for professionals, planners and editors."""
+    form = LoginForm()
+    status = 200
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            status = 400
+        else:
+            remote = request.remote_addr or "-"
+            cfg = current_app.config
+            with services().store.session() as session:
+                if too_many_attempts(
+                    session,
+                    form.username.data,
+                    remote,
+                    cfg["LOGIN_ATTEMPTS"],
+                    cfg["LOGIN_WINDOW_SECONDS"],
+                ):
+                    flash(
+                        t(
+                            "ログインの失敗が続いたため、しばらく待ってから再度お試しください。",
+                            "Too many failed logins; please wait a few minutes.",
+                        ),
+                        "error",
+                    )
+                    return render_template("login.html", form=form), 429
+                user = authenticate(session, form.username.data, form.password.data)
+                if user is None:
+                    record_failed_attempt(
+                        session, form.username.data, remote, cfg["LOGIN_WINDOW_SECONDS"]
+                    )
+                    status = 401
+                else:
+                    clear_attempts(session, form.username.data, remote)
+                    login_user(WebUser(user.id, user.username, user.role))
+                    default = {"planner": "planner.index", "editor": "admin.index"}.get(
+                        user.role, "pro.index"
+                    )
+                    try:
+                        fallback = url_for(default)
+                    except Exception:  # noqa: BLE001 - the role's view may not be registered
+                        fallback = "/"
+                    return redirect(_safe_next(request.args.get("next")) or fallback)
+            flash(
+                t("ユーザー名またはパスワードが違います。", "Wrong user name or password."), "error"
+            )
+    return render_template("login.html", form=form), status
+
+
+@bp.route("/logout", methods=["POST"])
+def logout() -> Response:
+    """Log out (POST with CSRF token)."""
+    logout_user()
+    return redirect("/")

@@ -1,0 +1,18 @@
+"""One blueprint per audience; each module exposes ``bp``."""
+
+from __future__ import annotations
+
+import importlib
+
+from flask import Flask
+
+# (module, url prefix). Order matters only for readability.
+BLUEPRINTS: list[tuple[str, str | None]] = [
+    ("mapsvc.web.auth", None),
+]
+
+
+def register(app: Flask) -> None:
+    for module_name, prefix in BLUEPRINTS:
+        module = importlib.import_module(module_name)
+        app.register_blueprint(module.bp, url_prefix=prefix)

@@ -1,0 +1,49 @@
+"""Errors to responses, one handler per output kind: JSON under /api, HTML elsewhere.
+
+The JSON shape is ``{"error": code, "message": text, "field": name?}`` (a tested
+contract). Messages are safe to show: no professional fields, no typed addresses.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, Response, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException
+
+from ..errors import MapsvcError
+
+log = logging.getLogger("mapsvc.web")
+
+
+def _wants_json() -> bool:
+    return (
+        request.path.startswith("/api/")
+        or request.path == "/api"
+        or request.accept_mimetypes.best == "application/json"
+    )
+
+
+def init_app(app: Flask) -> None:
+    @app.errorhandler(MapsvcError)
+    def _mapsvc_error(exc: MapsvcError) -> tuple[Response | str, int]:
+        status = exc.status if exc.status != 500 else 500
+        if _wants_json():
+            return jsonify(exc.to_dict()), status
+        return render_template("error.html", status=status, message=exc.message), status
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException) -> tuple[Response | str, int]:
+        status = exc.code or 500
+        if _wants_json():
+            body = {"error": exc.name.lower().replace(" ", "_"), "message": exc.description}
+            return jsonify(body), status
+        return render_template("error.html", status=status, message=exc.description), status
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception) -> tuple[Response | str, int]:
+        log.exception("unexpected error on %s %s", request.method, request.path)
+        message = "internal error"
+        if _wants_json():
+            return jsonify({"error": "internal_error", "message": message}), 500
+        return render_template("error.html", status=500, message=message), 500
