@@ -237,10 +237,14 @@ def _plan_upserts(
             plan.unchanged += 1
 
 
+def _can_write(folder: Path) -> bool:
+    return os.access(folder, os.W_OK)
+
+
 def default_rejects_path(path: Path, instance_path: Path) -> Path:
     """``<stem>.rejects.csv`` beside the input, or in the instance folder if that is read-only."""
     beside = path.with_name(f"{path.stem}.rejects.csv")
-    if os.access(path.parent, os.W_OK):
+    if _can_write(path.parent):
         return beside
     stamp = utcnow().strftime("%Y%m%dT%H%M%S")
     return instance_path / "rejects" / f"{path.stem}.{stamp}.rejects.csv"

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .._yaml import load_yaml
-from ..codes import header_key
+from ..codes import header_key, nfkc
 from ..errors import InvalidMapping
 from ..taxonomy import Taxonomy
 
@@ -220,10 +220,13 @@ def _rule(item: Any, where: str, result_key: str, problems: _Problems) -> Rule |
         except re.error as exc:
             problems.add(f"{where}.regex", f"invalid regular expression: {exc}")
             return None
+    # Cells are compared after NFKC (full-width → ASCII), so literal operands are too;
+    # regular expressions are taken as written and match the NFKC text.
+    operand = str(item[ops[0]]) if ops[0] == "regex" else nfkc(str(item[ops[0]]))
     return Rule(
         _headers(item.get("column"), f"{where}.column", problems),
         ops[0],
-        str(item[ops[0]]),
+        operand,
         str(item[result_key]),
         bool(item.get("strip", False)),
     )
@@ -350,7 +353,7 @@ def load_mapping(path: Path | str, taxonomy: Taxonomy) -> Mapping:
     type_column = (
         _headers(type_spec["column"], "type.column", problems) if "column" in type_spec else ()
     )
-    type_map = {str(k): str(v) for k, v in (type_spec.get("map") or {}).items()}
+    type_map = {nfkc(str(k)): str(v) for k, v in (type_spec.get("map") or {}).items()}
     type_rules = tuple(
         r
         for i, item in enumerate(type_spec.get("rules") or [])
@@ -405,7 +408,8 @@ def load_mapping(path: Path | str, taxonomy: Taxonomy) -> Mapping:
             problems.add(f"{where}.capability", f"unknown capability {key!r}")
             continue
         values = {
-            str(k): (None if v is None else str(v)) for k, v in (item.get("values") or {}).items()
+            nfkc(str(k)): (None if v is None else str(v))
+            for k, v in (item.get("values") or {}).items()
         }
         for raw, val in values.items():
             if val is None:
