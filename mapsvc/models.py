@@ -233,6 +233,8 @@ class PopulationUnit(Base):
     bands: Mapped[dict[str, int]] = mapped_column(JSONType, nullable=False)
     survey_date: Mapped[str | None] = mapped_column(String(20))
     area_code: Mapped[str | None] = mapped_column(String(64))
+    # e.g. {"synthetic": true} for the demo grid, source file and format
+    properties: Mapped[dict[str, Any]] = mapped_column(JSONType, nullable=False, default=dict)
 
 
 class RoadNetwork(Base):

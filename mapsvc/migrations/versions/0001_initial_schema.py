@@ -130,6 +130,11 @@ def upgrade() -> None:
         ),
         sa.Column("survey_date", sa.String(length=20), nullable=True),
         sa.Column("area_code", sa.String(length=64), nullable=True),
+        sa.Column(
+            "properties",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=False,
+        ),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("dataset", "key", name="uq_population_dataset_key"),
     )
