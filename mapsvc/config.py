@@ -133,6 +133,12 @@ SETTINGS: tuple[Setting, ...] = (
         "Road network GraphML of the municipality; empty = <INSTANCE_PATH>/network.graphml when present.",
     ),
     Setting(
+        "NETWORK_SPEEDS",
+        "{}",
+        'JSON overriding the default km/h per OSM highway class used where maxspeed is missing (mapsvc.network.DEFAULT_SPEEDS_KPH), e.g. {"residential": 25}.',
+        _to_json,
+    ),
+    Setting(
         "SERVICE_AREA_OVERRIDES",
         "{}",
         'JSON overriding per-type service-area defaults, e.g. {"clinic": {"radius_km": 16, "travel_minutes": 20}}.',
