@@ -19,24 +19,33 @@ same speeds produces the same file and signature, and is skipped quickly.
 
 from __future__ import annotations
 
-import bz2
-import gzip
 import hashlib
 import json
 import os
 import tempfile
 import threading
 import xml.etree.ElementTree as ET
-from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import networkx as nx
 from sqlalchemy import select, update
 
+from ._osm_xml import DRIVABLE_HIGHWAYS, filter_drivable, is_drivable
 from .errors import DataUnavailable, ImportFailed, InvalidInput
 from .models import RoadNetwork, utcnow
+
+__all__ = [
+    "DEFAULT_SPEEDS_KPH",
+    "DRIVABLE_HIGHWAYS",
+    "clear_network_cache",
+    "import_network",
+    "is_drivable",
+    "list_networks",
+    "load_active_network",
+    "network_file",
+    "network_speeds",
+]
 
 # km/h where an edge has no usable maxspeed: Japan's legal defaults on general roads are
 # 60 km/h, but realistic free-flow speeds in a city are lower; these follow common
@@ -58,9 +67,6 @@ DEFAULT_SPEEDS_KPH: dict[str, float] = {
     "road": 20,
 }
 FALLBACK_SPEED_KPH = 20.0
-# highway classes a car may use (osmnx's "drive" network, without service roads)
-DRIVABLE_HIGHWAYS = frozenset(DEFAULT_SPEEDS_KPH)
-_NO_ACCESS = {"no", "private"}
 _IMPORT_VERSION = "1"  # bump when the import procedure changes the saved graph
 _NAME_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-")
 
@@ -88,116 +94,13 @@ def network_speeds(overrides: dict[str, Any] | None = None) -> dict[str, float]:
     return speeds
 
 
-def is_drivable(tags: dict[str, Any]) -> bool:
-    """Would a car use a way (or edge) with these OSM tags?"""
-    highway = tags.get("highway")
-    values = highway if isinstance(highway, list) else [highway]
-    if not any(isinstance(v, str) and v in DRIVABLE_HIGHWAYS for v in values):
-        return False
-    if str(tags.get("area", "")).lower() == "yes":
-        return False
-    if str(tags.get("access", "")).lower() in _NO_ACCESS:
-        return False
-    return not any(str(tags.get(k, "")).lower() == "no" for k in ("motor_vehicle", "motorcar"))
-
-
-# ---- OSM XML ---------------------------------------------------------------------------
-
-
-def _open(path: Path) -> IO[bytes]:
-    name = path.name.lower()
-    if name.endswith(".bz2"):
-        return bz2.open(path, "rb")
-    if name.endswith(".gz"):
-        return gzip.open(path, "rb")
-    return path.open("rb")
-
-
-def _iter_osm(path: Path) -> Iterator[ET.Element]:
-    """Top-level node/way elements of an OSM XML file (streamed; errors name the file)."""
-    try:
-        with _open(path) as fh:
-            context = ET.iterparse(fh, events=("start", "end"))
-            depth = 0
-            for event, elem in context:
-                if event == "start":
-                    if depth == 0 and elem.tag != "osm":
-                        raise ImportFailed(
-                            f"{path}: not an OSM XML file (root element <{elem.tag}>, expected <osm>)",
-                            field="file",
-                        )
-                    depth += 1
-                    continue
-                depth -= 1
-                if depth == 1:
-                    if elem.tag in ("node", "way"):
-                        yield elem
-                    elem.clear()
-    except ET.ParseError as exc:
-        raise ImportFailed(f"{path}: not readable as XML ({exc})", field="file") from None
-    except (OSError, EOFError) as exc:
-        raise ImportFailed(f"{path}: cannot be read ({exc})", field="file") from None
-
-
-def _filter_osm(path: Path, target: Path) -> dict[str, int]:
-    """Write the drivable ways of ``path`` and their nodes to ``target`` (OSM XML)."""
-    ways: list[bytes] = []
-    needed: set[str] = set()
-    classes: Counter[str] = Counter()
-    for elem in _iter_osm(path):
-        if elem.tag != "way":
-            continue
-        tags = {t.get("k", ""): t.get("v", "") for t in elem.iter("tag")}
-        if "highway" in tags:
-            classes[tags["highway"]] += 1
-        if is_drivable(tags):
-            refs = [nd.get("ref", "") for nd in elem.iter("nd")]
-            needed.update(refs)
-            ways.append(ET.tostring(elem))
-    if not ways:
-        found = ", ".join(f"highway={k} ({n})" for k, n in classes.most_common(8)) or "none"
-        raise ImportFailed(
-            f"{path}: no drivable roads (ways tagged highway={'/'.join(sorted(DRIVABLE_HIGHWAYS))}); "
-            f"found: {found}",
-            field="file",
-        )
-    found_nodes = 0
-    with target.open("wb") as out:
-        out.write(b"<?xml version='1.0' encoding='UTF-8'?>\n<osm version=\"0.6\">\n")
-        seen: set[str] = set()
-        for elem in _iter_osm(path):
-            if elem.tag != "node" or elem.get("id") not in needed:
-                continue
-            if elem.get("lat") in (None, "") or elem.get("lon") in (None, ""):
-                raise ImportFailed(
-                    f"{path}: node {elem.get('id')} (used by a road) has no coordinates (lat/lon)",
-                    field="file",
-                )
-            seen.add(elem.get("id", ""))
-            found_nodes += 1
-            out.write(ET.tostring(elem))
-        missing = needed - seen
-        if missing:
-            example = sorted(missing)[:3]
-            raise ImportFailed(
-                f"{path}: {len(missing)} nodes used by roads are not in the file and have no "
-                f"coordinates (e.g. {', '.join(example)}); export the extract with complete ways "
-                "(osmium extract --strategy complete_ways, or Overpass with (._;>;))",
-                field="file",
-            )
-        for way in ways:
-            out.write(way)
-        out.write(b"</osm>\n")
-    return {"ways": len(ways), "nodes": found_nodes}
-
-
 def _graph_from_osm(path: Path) -> nx.MultiDiGraph:
     import osmnx as ox
     from osmnx._errors import InsufficientResponseError
 
     with tempfile.TemporaryDirectory(prefix="mapsvc-osm-") as tmp:
         filtered = Path(tmp) / "drive.osm"
-        _filter_osm(path, filtered)
+        filter_drivable(path, filtered)
         try:
             return ox.graph_from_xml(filtered, simplify=True, retain_all=False)
         except (ValueError, KeyError, InsufficientResponseError) as exc:
