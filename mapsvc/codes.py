@@ -46,6 +46,8 @@ def in_japan(lon: float, lat: float) -> bool:
 
 def nfkc(text: str) -> str:
     """NFKC with surrounding whitespace (incl. U+3000) removed."""
+    if not text or text.isascii():
+        return text.strip()
     return unicodedata.normalize("NFKC", text).strip()
 
 

@@ -7,6 +7,8 @@ Alembic (:func:`upgrade`), never by ``create_all``, so both back-ends follow one
 
 from __future__ import annotations
 
+import functools
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,6 +21,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from .models import StoreState
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+# Japanese text stays readable in the store (and the JSON is a third smaller).
+_json_dumps = functools.partial(json.dumps, ensure_ascii=False, separators=(",", ":"))
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -27,7 +31,9 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 30}, **kwargs)
+        engine = create_engine(
+            url, connect_args={"timeout": 30}, json_serializer=_json_dumps, **kwargs
+        )
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -40,7 +46,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         return engine
     if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
         url = parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
-    return create_engine(url, pool_pre_ping=True, **kwargs)
+    return create_engine(url, pool_pre_ping=True, json_serializer=_json_dumps, **kwargs)
 
 
 class Store:

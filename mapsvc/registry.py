@@ -60,6 +60,9 @@ RECORD_FIELDS: tuple[str, ...] = (
 )
 
 
+_STAMPS = frozenset({"created_at", "updated_at"})
+
+
 def provider_uid(source: str, source_id: str) -> str:
     """Stable public id: the same source row always gets the same id, in any store."""
     return str(uuid.uuid5(UID_NAMESPACE, f"{source}\x1f{source_id}"))
@@ -159,8 +162,8 @@ def insert_records(
 
     def flush() -> None:
         if batch:
-            session.execute(insert(Provider), batch)
-            session.execute(insert(AuditEntry), audits)
+            session.execute(insert(Provider.__table__), batch)
+            session.execute(insert(AuditEntry.__table__), audits)
             batch.clear()
             audits.clear()
 
@@ -180,10 +183,12 @@ def insert_records(
         )
         batch.append(row)
         after = {
-            k: _jsonable(v)
+            k: v
             for k, v in row.items()
-            if v not in (None, {}, "") and k not in ("created_at", "updated_at")
+            if v is not None and v != "" and v != {} and k not in _STAMPS
         }
+        if "confirmed_at" in after:
+            after["confirmed_at"] = _jsonable(after["confirmed_at"])
         audits.append(
             dict(
                 at=now,
@@ -249,10 +254,10 @@ def apply_changes(
         )
         count += 1
         if len(audits) >= 5000:
-            session.execute(insert(AuditEntry), audits)
+            session.execute(insert(AuditEntry.__table__), audits)
             audits.clear()
     if audits:
-        session.execute(insert(AuditEntry), audits)
+        session.execute(insert(AuditEntry.__table__), audits)
     if count:
         bump_generation(session)
     return count

@@ -150,6 +150,7 @@ class Taxonomy:
     provider_types: dict[str, ProviderType]
     fields: dict[str, FieldDef]
     capabilities: dict[str, Capability]
+    _memo: dict[tuple[str, str], dict[str, Any] | None] = field(default_factory=dict, repr=False)
 
     # ---- look-ups -----------------------------------------------------------------
     def level_rank(self, level: str | None) -> int | None:
@@ -211,6 +212,18 @@ class Taxonomy:
         """
         cap = self.capability(key)
         note = (note or "").strip() or None
+        if note is None and isinstance(raw, str) and cap.kind in ("level", "flag"):
+            # survey files repeat a handful of words: remember what each one means
+            memo = self._memo.get((key, raw))
+            if memo is None:
+                memo = self._parse(cap, key, raw, None)
+                self._memo[(key, raw)] = memo
+            return dict(memo) if memo is not None else None
+        return self._parse(cap, key, raw, note)
+
+    def _parse(
+        self, cap: Capability, key: str, raw: Any, note: str | None
+    ) -> dict[str, Any] | None:
         if raw is None or (isinstance(raw, str) and not raw.strip()):
             return (
                 {"level": UNKNOWN, "note": note} if note and cap.kind in ("level", "flag") else None

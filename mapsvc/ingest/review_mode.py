@@ -1,0 +1,142 @@
+"""Review mode of the importer: returned survey templates go to the review queue.
+
+``import_file(..., review=True)`` (``mapsvc import FILE --review``, the admin upload)
+plans the import as usual, then, instead of writing the registry, turns every row that
+names an existing provider into a pending :class:`~mapsvc.models.Submission` (origin
+``template``): its changes against the current record, or none (the provider confirmed
+the record as it is). Nothing reaches the registry before an editor approves.
+
+Rejected, with the reason in the rejects file and the import report: rows for providers
+not in the registry, and rows that change what providers cannot change through the
+survey (address, location, type, status, confirmation; see
+:data:`mapsvc.review.REVIEWABLE_FIELDS`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..codes import header_key
+from ..models import ImportRun, Provider, RejectedRow, utcnow
+from ..registry import jsonable
+from ..review import REVIEWABLE_FIELDS, queue_submission
+from .importer import ImportPlan, Rejection
+
+# Optional template columns the generic format does not read: who filled the row in.
+RESPONDENT_HEADERS = {
+    "name": ("respondent_name", "回答者氏名", "回答者"),
+    "title": ("respondent_title", "回答者職名", "職名"),
+}
+
+
+def screen_for_review(plan: ImportPlan) -> None:
+    """Reject (in ``plan``) rows whose changes touch fields outside the survey."""
+    rows = {uid: (line, row) for line, uid, row in plan.matched}
+    kept = []
+    refused: set[str] = set()
+    for change in plan.changes:
+        outside = sorted(k for k in change.after if k not in REVIEWABLE_FIELDS)
+        if not outside:
+            kept.append(change)
+            continue
+        line, row = rows[change.uid]
+        plan.rejections.append(
+            Rejection(
+                line,
+                f"{', '.join(outside)} cannot be changed through the survey "
+                "(the editor changes them in the registry)",
+                row,
+            )
+        )
+        refused.add(change.uid)
+    plan.changes = kept
+    plan.matched = [m for m in plan.matched if m[1] not in refused]
+    plan.rejections.sort(key=lambda r: r.line)
+
+
+def _respondent(row: dict[str, str]) -> dict[str, str]:
+    keys = {header_key(k): v for k, v in row.items()}
+    out = {}
+    for part, headers in RESPONDENT_HEADERS.items():
+        out[part] = next(
+            ((keys.get(header_key(h)) or "").strip() for h in headers if keys.get(header_key(h))),
+            "",
+        )
+    return out
+
+
+def queue_plan(
+    session: Session, plan: ImportPlan, *, actor: str, rejects_path: Path | None
+) -> tuple[int, int]:
+    """Write a screened plan to the review queue; return (import run id, submissions).
+
+    The import run is recorded with status ``review`` and counts ``queued`` (all
+    submissions), ``changes`` (submissions that change something), ``confirmations``
+    (rows identical to the record), ``rejected`` and ``rows``.
+    """
+    changes = {c.uid: c for c in plan.changes}
+    run = ImportRun(
+        actor=actor,
+        filename=str(plan.path),
+        format=plan.mapping.name,
+        status="review",
+        counts={},
+        rejects_path=str(rejects_path) if rejects_path else None,
+    )
+    session.add(run)
+    session.flush()
+    uids = [m[1] for m in plan.matched]
+    providers: dict[str, Provider] = {}
+    for start in range(0, len(uids), 500):
+        stmt = select(Provider).where(Provider.uid.in_(uids[start : start + 500]))
+        providers.update({p.uid: p for p in session.scalars(stmt)})
+    queued = 0
+    for line, uid, row in plan.matched:
+        change = changes.get(uid)
+        respondent = _respondent(row)
+        payload: dict[str, Any] = {
+            "changes": jsonable(change.after) if change else {},
+            "base": jsonable(change.before) if change else {},
+            "respondent": respondent,
+            "comment": "",
+            "import_run_id": run.id,
+            "file": plan.path.name,
+            "line": line,
+        }
+        who = respondent["name"]
+        if who and respondent["title"]:
+            who = f"{who}（{respondent['title']}）"
+        queue_submission(
+            session,
+            providers[uid],
+            payload,
+            origin="template",
+            submitted_by=who or f"{actor}: {plan.path.name} line {line}",
+        )
+        queued += 1
+    if plan.rejections:
+        session.execute(
+            RejectedRow.__table__.insert(),
+            [
+                {
+                    "import_run_id": run.id,
+                    "line": r.line,
+                    "reason": r.reason,
+                    "row": {k: v for k, v in r.row.items() if not k.startswith("@")},
+                }
+                for r in plan.rejections
+            ],
+        )
+    run.counts = {
+        "queued": queued,
+        "changes": len(changes),
+        "confirmations": queued - len(changes),
+        "rejected": len(plan.rejections),
+        "rows": plan.rows,
+    }
+    run.finished_at = utcnow()
+    return run.id, queued
