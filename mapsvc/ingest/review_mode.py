@@ -20,9 +20,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..codes import header_key
+from ..codes import header_key, nfkc
 from ..models import ImportRun, Provider, RejectedRow, utcnow
-from ..registry import jsonable
+from ..registry import Change, jsonable
 from ..review import REVIEWABLE_FIELDS, queue_submission
 from .importer import ImportPlan, Rejection
 
@@ -33,12 +33,46 @@ RESPONDENT_HEADERS = {
 }
 
 
+def _same_text(a: Any, b: Any) -> bool:
+    """Equal once strings are NFKC (the importer normalises cells; older records may not be)."""
+    if isinstance(a, str) and isinstance(b, str):
+        return nfkc(a) == nfkc(b)
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_same_text(a[k], b[k]) for k in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(_same_text(x, y) for x, y in zip(a, b, strict=True))
+    return bool(a == b)
+
+
+def _drop_width_only(change: Change) -> None:
+    """Remove "changes" that differ only in character width (（ vs (, full-width digits)."""
+    for key in [k for k in change.after if k != "capabilities"]:
+        if _same_text(change.before.get(key), change.after[key]):
+            del change.after[key]
+            change.before.pop(key, None)
+    caps_after = change.after.get("capabilities") or {}
+    caps_before = change.before.get("capabilities") or {}
+    for key in [k for k in caps_after if _same_text(caps_before.get(k), caps_after[k])]:
+        del caps_after[key]
+        caps_before.pop(key, None)
+    if "capabilities" in change.after and not caps_after:
+        del change.after["capabilities"]
+        change.before.pop("capabilities", None)
+
+
 def screen_for_review(plan: ImportPlan) -> None:
-    """Reject (in ``plan``) rows whose changes touch fields outside the survey."""
+    """Reject (in ``plan``) rows whose changes touch fields outside the survey.
+
+    Differences only in character width are not changes (a record stored before NFKC
+    normalisation reads back NFKC from its template).
+    """
     rows = {uid: (line, row) for line, uid, row in plan.matched}
     kept = []
     refused: set[str] = set()
     for change in plan.changes:
+        _drop_width_only(change)
+        if not change.after:
+            continue
         outside = sorted(k for k in change.after if k not in REVIEWABLE_FIELDS)
         if not outside:
             kept.append(change)
