@@ -186,3 +186,42 @@ def login_as(client: Any, services: Services, role: str, username: str | None = 
     )
     assert response.status_code == 302, response.get_data(as_text=True)[:500]
     return username
+
+
+# ---- browser tests ---------------------------------------------------------------------
+CHROMIUM = "/usr/bin/chromium"
+REQUIRE_BROWSER = os.environ.get("MAPSVC_TEST_REQUIRE_BROWSER") == "1"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """Debian's headless Chromium driven by Playwright (never a downloaded browser).
+
+    Without /usr/bin/chromium the browser tests skip saying so, unless
+    MAPSVC_TEST_REQUIRE_BROWSER=1 (set by .ci/run), where they fail.
+    """
+    if not Path(CHROMIUM).exists():
+        message = (
+            f"browser tests need Debian's Chromium at {CHROMIUM} (apt-get install -y chromium)"
+        )
+        if REQUIRE_BROWSER:
+            pytest.fail(message)
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        instance = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        try:
+            yield instance
+        finally:
+            instance.close()
