@@ -12,10 +12,8 @@ from the token id without issuing a new one. Link lists hold live links: editors
 
 from __future__ import annotations
 
-import csv
-import io
 import secrets
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -24,11 +22,9 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from .codes import normalise_municipality_code
 from .errors import InvalidInput, MapsvcError, NotFound
-from .models import Area, Provider, SurveyToken, utcnow
+from .models import Provider, SurveyToken, utcnow
 from .registry import audit
-from .staleness import DUE, UNCONFIRMED, confirmation_state
 
 TOKEN_SALT = "mapsvc.survey-link.v1"
 ACTIVE, EXPIRED, REVOKED = "active", "expired", "revoked"
@@ -365,135 +361,3 @@ def tokens_overview(
             }
         )
     return rows
-
-
-def select_providers(
-    session: Session,
-    *,
-    types: Sequence[str] = (),
-    area: str | None = None,
-    due_only: bool = False,
-    uids: Sequence[str] = (),
-    config: Mapping[str, Any] | None = None,
-    now: datetime | None = None,
-) -> list[Provider]:
-    """Providers to send links to: by type, area, due for re-confirmation, or by id.
-
-    Parameters
-    ----------
-    types
-        Provider type keys (empty = all).
-    area
-        A 全国地方公共団体コード (5 or 6 digits), or an area of the store's ``areas``
-        table as ``CODE`` or ``KIND:CODE`` (providers located inside its polygon).
-    due_only
-        Only records due for re-confirmation or unconfirmed (``config`` gives the periods).
-    uids
-        Only these provider ids (unknown ids are an error naming them).
-
-    Raises
-    ------
-    InvalidInput
-        Unknown area or provider id.
-    """
-    now = now or utcnow()
-    stmt = (
-        select(Provider).where(Provider.status != "closed").order_by(Provider.type, Provider.name)
-    )
-    if types:
-        stmt = stmt.where(Provider.type.in_(list(types)))
-    if uids:
-        stmt = stmt.where(Provider.uid.in_(list(uids)))
-    providers = list(session.scalars(stmt))
-    if uids:
-        missing = sorted(set(uids) - {p.uid for p in providers})
-        if missing:
-            raise InvalidInput(f"no provider with id {', '.join(missing)}", field="provider")
-    if area:
-        providers = _in_area(session, providers, area)
-    if due_only:
-        cfg = config or {}
-        providers = [
-            p
-            for p in providers
-            if confirmation_state(
-                {"confirmed_at": p.confirmed_at, "created_at": p.created_at}, now, cfg
-            )
-            in (DUE, UNCONFIRMED)
-        ]
-    return providers
-
-
-def _in_area(session: Session, providers: list[Provider], area: str) -> list[Provider]:
-    text = area.strip()
-    kind, _, code = text.rpartition(":")
-    if not kind and code.isdigit() and len(code) in (5, 6):
-        try:
-            municipality = normalise_municipality_code(code)
-        except ValueError as exc:
-            raise InvalidInput(f"area {area!r}: {exc}", field="area") from None
-        return [p for p in providers if p.municipality_code == municipality]
-    stmt = select(Area).where(Area.code == code)
-    if kind:
-        stmt = stmt.where(Area.kind == kind)
-    found = list(session.scalars(stmt))
-    if not found:
-        raise InvalidInput(
-            f"no area with code {area!r} (a municipality code or an imported area, KIND:CODE)",
-            field="area",
-        )
-    if len(found) > 1:
-        kinds = ", ".join(f"{a.kind}:{a.code}" for a in found)
-        raise InvalidInput(f"area code {code!r} is ambiguous; use one of {kinds}", field="area")
-    if not found[0].geometry:
-        raise InvalidInput(f"area {area!r} has no boundary", field="area")
-    from shapely import points
-    from shapely.geometry import shape
-    from shapely.prepared import prep
-
-    polygon = prep(shape(found[0].geometry))
-    located = [p for p in providers if p.lon is not None and p.lat is not None]
-    pts = points([(p.lon, p.lat) for p in located]) if located else []
-    return [p for p, pt in zip(located, pts, strict=True) if polygon.contains(pt)]
-
-
-LINK_COLUMNS = (
-    ("provider_id", "事業所ID"),
-    ("name", "名称"),
-    ("type", "種別"),
-    ("address", "所在地"),
-    ("fax", "FAX"),
-    ("email", "メール"),
-    ("contact_person", "担当者"),
-    ("url", "回答用URL"),
-    ("expires", "有効期限"),
-    ("token_id", "リンクID"),
-)
-
-
-def links_csv(links: Iterable[IssuedLink], type_labels: Mapping[str, str] | None = None) -> str:
-    """The link list as CSV text for mail merge or FAX (write it as UTF-8 with BOM).
-
-    Columns: provider_id, name, type (Japanese label when given), address, fax, email,
-    contact_person, url, expires (YYYY-MM-DD, UTC), token_id. The first row holds the
-    keys, so mail-merge fields have plain names.
-    """
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\r\n")
-    writer.writerow([key for key, _ in LINK_COLUMNS])
-    for link in links:
-        writer.writerow(
-            [
-                link.provider_uid,
-                link.name,
-                (type_labels or {}).get(link.type, link.type),
-                link.address or "",
-                link.fax or "",
-                link.email or "",
-                link.contact_person or "",
-                link.url,
-                link.expires_at.date().isoformat(),
-                link.token_id,
-            ]
-        )
-    return buf.getvalue()

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 from survey_support import add_provider, at, set_columns
 
-from mapsvc import survey
+from mapsvc import reconfirm, survey
 from mapsvc.models import AuditEntry, Provider, SurveyToken
 from mapsvc.registry import get_provider
 
@@ -140,7 +140,7 @@ def test_batch_selection_by_type_area_and_due(services):
 
         def uids(**kwargs):
             return {
-                p.uid for p in survey.select_providers(session, now=T0, config=config, **kwargs)
+                p.uid for p in reconfirm.select_providers(session, now=T0, config=config, **kwargs)
             }
 
         assert uids(types=["clinic"]) == {clinic, elsewhere, fresh}
@@ -169,7 +169,7 @@ def test_area_from_the_areas_table(services):
     with services.store.session() as session:
         session.add(Area(kind="daily_life_area", code="A1", name="中央圏域", geometry=square))
     with services.store.session() as session:
-        found = survey.select_providers(session, area="daily_life_area:A1", now=T0)
+        found = reconfirm.select_providers(session, area="daily_life_area:A1", now=T0)
         assert [p.uid for p in found] == [inside]
 
 
@@ -186,7 +186,7 @@ def test_links_csv_for_mail_merge(services):
             days=30,
             now=T0,
         )
-    text = survey.links_csv(links, {"clinic": "診療所"})
+    text = reconfirm.links_csv(links, {"clinic": "診療所"})
     header, row = text.splitlines()
     assert header.split(",")[:4] == ["provider_id", "name", "type", "address"]
     cells = row.split(",")
