@@ -42,6 +42,11 @@ def init_db(services: Services) -> None:
 @click.option("--source", help="Source namespace for the rows' ids (default: the format's).")
 @click.option("--actor", default="cli", show_default=True, help="Name recorded in the audit log.")
 @click.option(
+    "--review",
+    is_flag=True,
+    help="Returned survey templates: queue each row for review instead of changing the registry.",
+)
+@click.option(
     "--json",
     "as_json",
     is_flag=True,
@@ -56,13 +61,15 @@ def import_cmd(
     rejects_path: Path | None,
     source: str | None,
     actor: str,
+    review: bool,
     as_json: bool,
 ) -> None:
     """Import a provider list (CSV, GeoJSON or XLSX) into the registry.
 
     Upserts by source id: a second import of the same file changes nothing. Rows that
     cannot be imported are written to a rejects CSV with their reason. A file that cannot
-    be read at all stops with a message and leaves the store unchanged.
+    be read at all stops with a message and leaves the store unchanged. With --review
+    (filled survey templates) rows go to the editor's review queue, not the registry.
     """
     from ..geocode import import_geocoder
     from ..ingest.importer import import_file
@@ -80,9 +87,19 @@ def import_cmd(
         source=source,
         geocode=geocode,
         instance_path=services.instance_path,
+        review=review,
     )
     if as_json:
-        click.echo(json.dumps(report.summary()))
+        summary = report.summary()
+        click.echo(json.dumps({**summary, "queued": report.queued} if review else summary))
+        return
+    if review:
+        click.echo(
+            f"{file}: format {report.format}, {report.rows} rows: {report.queued} queued for "
+            f"review, {report.rejected} rejected; nothing was changed in the registry"
+        )
+        if report.rejects_path:
+            click.echo(f"rejected rows with reasons: {report.rejects_path}")
         return
     click.echo(
         f"{file}: format {report.format}, source {report.source}, {report.rows} rows: "
