@@ -177,7 +177,9 @@ def _text(value: Any, name: str, limit: int, errors: dict[str, str]) -> str | No
     # NFKC like the importer, so a value round-trips through a survey template unchanged
     text = unicodedata.normalize("NFKC", str(value)).strip()
     if len(text) > limit:
-        errors[name] = f"too long: {len(text)} characters, at most {limit}"
+        errors[name] = (
+            f"{limit}文字以内で入力してください / too long: {len(text)} characters, at most {limit}"
+        )
         return None
     return text or None
 
@@ -186,10 +188,11 @@ def _number(value: Any, name: str, low: float, high: float, errors: dict[str, st
     try:
         number = float(str(value).strip())
     except (TypeError, ValueError):
-        errors[name] = f"{value!r} is not a number"
+        errors[name] = f"数字で入力してください / {value!r} is not a number"
         return None
     if not low < number <= high:
         errors[name] = (
+            f"{low:g}より大きく{high:g}以下で入力してください / "
             f"{number:g} is out of range; expected more than {low:g} and at most {high:g}"
         )
         return None
@@ -285,7 +288,9 @@ def _service_area(area: Any, errors: dict[str, str]) -> tuple[bool, dict[str, An
     if isinstance(codes, str):
         codes = [c for c in re.split(r"[,;、，\s]+", codes) if c]
     if not isinstance(codes, list) or not codes:
-        errors["service_area.codes"] = "enter at least one area code"
+        errors["service_area.codes"] = (
+            "地域コードを1つ以上入力してください / enter at least one area code"
+        )
         return False, None
     bad = [c for c in codes if not isinstance(c, str) or not _AREA_CODE.match(c)]
     if bad:
@@ -335,11 +340,13 @@ def validate_answers(
             continue
         text = _text(value, name, spec.max_length, errors)
         if text and spec.input == "email" and not _EMAIL.match(text):
-            errors[name] = f"{text!r} is not an e-mail address"
+            errors[name] = f"メールアドレスの形式ではありません / {text!r} is not an e-mail address"
         elif text and spec.input == "url" and not _URL.match(text):
-            errors[name] = "a web address starts with http:// or https://"
+            errors[name] = (
+                "http:// か https:// で始まるアドレスを入力してください / a web address starts with http:// or https://"
+            )
         elif text and spec.input == "tel" and sum(ch.isdigit() for ch in text) < 6:
-            errors[name] = f"{text!r} is not a phone number"
+            errors[name] = f"電話番号の形式ではありません / {text!r} is not a phone number"
         if name not in errors:
             incoming[key] = text
     caps_in = answers.get("capabilities") or {}
@@ -349,7 +356,7 @@ def validate_answers(
     for key, value in caps_in.items() if isinstance(caps_in, Mapping) else ():
         name = f"capabilities.{key}"
         if key not in taxonomy.capabilities:
-            errors[name] = f"unknown capability {key!r}"
+            errors[name] = f"この調査にない項目です / unknown capability {key!r}"
             continue
         if key not in allowed:
             errors[name] = (
@@ -370,7 +377,9 @@ def validate_answers(
     for part in ("name", "title"):
         text = _text(respondent.get(part), f"respondent.{part}", 100, errors)
         if not text and f"respondent.{part}" not in errors:
-            errors[f"respondent.{part}"] = "required (who confirmed these answers)"
+            errors[f"respondent.{part}"] = (
+                "入力してください（確認した方の記録に使います） / required (who confirmed these answers)"
+            )
     _text(answers.get("comment"), "comment", MAX_TEXT, errors)
     return incoming, errors
 

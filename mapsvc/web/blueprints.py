@@ -9,6 +9,7 @@ from flask import Flask
 # (module, url prefix). Order matters only for readability.
 BLUEPRINTS: list[tuple[str, str | None]] = [
     ("mapsvc.web.auth", None),
+    ("mapsvc.web.survey", None),
 ]
 
 
