@@ -16,12 +16,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from .codes import normalise_municipality_code
 from .errors import InvalidInput
-from .models import Area, Provider, utcnow
+from .models import Area, Provider, SurveyToken, utcnow
 from .staleness import DUE, UNCONFIRMED, confirmation_state, confirmed_date, state_label
 from .survey import IssuedLink, active_links, issue_links
 
@@ -269,3 +269,58 @@ def due_csv(rows: Iterable[DueRow], type_labels: Mapping[str, str] | None = None
             ]
         )
     return buf.getvalue()
+
+
+def provider_list(
+    session: Session,
+    *,
+    query: str = "",
+    provider_type: str | None = None,
+    state: str | None = None,
+    config: Mapping[str, Any],
+    now: datetime | None = None,
+    limit: int = 200,
+) -> list[dict[str, Any]]:
+    """Providers for the editor's list: id or part of the name, type, confirmation state.
+
+    Each row has ``uid, name, type, address, confirmed_at, confirmed_by, state`` and
+    ``link_expires`` (the active survey link's expiry, or None).
+    """
+    now = now or utcnow()
+    stmt = select(Provider).order_by(Provider.name, Provider.id)
+    text = query.strip()
+    if text:
+        stmt = stmt.where((Provider.uid == text) | Provider.name.contains(text))
+    if provider_type:
+        stmt = stmt.where(Provider.type == provider_type)
+    rows = []
+    providers = list(session.scalars(stmt.limit(limit * 5 if state else limit)))
+    links = dict(
+        session.execute(
+            select(SurveyToken.provider_id, func.max(SurveyToken.expires_at))
+            .where(
+                SurveyToken.provider_id.in_([p.id for p in providers]),
+                SurveyToken.revoked_at.is_(None),
+                SurveyToken.expires_at > now,
+            )
+            .group_by(SurveyToken.provider_id)
+        ).all()
+    )
+    for p in providers:
+        record = {"confirmed_at": p.confirmed_at, "created_at": p.created_at}
+        current = confirmation_state(record, now, config)
+        if state and current != state:
+            continue
+        rows.append(
+            {
+                "uid": p.uid,
+                "name": p.name,
+                "type": p.type,
+                "address": p.address,
+                "confirmed_at": p.confirmed_at,
+                "confirmed_by": p.confirmed_by,
+                "state": current,
+                "link_expires": links.get(p.id),
+            }
+        )
+    return rows[:limit]

@@ -10,6 +10,7 @@ from flask import Flask
 BLUEPRINTS: list[tuple[str, str | None]] = [
     ("mapsvc.web.auth", None),
     ("mapsvc.web.survey", None),
+    ("mapsvc.web.admin", "/admin"),
 ]
 
 

@@ -1,0 +1,225 @@
+"""Survey links (issue, revoke, download), the due list, and survey templates."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import current_app, flash, redirect, render_template, request, url_for
+from werkzeug.utils import secure_filename
+from werkzeug.wrappers import Response
+
+from ...errors import InvalidInput
+from ...ingest.importer import import_file
+from ...models import utcnow
+from ...reconfirm import due_csv, due_links, links_csv, provider_list, select_providers
+from ...staleness import STATES
+from ...survey import ACTIVE, EXPIRED, REVOKED, active_links, issue_links, revoke, tokens_overview
+from ...survey_templates import template_csv, template_records, template_xlsx
+from ..context import services
+from ..i18n import t
+from . import actor, bp, csv_download, editor_view, type_labels
+
+UPLOAD_TYPES = (".csv", ".xlsx", ".geojson", ".json")
+
+
+def _base_url() -> str:
+    return request.host_url.rstrip("/")
+
+
+def _days() -> int:
+    raw = request.form.get("days") or str(current_app.config["SURVEY_TOKEN_DAYS"])
+    if not raw.isdigit() or not 0 < int(raw) <= 365:
+        raise InvalidInput(f"days {raw!r} must be a whole number from 1 to 365", field="days")
+    return int(raw)
+
+
+@bp.route("/providers")
+@editor_view
+def providers() -> str:
+    """Find providers (id or part of the name) to send a link or a template to."""
+    svc = services()
+    state = request.args.get("state") or None
+    if state and state not in STATES:
+        raise InvalidInput(f"state {state!r} is not one of {', '.join(STATES)}", field="state")
+    ptype = request.args.get("type") or None
+    with svc.store.session() as session:
+        rows = provider_list(
+            session,
+            query=request.args.get("q", ""),
+            provider_type=ptype,
+            state=state,
+            config=current_app.config,
+        )
+    return render_template(
+        "admin/providers.html",
+        rows=rows,
+        type_labels=type_labels(),
+        states=STATES,
+        args=request.args,
+    )
+
+
+@bp.route("/links")
+@editor_view
+def links() -> str:
+    """Issued survey links with their status; forms to issue and revoke."""
+    status = request.args.get("status") or None
+    svc = services()
+    with svc.store.session() as session:
+        rows = tokens_overview(session, status=status)
+    return render_template(
+        "admin/links.html",
+        rows=rows,
+        status=status,
+        statuses=(ACTIVE, EXPIRED, REVOKED),
+        type_labels=type_labels(),
+        issued=None,
+        default_days=current_app.config["SURVEY_TOKEN_DAYS"],
+    )
+
+
+@bp.route("/links/issue", methods=["POST"])
+@editor_view
+def links_issue() -> Response | str:
+    """Issue links for one provider or a batch (type, area, due); show them or download CSV."""
+    svc = services()
+    form = request.form
+    uids = [u for u in form.getlist("provider") if u]
+    types = [x for x in form.getlist("type") if x]
+    unknown = [x for x in types if x not in svc.taxonomy.provider_types]
+    if unknown:
+        raise InvalidInput(f"unknown provider type {unknown[0]!r}", field="type")
+    days = _days()
+    secret = current_app.config["SECRET_KEY"]
+    with svc.store.session() as session:
+        chosen = select_providers(
+            session,
+            types=types,
+            area=form.get("area") or None,
+            due_only=bool(form.get("due")),
+            uids=uids,
+            config=current_app.config,
+        )
+        issued = issue_links(
+            session, chosen, secret_key=secret, base_url=_base_url(), actor=actor(), days=days
+        )
+    if form.get("output") == "csv":
+        stamp = utcnow().strftime("%Y%m%d-%H%M")
+        return csv_download(links_csv(issued, type_labels()), f"survey-links-{stamp}.csv")
+    flash(t(f"{len(issued)} 件のリンクを発行しました。", f"{len(issued)} link(s) issued."))
+    with svc.store.session() as session:
+        rows = tokens_overview(session, status=ACTIVE)
+    return render_template(
+        "admin/links.html",
+        rows=rows,
+        status=ACTIVE,
+        statuses=(ACTIVE, EXPIRED, REVOKED),
+        type_labels=type_labels(),
+        issued=issued,
+        default_days=current_app.config["SURVEY_TOKEN_DAYS"],
+    )
+
+
+@bp.route("/links/<token_id>/revoke", methods=["POST"])
+@editor_view
+def links_revoke(token_id: str) -> Response:
+    """Withdraw one link at once."""
+    with services().store.session() as session:
+        count = revoke(session, actor=actor(), token_id=token_id)
+    flash(t(f"{count} 件のリンクを取り消しました。", f"{count} link(s) revoked."))
+    return redirect(url_for("admin.links", status=request.form.get("status") or None))
+
+
+@bp.route("/links.csv")
+@editor_view
+def links_download() -> Response:
+    """Every active link as a mail-merge / FAX CSV."""
+    with services().store.session() as session:
+        rows = active_links(
+            session, secret_key=current_app.config["SECRET_KEY"], base_url=_base_url()
+        )
+    return csv_download(links_csv(rows, type_labels()), "survey-links-active.csv")
+
+
+@bp.route("/due.csv", methods=["POST"])
+@editor_view
+def due_download() -> Response:
+    """Records due for re-confirmation with their links (issues links where missing)."""
+    svc = services()
+    with svc.store.session() as session:
+        rows = due_links(
+            session,
+            secret_key=current_app.config["SECRET_KEY"],
+            base_url=_base_url(),
+            actor=actor(),
+            days=_days(),
+            config=current_app.config,
+            types=[x for x in request.form.getlist("type") if x],
+            area=request.form.get("area") or None,
+        )
+    stamp = utcnow().strftime("%Y%m%d")
+    return csv_download(due_csv(rows, type_labels()), f"reconfirm-due-{stamp}.csv")
+
+
+@bp.route("/templates")
+@editor_view
+def templates() -> str:
+    """Survey templates per provider type, and the upload of filled ones."""
+    return render_template("admin/templates.html", type_labels=type_labels())
+
+
+@bp.route("/templates/<provider_type>.<ext>")
+@editor_view
+def template_download(provider_type: str, ext: str) -> Response:
+    """A pre-filled template (all providers of the type, or ?provider=<id> ones)."""
+    svc = services()
+    if ext not in ("csv", "xlsx"):
+        raise InvalidInput(f"format {ext!r} is not csv or xlsx", field="format")
+    with svc.store.session() as session:
+        records = template_records(session, provider_type, request.args.getlist("provider"))
+    if ext == "xlsx":
+        data = template_xlsx(svc.taxonomy, provider_type, records)
+        mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    else:
+        data = template_csv(svc.taxonomy, provider_type, records)
+        mimetype = "text/csv; charset=utf-8"
+    response = Response(data, mimetype=mimetype)
+    response.headers["Content-Disposition"] = f"attachment; filename=survey-{provider_type}.{ext}"
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.route("/templates/upload", methods=["POST"])
+@editor_view
+def template_upload() -> Response:
+    """A filled template goes through the importer into the review queue (not the registry)."""
+    svc = services()
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        raise InvalidInput("choose a file to upload", field="file")
+    name = secure_filename(upload.filename) or "upload.csv"
+    if Path(name).suffix.lower() not in UPLOAD_TYPES:
+        raise InvalidInput(
+            f"{upload.filename}: expected a .csv, .xlsx or .geojson file", field="file"
+        )
+    stamp = utcnow().strftime("%Y%m%dT%H%M%S")
+    folder = svc.instance_path / "uploads"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{stamp}-{name}"
+    upload.save(path)
+    report = import_file(
+        svc.store,
+        path,
+        svc.taxonomy,
+        actor=actor(),
+        review=True,
+        rejects_path=svc.instance_path / "rejects" / f"{path.stem}.rejects.csv",
+        instance_path=svc.instance_path,
+    )
+    flash(
+        t(
+            f"{report.queued} 件を確認待ちに追加しました（却下 {report.rejected} 件）。地図はまだ変わっていません。",
+            f"{report.queued} row(s) queued for review, {report.rejected} rejected. Nothing is published yet.",
+        )
+    )
+    return redirect(url_for("admin.import_detail", run_id=report.run_id))
