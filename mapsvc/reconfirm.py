@@ -181,6 +181,11 @@ def due_links(
     ]
 
 
+def _jst_day(moment: datetime) -> str:
+    day = confirmed_date({"confirmed_at": moment})
+    return day.isoformat() if day else ""
+
+
 LINK_COLUMNS = (
     ("provider_id", "事業所ID"),
     ("name", "名称"),
@@ -199,7 +204,7 @@ def links_csv(links: Iterable[IssuedLink], type_labels: Mapping[str, str] | None
     """The link list as CSV text for mail merge or FAX (write it as UTF-8 with BOM).
 
     Columns: provider_id, name, type (Japanese label when given), address, fax, email,
-    contact_person, url, expires (YYYY-MM-DD, UTC), token_id. The first row holds the
+    contact_person, url, expires (YYYY-MM-DD, Japan time), token_id. The first row holds the
     keys, so mail-merge fields have plain names.
     """
     buf = io.StringIO()
@@ -216,7 +221,7 @@ def links_csv(links: Iterable[IssuedLink], type_labels: Mapping[str, str] | None
                 link.email or "",
                 link.contact_person or "",
                 link.url,
-                link.expires_at.date().isoformat(),
+                _jst_day(link.expires_at),
                 link.token_id,
             ]
         )
@@ -264,7 +269,7 @@ def due_csv(rows: Iterable[DueRow], type_labels: Mapping[str, str] | None = None
                 day.isoformat() if day else "",
                 p.confirmed_by or "",
                 row.link.url if row.link else "",
-                row.link.expires_at.date().isoformat() if row.link else "",
+                _jst_day(row.link.expires_at) if row.link else "",
                 row.link.token_id if row.link else "",
             ]
         )

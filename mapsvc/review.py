@@ -125,8 +125,8 @@ def approval_problem(
     )
     if newer is not None:
         return (
-            f"submission #{submission.id} ({submission.submitted_at:%Y-%m-%d %H:%M}) is older than "
-            f"#{newer.id} ({newer.submitted_at:%Y-%m-%d %H:%M}), which was already approved; "
+            f"submission #{submission.id} ({submission.submitted_at:%Y-%m-%d %H:%M} UTC) is older "
+            f"than #{newer.id} ({newer.submitted_at:%Y-%m-%d %H:%M} UTC), which was already approved; "
             "approving it would overwrite the newer answers. Reject it, or send the provider a new link."
         )
     moved = moved_fields(current, submission.payload or {})
@@ -141,7 +141,7 @@ def approval_problem(
             .order_by(AuditEntry.at.desc())
             .limit(1)
         )
-        by = f" by {last.actor} ({last.action}, {last.at:%Y-%m-%d %H:%M})" if last else ""
+        by = f" by {last.actor} ({last.action}, {last.at:%Y-%m-%d %H:%M} UTC)" if last else ""
         return (
             f"{', '.join(moved)} changed after submission #{submission.id} was made{by}; "
             "approving it would overwrite the newer change. Reject it, or send the provider a new link."

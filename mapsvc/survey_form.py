@@ -413,3 +413,25 @@ def build_payload(
         },
         "comment": str(answers.get("comment") or "").strip(),
     }
+
+
+_OTHER_LABELS = {
+    "service_area": ("対応地域", "Service area"),
+    "respondent.name": ("回答者の氏名", "Your name"),
+    "respondent.title": ("回答者の職名", "Your job title"),
+    "comment": ("担当者への連絡", "Message"),
+}
+
+
+def input_label(taxonomy: Taxonomy, name: str, lang: str = "ja") -> str:
+    """The label people see for an input name (for error summaries)."""
+    part, _, rest = name.partition(".")
+    key = rest.split(".", 1)[0]
+    if part == "capabilities" and key in taxonomy.capabilities:
+        return taxonomy.capabilities[key].label.get(lang)
+    if part == "fields" and key in taxonomy.fields:
+        return taxonomy.fields[key].label.get(lang)
+    for prefix, (ja, en) in _OTHER_LABELS.items():
+        if name == prefix or name.startswith(prefix + "."):
+            return en if lang == "en" else ja
+    return name

@@ -129,6 +129,7 @@ def test_out_of_range_value_is_refused_next_to_the_field(web):
     for name in ("capabilities-ventilator", "service_area-km", "fields-email"):
         assert re.search(rf'id="f-{name}-error"[^>]*>[^<]+', html), name
     assert "900 is out of range" in html
+    assert ">メール（専門職向け）</a>:" in html  # the error summary names the field by its label
     assert "&#39;always&#39; is not one of" in html
     # the provider's other answers are kept on the page
     assert 'value="高松 花子"' in html

@@ -28,9 +28,11 @@ from ..survey_form import (
     answers_from_form,
     current_answers,
     form_groups,
+    input_label,
     validate_answers,
 )
 from .context import services
+from .i18n import get_lang
 
 bp = Blueprint("survey", __name__)
 
@@ -55,6 +57,7 @@ def _render(
             survey_fields=SURVEY_FIELDS,
             answers=answers,
             errors=errors,
+            error_labels={n: input_label(svc.taxonomy, n, get_lang()) for n in errors},
             token=token,
         ),
         status,

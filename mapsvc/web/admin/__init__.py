@@ -9,6 +9,7 @@ calls the domain modules (``dashboard``, ``review``, ``survey``, ``reconfirm``,
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from flask import Blueprint, Response, current_app, render_template
@@ -16,6 +17,7 @@ from flask_login import current_user
 
 from ...dashboard import build_dashboard
 from ...models import utcnow
+from ...staleness import JST
 from ..auth import role_required
 from ..context import services
 
@@ -38,6 +40,14 @@ def csv_download(text: str, filename: str) -> Response:
     response.headers["Content-Disposition"] = f"attachment; filename={filename}"
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+@bp.app_template_filter("jst")
+def jst(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """A stored time (naive UTC) shown in Japan time."""
+    if value is None:
+        return ""
+    return value.replace(tzinfo=UTC).astimezone(JST).strftime(fmt)
 
 
 def type_labels(lang: str = "ja") -> dict[str, str]:
