@@ -32,6 +32,7 @@ from .staleness import STATES, confirmation_state, cutoff
 from .taxonomy import Taxonomy
 
 CONFLICT_DISTANCE_M = 100.0
+MAX_ADDRESS_GROUP = 6
 COMPARED_FIELDS = (
     "name",
     "type",
@@ -112,6 +113,7 @@ class Dashboard:
     by_type: list[dict[str, Any]]
     by_area: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     pending_submissions: int = 0
+    conflict_count: int = 0
 
 
 def _differences(a: Mapping[str, Any], b: Mapping[str, Any]) -> list[tuple[str, Any, Any]]:
@@ -183,7 +185,9 @@ def find_conflicts(
         if len(group) > 1:
             consider(group, True)
     for group in by_address.values():
-        if len(group) > 1:
+        # many providers of one type at one address is a medical mall or a large
+        # building, not one provider listed twice (and would cost n² comparisons)
+        if 1 < len(group) <= MAX_ADDRESS_GROUP:
             consider(group, False)
     return sorted(pairs.values(), key=lambda p: (p.a.get("name") or "", p.b.get("name") or ""))
 
@@ -305,6 +309,7 @@ def build_dashboard(
             records, lambda r: r.get("municipality_code"), municipality_names, flags
         )
     }
+    conflicts = find_conflicts(records)
     for kind in area_kinds:
         counts = _area_counts(session, records, kind, flags)
         if counts:
@@ -316,7 +321,8 @@ def build_dashboard(
         stale_count=len(stale),
         ungeocoded=[_row(r) for r in ungeocoded[:limit]],
         ungeocoded_count=len(ungeocoded),
-        conflicts=find_conflicts(records)[:limit],
+        conflicts=conflicts[:limit],
+        conflict_count=len(conflicts),
         rejected_rows=[
             {
                 "run_id": run.id,
