@@ -220,11 +220,13 @@ def pending_count(session: Session) -> int:
     )
 
 
-def _load(session: Session, submission_id: int) -> tuple[Submission, Provider]:
+def _load(session: Session, submission_id: int, lock: bool = False) -> tuple[Submission, Provider]:
     submission = session.get(Submission, submission_id)
     if submission is None:
         raise NotFound(f"no submission #{submission_id}", field="submission")
-    provider = session.get(Provider, submission.provider_id)
+    # approving locks the provider row (PostgreSQL), so two editors approving two answers
+    # of one provider at the same moment are serialised and the newer-change check holds
+    provider = session.get(Provider, submission.provider_id, with_for_update=lock)
     if provider is None:  # pragma: no cover - rows cascade with their provider
         raise NotFound(f"submission #{submission_id} has no provider", field="submission")
     return submission, provider
@@ -266,7 +268,7 @@ def approve(
         Already reviewed, or it would overwrite a newer change (the message says which).
     """
     now = now or utcnow()
-    submission, provider = _load(session, submission_id)
+    submission, provider = _load(session, submission_id, lock=True)
     current = provider_record(provider)
     problem = approval_problem(session, submission, current)
     if problem:
