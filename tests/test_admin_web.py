@@ -29,17 +29,26 @@ GET_PAGES = [
     "/admin/imports",
     "/admin/users",
 ]
-# every form in the admin view and the survey form: (path, data) posted without a token
-POST_FORMS = [
-    "/admin/links/issue",
-    "/admin/links/TOKEN/revoke",
-    "/admin/due.csv",
-    "/admin/templates/upload",
-    "/admin/review/1/approve",
-    "/admin/review/1/reject",
-    "/admin/users/add",
-    "/admin/users/editor-user/role",
-]
+
+
+def _post_routes() -> list[str]:
+    """Every POST route of the admin, survey and login blueprints, with sample arguments."""
+    from mapsvc import create_app
+
+    app = create_app({"TESTING": True, "SECRET_KEY": "k", "DATABASE_URL": "sqlite://"})
+    samples = {"token_id": "0" * 32, "submission_id": 1, "username": "editor-user", "token": "x"}
+    out = []
+    for rule in app.url_map.iter_rules():
+        if "POST" in (rule.methods or ()) and rule.endpoint.split(".")[0] in (
+            "admin",
+            "survey",
+            "auth",
+        ):
+            out.append(rule.build({a: samples[a] for a in rule.arguments}, append_unknown=False)[1])
+    return sorted(out)
+
+
+POST_FORMS = _post_routes()
 
 
 @pytest.fixture
@@ -90,8 +99,14 @@ def test_every_admin_page_renders_for_editors(web, path):
     assert response.status_code == 200, response.get_data(as_text=True)[:400]
 
 
+def test_the_sweep_covers_the_forms():
+    assert {"/admin/links/issue", "/admin/review/1/approve", "/survey/x", "/login"} <= set(
+        POST_FORMS
+    )
+
+
 @pytest.mark.parametrize("path", POST_FORMS)
-def test_csrf_is_enforced_on_every_admin_form(web, path):
+def test_csrf_is_enforced_on_every_form(web, path):
     client, services = web
     login_as(client, services, "editor")
     response = client.post(path, data={"reason": "x", "role": "planner", "provider": "x"})
