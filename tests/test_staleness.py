@@ -10,6 +10,7 @@ import pytest
 from survey_support import add_provider, at, set_columns
 
 from mapsvc import reconfirm, survey
+from mapsvc.models import utcnow
 from mapsvc.staleness import (
     add_months,
     confirmation_badge,
@@ -115,3 +116,23 @@ def test_due_list_reuses_active_links_and_issues_missing_ones(services):
     assert table[old]["confirmed_by"] == "旧担当"
     assert table[due_with_link]["fax"] == "087-000-1111"
     assert table[due_without]["url"].startswith("https://map.example.jp/survey/")
+
+
+def test_views_get_the_badge_from_a_template_global(sqlite_services):
+    from conftest import make_app
+    from flask import render_template_string
+
+    app = make_app(sqlite_services)
+    template = (
+        '{% from "_confirmation.html" import last_confirmed with context %}{{ last_confirmed(r) }}'
+    )
+    with app.test_request_context("/"):
+        old = render_template_string(template, r={"confirmed_at": at("2020-01-05T00:00:00")})
+        fresh = render_template_string(template, r={"confirmed_at": utcnow() - timedelta(days=3)})
+        never = render_template_string(template, r={"confirmed_at": None})
+    assert '<span class="badge unconfirmed">未確認</span>' in old and "最終確認日 2020-01-05" in old
+    assert "unconfirmed" not in fresh and "最終確認日 20" in fresh
+    assert "最終確認日 記録なし" in never
+    with app.test_request_context("/?lang=en"):
+        english = render_template_string(template, r={"confirmed_at": at("2020-01-05T00:00:00")})
+    assert "Unconfirmed" in english and "Last confirmed 2020-01-05" in english

@@ -11,6 +11,7 @@ BLUEPRINTS: list[tuple[str, str | None]] = [
     ("mapsvc.web.auth", None),
     ("mapsvc.web.survey", None),
     ("mapsvc.web.admin", "/admin"),
+    ("mapsvc.web.confirmation", None),
 ]
 
 
