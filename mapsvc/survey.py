@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .errors import InvalidInput, MapsvcError, NotFound
@@ -188,15 +188,24 @@ def issue_token(
         raise InvalidInput(f"days must be positive, got {days}", field="days")
     now = now or utcnow()
     if replace:
-        session.execute(
-            update(SurveyToken)
-            .where(
+        earlier = session.scalars(
+            select(SurveyToken).where(
                 SurveyToken.provider_id == provider.id,
                 SurveyToken.revoked_at.is_(None),
                 SurveyToken.expires_at > now,
             )
-            .values(revoked_at=now)
-        )
+        ).all()
+        for old in earlier:
+            old.revoked_at = now
+            audit(
+                session,
+                actor=actor,
+                action="survey.revoke",
+                entity="survey_token",
+                entity_id=old.id,
+                before={"revoked_at": None},
+                after={"revoked_at": now, "reason": "replaced by a new link"},
+            )
     token = SurveyToken(
         id=secrets.token_hex(16),
         provider_id=provider.id,

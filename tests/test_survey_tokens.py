@@ -82,11 +82,16 @@ def test_revoke_by_provider_revokes_every_active_link(services):
 
 def test_new_link_replaces_the_old_one_by_default(services):
     uid = add_provider(services, "A")
-    _, old = _issue(services, uid)
+    old_id, old = _issue(services, uid)
     _, new = _issue(services, uid, now=T0 + timedelta(days=1))
     with pytest.raises(survey.SurveyLinkError) as exc:
         _resolve(services, old, now=T0 + timedelta(days=2))
     assert exc.value.reason == "revoked"
+    with services.store.session() as session:
+        actions = session.scalars(
+            select(AuditEntry.action).where(AuditEntry.entity_id == old_id).order_by(AuditEntry.id)
+        ).all()
+    assert actions == ["survey.issue", "survey.revoke"]
     assert _resolve(services, new, now=T0 + timedelta(days=2))[1] == uid
 
 
