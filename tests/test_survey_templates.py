@@ -228,3 +228,46 @@ def test_xlsx_template_has_dropdowns_and_text_cells(services, tmp_path):
     # the importer's reader sees row 2 as the header
     raw = read_raw(path)
     assert raw.rows[1][1][:4] == ["id", "source_id", "type", "name"]
+
+
+def _full_answers(taxonomy, provider_type):
+    """A stored value for every capability that applies to the type (exercises every kind)."""
+    caps = {}
+    for key, cap in taxonomy.capabilities.items():
+        if provider_type not in cap.applies_to:
+            continue
+        if cap.kind == "level":
+            caps[key] = {"level": "consult", "note": "条件あり"}
+        elif cap.kind == "flag":
+            caps[key] = {"level": "yes"}
+        elif cap.kind == "choice":
+            caps[key] = {"value": next(iter(cap.options))}
+        elif cap.kind == "ranked":
+            caps[key] = {"value": list(cap.options)[:2]}
+        else:
+            caps[key] = {"value": "火曜午後(要予約)"}
+    return caps
+
+
+@pytest.mark.parametrize("kind", ["csv", "xlsx"])
+def test_every_provider_type_round_trips_without_changes(sqlite_services, tmp_path, kind):
+    services = sqlite_services
+    types = list(services.taxonomy.provider_types)
+    for i, provider_type in enumerate(types):
+        add_provider(
+            services,
+            f"T{i}",
+            type=provider_type,
+            capabilities=_full_answers(services.taxonomy, provider_type),
+            contact_hours="平日 9:00-17:00",
+            service_area={"kind": "travel_time", "minutes": 20},
+        )
+    build = template_xlsx if kind == "xlsx" else template_csv
+    for provider_type in types:
+        with services.store.session() as session:
+            records = template_records(session, provider_type)
+        path = tmp_path / f"{provider_type}.{kind}"
+        path.write_bytes(build(services.taxonomy, provider_type, records))
+        report = _import_review(services, path, tmp_path)
+        assert (report.queued, report.rejected) == (1, 0), provider_type
+    assert [s.payload["changes"] for s in submissions(services)] == [{}] * len(types)

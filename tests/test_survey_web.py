@@ -199,3 +199,16 @@ def test_english_form(web):
     token = _link(services, uid)
     html = client.get(f"/survey/{token}?lang=en").get_data(as_text=True)
     assert "Actively accepting" in html and "Send" in html
+
+
+def test_the_form_renders_for_every_provider_type(web):
+    client, services = web
+    for i, provider_type in enumerate(services.taxonomy.provider_types):
+        uid = add_provider(services, f"T{i}", type=provider_type)
+        token = _link(services, uid)
+        response = client.get(f"/survey/{token}")
+        assert response.status_code == 200, provider_type
+        html = response.get_data(as_text=True)
+        for key, cap in services.taxonomy.capabilities.items():
+            present = f'name="capabilities.{key}' in html
+            assert present == (provider_type in cap.applies_to), (provider_type, key)
