@@ -189,6 +189,29 @@ SETTINGS: tuple[Setting, ...] = (
         "Address of a dask.distributed scheduler for batch coverage; empty = local cluster.",
         str,
     ),
+    Setting(
+        "SERVICE_AREA_ACCESS_M",
+        300.0,
+        "Travel-time areas: a place is inside when within this many metres (straight line) of a road reachable in time.",
+        float,
+    ),
+    Setting(
+        "SERVICE_AREA_SNAP_M",
+        1000.0,
+        "Travel-time areas: a provider farther than this from the nearest network node is off the network.",
+        float,
+    ),
+    Setting(
+        "PLANNER_POPULATION",
+        "",
+        "Population dataset the planner uses by default; empty = the first loaded dataset.",
+    ),
+    Setting(
+        "PLANNER_COVERAGE_CAPABILITIES",
+        "home_visit_medical,on_call_visit,home_pharmacy_visit,terminal_care,night_response",
+        "Capabilities whose covered share of the 75+ population the indicators report.",
+        _to_list,
+    ),
     Setting("DEMO_SEED", 20260401, "Seed of the deterministic demo municipality generator.", int),
 )
 

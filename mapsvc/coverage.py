@@ -1,0 +1,316 @@
+"""Population coverage of a capability by providers' service areas.
+
+For a capability filter (one or more ``key[:min_level]``, all required), the matching
+active providers' service areas (:mod:`mapsvc.service_areas`) are united and each
+population unit (mesh cell or town point) is covered when its representative point is
+inside the union, by the same rule the map polygons follow. Every count column — the
+data's ``total``, the 18 five-year bands, ``65+`` and ``75+`` — is split into covered and
+uncovered, so covered + uncovered == total for every column, always (a unit is either
+in or out, never partly).
+
+Everything is vectorised: one multi-source Dijkstra per distinct time limit, one
+nearest-geometry query for all points. :func:`what_if` adds hypothetical providers in
+memory (the registry is not touched) and reports the gain, area by area.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from .errors import InvalidInput
+from .service_areas import AreaContext, AreaRule, AreaSet, build_area_set, resolve_rules
+from .taxonomy import Taxonomy
+
+# The 18 five-year bands of every population dataset (same as mapsvc.population.BANDS).
+BANDS: tuple[str, ...] = tuple(f"{a}-{a + 4}" for a in range(0, 85, 5)) + ("85+",)
+COUNT_COLUMNS: tuple[str, ...] = ("total", *BANDS, "65+", "75+")
+
+
+@dataclass(frozen=True)
+class CapabilityFilter:
+    """One capability the providers must offer (``min_level`` for level capabilities)."""
+
+    key: str
+    min_level: str | None = None
+
+    def spec(self) -> str:
+        return f"{self.key}:{self.min_level}" if self.min_level else self.key
+
+    def describe(self, taxonomy: Taxonomy, lang: str = "ja") -> str:
+        """In words: "訪問診療 (受入以上)" / "Home visit medical care (Accepting or better)"."""
+        label = taxonomy.capability(self.key).label.get(lang)
+        if not self.min_level:
+            return label
+        level = taxonomy.level_label(self.min_level, lang)
+        return f"{label}（{level}以上）" if lang != "en" else f"{label} ({level} or better)"
+
+
+def parse_capability(spec: str, taxonomy: Taxonomy) -> CapabilityFilter:
+    """Parse ``key`` or ``key:min_level`` against the taxonomy.
+
+    Raises
+    ------
+    InvalidInput
+        Unknown capability, a level on a capability that has none, or an unknown level
+        (the message lists what is accepted); ``field`` is ``capability``.
+    """
+    key, _, level = str(spec).strip().partition(":")
+    key, level = key.strip(), level.strip()
+    if key not in taxonomy.capabilities:
+        close = [k for k in taxonomy.capabilities if key and (key in k or k in key)][:5]
+        hint = f"; did you mean {', '.join(close)}?" if close else ""
+        raise InvalidInput(
+            f"unknown capability {key!r}{hint} (see layers/taxonomy.yaml for the keys)",
+            field="capability",
+        )
+    cap = taxonomy.capabilities[key]
+    if cap.kind == "text":
+        raise InvalidInput(f"{key} is free text and cannot be covered", field="capability")
+    if not level:
+        return CapabilityFilter(key, None)
+    if cap.kind != "level":
+        raise InvalidInput(
+            f"{key} is a {cap.kind} capability; a minimum level applies only to "
+            "acceptance-level capabilities",
+            field="capability",
+        )
+    levels = [lv.key for lv in taxonomy.levels if lv.rank > 0]
+    if level not in levels:
+        raise InvalidInput(
+            f"{level!r} is not a minimum level for {key}; expected one of {', '.join(levels)}",
+            field="capability",
+        )
+    return CapabilityFilter(key, level)
+
+
+def matching_providers(
+    providers: gpd.GeoDataFrame, filters: list[CapabilityFilter], taxonomy: Taxonomy
+) -> gpd.GeoDataFrame:
+    """Active providers that offer every capability in ``filters``."""
+    if len(providers) == 0:
+        return providers
+    active = providers["status"].fillna("active").eq("active").to_numpy()
+    caps = providers["capabilities"].to_numpy()
+    keep = np.array(
+        [
+            bool(a)
+            and all(taxonomy.offers(f.key, (c or {}).get(f.key), f.min_level) for f in filters)
+            for a, c in zip(active, caps, strict=True)
+        ],
+        dtype=bool,
+    )
+    return providers[keep]
+
+
+@dataclass
+class CoverageResult:
+    """Coverage of one filter over one population dataset."""
+
+    filters: list[CapabilityFilter]
+    mode: str  # travel_time | radius | default
+    minutes: float | None
+    radius_km: float | None
+    access_m: float
+    rules: list[AreaRule]
+    problems: list[dict[str, Any]]
+    area_set: AreaSet
+    population: gpd.GeoDataFrame  # with a boolean "covered" column
+    group_column: str = "area_code"
+    top: int = 20
+    hypothetical: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def covered(self) -> np.ndarray:
+        return self.population["covered"].to_numpy(dtype=bool)
+
+    def bands(self) -> list[dict[str, Any]]:
+        """``[{band, total, covered, uncovered, share}]`` for every count column."""
+        return _band_rows(self.population, self.covered)
+
+    def share(self, column: str = "75+") -> float | None:
+        row = next(r for r in self.bands() if r["band"] == column)
+        return row["share"]
+
+    def uncovered_places(self) -> list[dict[str, Any]]:
+        """Uncovered units, most people aged 75+ first (ties: larger total, then key)."""
+        pop = self.population[~self.covered]
+        if len(pop) == 0:
+            return []
+        order = pop.sort_values(["75+", "total", "key"], ascending=[False, False, True])
+        out = []
+        for row in order.head(self.top).to_dict("records"):
+            out.append(
+                {
+                    "key": row["key"],
+                    "name": row.get("name"),
+                    "area": row.get(self.group_column),
+                    "total": int(row["total"]),
+                    "65+": int(row["65+"]),
+                    "75+": int(row["75+"]),
+                    "lon": round(float(row["geometry"].x), 6),
+                    "lat": round(float(row["geometry"].y), 6),
+                }
+            )
+        return out
+
+    def by_area(self) -> list[dict[str, Any]]:
+        """Per group (``group_column``): total, covered and share for total, 65+ and 75+."""
+        pop = self.population
+        if len(pop) == 0:
+            return []
+        frame = pd.DataFrame(
+            {
+                "area": pop[self.group_column].fillna("").astype(str).to_numpy(),
+                "covered": self.covered,
+            }
+        )
+        out = []
+        for col in ("total", "65+", "75+"):
+            values = pop[col].to_numpy(dtype=np.int64)
+            frame[col] = values
+            frame[f"{col}_covered"] = np.where(self.covered, values, 0)
+        grouped = frame.groupby("area", sort=True).sum(numeric_only=True)
+        for area, row in grouped.iterrows():
+            item: dict[str, Any] = {"area": area}
+            for col in ("total", "65+", "75+"):
+                total, cov = int(row[col]), int(row[f"{col}_covered"])
+                item[col] = total
+                item[f"{col}_covered"] = cov
+                item[f"{col}_share"] = round(cov / total, 4) if total else None
+            out.append(item)
+        return out
+
+    def to_dict(self, taxonomy: Taxonomy, lang: str = "ja") -> dict[str, Any]:
+        """JSON-ready summary (no geometry; see :meth:`geometry_wgs84`)."""
+        kinds: dict[str, int] = {}
+        for r in self.rules:
+            kinds[r.kind] = kinds.get(r.kind, 0) + 1
+        return {
+            "filter": [f.spec() for f in self.filters],
+            "description": " + ".join(f.describe(taxonomy, lang) for f in self.filters),
+            "mode": self.mode,
+            "minutes": self.minutes,
+            "radius_km": self.radius_km,
+            "access_m": self.access_m,
+            "providers": len([r for r in self.rules if r.provider_id > 0]),
+            "hypothetical": self.hypothetical,
+            "area_kinds": kinds,
+            "units": len(self.population),
+            "bands": self.bands(),
+            "uncovered_places": self.uncovered_places(),
+            "by_area": self.by_area(),
+            "problems": self.problems,
+        }
+
+    def geometry_wgs84(self, simplify_m: float = 0.0) -> Any:
+        """The covered area's union as one geometry in EPSG:4326."""
+        geom = self.area_set.geometry()
+        if simplify_m > 0 and not geom.is_empty:
+            geom = geom.simplify(simplify_m)
+        return gpd.GeoSeries([geom], crs=self.area_set.crs).to_crs("EPSG:4326").iloc[0]
+
+
+def _band_rows(pop: gpd.GeoDataFrame, covered: np.ndarray) -> list[dict[str, Any]]:
+    rows = []
+    for col in COUNT_COLUMNS:
+        values = pop[col].to_numpy(dtype=np.int64) if len(pop) else np.zeros(0, np.int64)
+        total = int(values.sum())
+        cov = int(values[covered].sum())
+        rows.append(
+            {
+                "band": col,
+                "total": total,
+                "covered": cov,
+                "uncovered": total - cov,
+                "share": round(cov / total, 4) if total else None,
+            }
+        )
+    return rows
+
+
+def check_population(population: gpd.GeoDataFrame) -> None:
+    """Refuse a population frame without the count columns or a CRS (names what is missing)."""
+    missing = [c for c in (*COUNT_COLUMNS, "key") if c not in population.columns]
+    if missing:
+        raise InvalidInput(
+            f"population frame lacks column(s) {', '.join(missing)}", field="population"
+        )
+    if len(population) and population.crs is None:
+        raise InvalidInput("population frame has no CRS; set EPSG:4326", field="population")
+
+
+def compute_coverage(
+    providers: gpd.GeoDataFrame,
+    population: gpd.GeoDataFrame,
+    ctx: AreaContext,
+    filters: list[CapabilityFilter],
+    taxonomy: Taxonomy,
+    *,
+    minutes: float | None = None,
+    radius_km: float | None = None,
+    group_column: str = "area_code",
+    top: int = 20,
+) -> CoverageResult:
+    """Coverage of the population by the providers matching ``filters``.
+
+    Parameters
+    ----------
+    providers
+        Provider frame (``load_providers_frame``); filtered here by ``filters`` and status.
+    population
+        Points with ``key``, ``name``, :data:`COUNT_COLUMNS` and ``group_column``.
+    ctx
+        :class:`~mapsvc.service_areas.AreaContext` (network, defaults, access distance).
+    filters
+        Capabilities required together (:func:`parse_capability`).
+    minutes, radius_km
+        Force a travel-time limit or a radius for every provider without an explicit
+        area; neither = each provider's own rule (module :mod:`mapsvc.service_areas`).
+    group_column
+        Population column to break the result down by (e.g. a daily-life area code).
+    top
+        How many uncovered places to list.
+
+    Raises
+    ------
+    InvalidInput
+        No filter, a bad limit, or a population frame without the count columns.
+    DataUnavailable
+        A travel-time limit without a road network.
+    """
+    if not filters:
+        raise InvalidInput("give at least one capability", field="capability")
+    check_population(population)
+    if group_column not in population.columns:
+        raise InvalidInput(f"population has no column {group_column!r}", field="group")
+    matched = matching_providers(providers, filters, taxonomy)
+    rules, problems = resolve_rules(matched, ctx, minutes=minutes, radius_km=radius_km)
+    area_set = build_area_set(rules, ctx)
+    pop = population.copy()
+    xy = (
+        ctx.xy(pop.geometry.x.to_numpy(), pop.geometry.y.to_numpy())
+        if len(pop)
+        else np.empty((0, 2))
+    )
+    pop["covered"] = area_set.contains(xy)
+    mode = (
+        "travel_time" if minutes is not None else "radius" if radius_km is not None else "default"
+    )
+    return CoverageResult(
+        filters=filters,
+        mode=mode,
+        minutes=minutes,
+        radius_km=radius_km,
+        access_m=ctx.access_m,
+        rules=rules,
+        problems=problems,
+        area_set=area_set,
+        population=pop,
+        group_column=group_column,
+        top=top,
+    )
