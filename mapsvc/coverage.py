@@ -23,11 +23,10 @@ import numpy as np
 import pandas as pd
 
 from .errors import InvalidInput
+from .population import BANDS
 from .service_areas import AreaContext, AreaRule, AreaSet, build_area_set, resolve_rules
 from .taxonomy import Taxonomy
 
-# The 18 five-year bands of every population dataset (same as mapsvc.population.BANDS).
-BANDS: tuple[str, ...] = tuple(f"{a}-{a + 4}" for a in range(0, 85, 5)) + ("85+",)
 COUNT_COLUMNS: tuple[str, ...] = ("total", *BANDS, "65+", "75+")
 
 
