@@ -42,6 +42,7 @@ FRAME_COLUMNS = (
     "confirmed_at",
     "confirmed_by",
     "updated_at",
+    "created_at",  # never-confirmed records count from here (mapsvc.staleness)
 )
 
 

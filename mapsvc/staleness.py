@@ -69,6 +69,8 @@ def as_datetime(value: Any) -> datetime | None:
     if value is None or value == "":
         return None
     if isinstance(value, datetime):
+        if value != value:  # pandas NaT (a datetime that equals nothing): missing
+            return None
         moment = value
     elif isinstance(value, date):
         moment = datetime(value.year, value.month, value.day)

@@ -136,3 +136,13 @@ def test_views_get_the_badge_from_a_template_global(sqlite_services):
     with app.test_request_context("/?lang=en"):
         english = render_template_string(template, r={"confirmed_at": at("2020-01-05T00:00:00")})
     assert "Unconfirmed" in english and "Last confirmed 2020-01-05" in english
+
+
+def test_frame_and_index_values_work_too():
+    import pandas as pd
+
+    assert confirmation_state({"confirmed_at": pd.NaT}, NOW, CONFIG) == "due"
+    stamp = pd.Timestamp("2026-01-10T00:00:00")
+    assert confirmation_state({"confirmed_at": stamp}, NOW, CONFIG) == "confirmed"
+    old = {"confirmed_at": pd.NaT, "created_at": pd.Timestamp("2023-01-01")}
+    assert confirmation_state(old, NOW, CONFIG) == "unconfirmed"
