@@ -178,6 +178,24 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("ITEMS_MAX_LIMIT", 10000, "Largest limit the items endpoint accepts.", int),
     Setting(
+        "INDEX_REFRESH_SECONDS",
+        2.0,
+        "The in-process provider index checks the store for changes at most this often (0 = every request).",
+        float,
+    ),
+    Setting(
+        "MAP_ITEMS_LIMIT",
+        2000,
+        "Providers the maps draw one by one per layer; above this the visible area is shown as counts per cell.",
+        int,
+    ),
+    Setting(
+        "FINDER_MAX_RESULTS",
+        200,
+        "Most providers the professional finder lists for one search.",
+        int,
+    ),
+    Setting(
         "SESSION_COOKIE_SECURE",
         False,
         "Send session cookies over HTTPS only (set true behind TLS).",

@@ -12,6 +12,7 @@ BLUEPRINTS: list[tuple[str, str | None]] = [
     ("mapsvc.web.survey", None),
     ("mapsvc.web.admin", "/admin"),
     ("mapsvc.web.confirmation", None),
+    ("mapsvc.web.api", "/api"),
 ]
 
 

@@ -1,0 +1,224 @@
+"""The layer API (``/api``), OGC API - Features style, so QGIS can add a layer by URL.
+
+Thin views: parse, call :mod:`mapsvc.features` / :mod:`mapsvc.ogc`, wrap. The caller's
+role decides the fields (anonymous = public). Errors are JSON (``mapsvc.web.errors``).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import urlencode
+
+import numpy as np
+from flask import Blueprint, Response, current_app, request
+
+from .. import __version__, features, ogc
+from ..errors import InvalidInput, NotFound
+from ..filters import FilterSet, layer_filters, parse_filters
+from ..models import utcnow
+from .i18n import get_lang
+from .mapdata import audience, base_url, layer_or_404, provider_index, visible_layers
+
+bp = Blueprint("api", __name__)
+_JSON_PARAMS = ("f", "lang")
+
+
+def _json(doc: Any, mimetype: str = ogc.JSON, status: int = 200) -> Response:
+    body = json.dumps(doc, ensure_ascii=False, separators=(",", ":"))
+    return _cached(Response(body, status=status, mimetype=mimetype))
+
+
+def _cached(response: Response) -> Response:
+    # content depends on the login: shared caches may keep only anonymous answers
+    response.headers["Vary"] = "Cookie"
+    if audience() == "public":
+        response.headers["Cache-Control"] = "public, max-age=30"
+    else:
+        response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+def _json_only_args() -> None:
+    args = request.args.to_dict(flat=False)
+    features.check_known(args, _JSON_PARAMS)
+    if request.args.get("f") not in (None, "", "json"):
+        raise InvalidInput("f: this endpoint answers json only", field="f")
+
+
+@bp.get("")
+@bp.get("/")
+def landing() -> Response:
+    """Landing page: links to the description, conformance and collections."""
+    _json_only_args()
+    return _json(ogc.landing(base_url(), get_lang()))
+
+
+@bp.get("/conformance")
+def conformance() -> Response:
+    _json_only_args()
+    return _json(ogc.conformance())
+
+
+@bp.get("/openapi.json")
+def openapi() -> Response:
+    """OpenAPI 3.0 description of every /api route, for the caller's audience."""
+    _json_only_args()
+    cfg = current_app.config
+    doc = ogc.openapi(
+        visible_layers(),
+        provider_index().taxonomy,
+        audience(),
+        base_url(),
+        default_limit=int(cfg["ITEMS_DEFAULT_LIMIT"]),
+        max_limit=int(cfg["ITEMS_MAX_LIMIT"]),
+        version=__version__,
+    )
+    return _json(doc, ogc.OPENAPI)
+
+
+def _extent(filters: FilterSet) -> list[float] | None:
+    index = provider_index()
+    positions = np.flatnonzero(index.filter_mask(filters))
+    if positions.size == 0:
+        return None
+    lon, lat = index.lon[positions], index.lat[positions]
+    return [round(float(v), 6) for v in (lon.min(), lat.min(), lon.max(), lat.max())]
+
+
+@bp.get("/collections")
+def collections() -> Response:
+    """Map layers the caller may see."""
+    _json_only_args()
+    layers = visible_layers()
+    extents = {layer.id: _extent(layer_filters(layer)) for layer in layers}
+    return _json(ogc.collections(layers, base_url(), get_lang(), extents))
+
+
+@bp.get("/collections/<layer_id>")
+def collection(layer_id: str) -> Response:
+    _json_only_args()
+    layer = layer_or_404(layer_id)
+    return _json(ogc.collection(layer, base_url(), get_lang(), _extent(layer_filters(layer))))
+
+
+def _page_links(
+    layer_id: str, matched: int, offset: int, limit: int, fmt: str
+) -> list[dict[str, Any]]:
+    href = f"{base_url()}/api/collections/{layer_id}/items"
+    kept = [(k, v) for k, vs in request.args.lists() if k != "offset" for v in vs]
+    mime = "text/csv" if fmt == "csv" else ogc.GEOJSON
+
+    def url(new_offset: int | None) -> str:
+        params = list(kept) + ([("offset", str(new_offset))] if new_offset else [])
+        return f"{href}?{urlencode(params)}" if params else href
+
+    links = [
+        {"href": url(offset), "rel": "self", "type": mime, "title": "this page"},
+        {
+            "href": f"{base_url()}/api/collections/{layer_id}",
+            "rel": "collection",
+            "type": ogc.JSON,
+            "title": "the layer",
+        },
+    ]
+    if offset + limit < matched:
+        links.append(
+            {"href": url(offset + limit), "rel": "next", "type": mime, "title": "next page"}
+        )
+    if offset > 0:
+        links.append(
+            {
+                "href": url(max(0, offset - limit)),
+                "rel": "prev",
+                "type": mime,
+                "title": "previous page",
+            }
+        )
+    return links
+
+
+@bp.get("/collections/<layer_id>/items")
+def items(layer_id: str) -> Response:
+    """Providers of a layer in a bbox, filtered, paged (GeoJSON or CSV)."""
+    layer = layer_or_404(layer_id)
+    index = provider_index()
+    cfg = current_app.config
+    query = features.parse_items_query(
+        request.args.to_dict(flat=False),
+        index.taxonomy,
+        audience(),
+        default_limit=int(cfg["ITEMS_DEFAULT_LIMIT"]),
+        max_limit=int(cfg["ITEMS_MAX_LIMIT"]),
+    )
+    filters = layer_filters(layer).narrowed(query.filters)
+    positions = features.select(index, filters, query.bbox)
+    page = positions[query.offset : query.offset + query.limit]
+    now = utcnow()
+    lang = get_lang()
+    if query.format == "csv":
+        body = features.csv_bytes(index, page, audience(), lang, cfg, now)
+        response = Response(body, mimetype="text/csv")
+        response.headers["Content-Disposition"] = f'attachment; filename="{layer.id}.csv"'
+        return _cached(response)
+    links = _page_links(layer.id, len(positions), query.offset, query.limit, query.format)
+    parts = features.features(index, page, audience(), lang, cfg, now)
+    body = features.feature_collection(parts, len(positions), links, now)
+    return _cached(Response(body, mimetype=ogc.GEOJSON))
+
+
+@bp.get("/collections/<layer_id>/items/<uid>")
+def item(layer_id: str, uid: str) -> Response:
+    """One provider of a layer."""
+    features.check_known(request.args.to_dict(flat=False), ("f", "lang"))
+    if request.args.get("f") not in (None, "", "json", "geojson"):
+        raise InvalidInput("f: this endpoint answers geojson only", field="f")
+    layer = layer_or_404(layer_id)
+    index = provider_index()
+    pos = index.position(uid)
+    if pos is None or not index.filter_mask(layer_filters(layer))[pos]:
+        raise NotFound("no such item in this collection", field="featureId")
+    now = utcnow()
+    feature = json.loads(
+        features.features(index, np.array([pos]), audience(), get_lang(), current_app.config, now)[
+            0
+        ]
+    )
+    feature["links"] = [
+        {
+            "href": f"{base_url()}/api/collections/{layer.id}/items/{uid}",
+            "rel": "self",
+            "type": ogc.GEOJSON,
+            "title": "this provider",
+        },
+        {
+            "href": f"{base_url()}/api/collections/{layer.id}",
+            "rel": "collection",
+            "type": ogc.JSON,
+            "title": "the layer",
+        },
+    ]
+    return _json(feature, ogc.GEOJSON)
+
+
+@bp.get("/collections/<layer_id>/clusters")
+def clusters(layer_id: str) -> Response:
+    """Counts per map cell, for low zoom levels (the map stays usable with 300k providers)."""
+    layer = layer_or_404(layer_id)
+    args = request.args.to_dict(flat=False)
+    features.check_known(args, ("bbox", "zoom", "cap", "type", "lang"))
+    index = provider_index()
+    bbox = features.parse_bbox(request.args.get("bbox")) or (-180.0, -90.0, 180.0, 90.0)
+    zoom_text = request.args.get("zoom", "")
+    if not zoom_text.isdigit() or not 0 <= int(zoom_text) <= 22:
+        raise InvalidInput("zoom: expected a whole number 0..22", field="zoom")
+    mine = parse_filters(args.get("cap"), args.get("type"), index.taxonomy, audience())
+    positions = features.select(index, layer_filters(layer).narrowed(mine), bbox)
+    cells = features.grid_cells(index, positions, bbox, int(zoom_text))
+    doc = {
+        "type": "FeatureCollection",
+        "numberMatched": int(len(positions)),
+        "numberReturned": len(cells),
+        "features": cells,
+    }
+    return _json(doc, ogc.GEOJSON)

@@ -1,0 +1,93 @@
+"""What the map, API and finder views share: the index, the layers, the caller's audience,
+the road network, and the page's base URL. No routes here."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+from flask import current_app, request
+
+from ..errors import NotFound
+from ..index import ProviderIndex, shared_index
+from ..layers import Layer, load_layers
+from ..network import load_active_network
+from ..travel import RoadGraph, cached_road_graph
+from ..visibility import audience_for_role
+from .auth import current_role
+from .context import services
+
+_LAYERS: dict[str, list[Layer]] = {}
+_LAYERS_LOCK = threading.Lock()
+
+
+def provider_index() -> ProviderIndex:
+    """The process's provider index, refreshed when the store changes."""
+    return shared_index(services(), float(current_app.config.get("INDEX_REFRESH_SECONDS", 2.0)))
+
+
+def all_layers() -> list[Layer]:
+    """Every layer definition (validated once per process)."""
+    folder = str(Path(current_app.config["LAYERS_DIR"]).resolve())
+    with _LAYERS_LOCK:
+        if folder not in _LAYERS:
+            _LAYERS[folder] = load_layers(folder, services().taxonomy)
+        return _LAYERS[folder]
+
+
+def audience() -> str:
+    """``public`` for anonymous callers, ``professional`` for every logged-in role."""
+    return audience_for_role(current_role())
+
+
+def visible_layers() -> list[Layer]:
+    aud = audience()
+    return [layer for layer in all_layers() if layer.visible_to(aud)]
+
+
+def layer_or_404(layer_id: str) -> Layer:
+    """The layer, if the caller may see it; unknown and hidden layers are both 404."""
+    for layer in visible_layers():
+        if layer.id == layer_id:
+            return layer
+    raise NotFound("no such collection; see /api/collections", field="collectionId")
+
+
+def road_graph() -> RoadGraph | None:
+    """The active road network in the finder's form, or None when none is loaded."""
+    loaded = load_active_network(services())
+    if loaded is None:
+        return None
+    graph, row = loaded
+    return cached_road_graph(graph, row.signature)
+
+
+def base_url() -> str:
+    return request.host_url.rstrip("/") + request.script_root
+
+
+def is_demo() -> bool:
+    """Is the store the synthetic demo municipality (banner on every map page)?"""
+    try:
+        from ..demo import is_demo_store  # type: ignore[attr-defined]
+    except ImportError:
+        return False
+    try:
+        return bool(is_demo_store(services()))
+    except Exception:  # noqa: BLE001 - a banner must never break the map
+        current_app.logger.warning("could not tell whether the store is the demo")
+        return False
+
+
+def taxonomy_labels(lang: str, aud: str) -> dict[str, Any]:
+    """Labels the map scripts need, for one audience (public: public capabilities only)."""
+    tax = services().taxonomy
+    return {
+        "types": {k: t.label.get(lang) for k, t in tax.provider_types.items()},
+        "capabilities": {
+            k: c.label.get(lang)
+            for k, c in tax.capabilities.items()
+            if aud != "public" or c.audience == "public"
+        },
+    }
