@@ -115,3 +115,66 @@ def uniform_population(n: int, extent: float, seed: int = 1) -> gpd.GeoDataFrame
     return population_frame(
         [{"dx": x, "dy": y, "bands": {"40-44": 8, "80-84": 1, "85+": 1}} for x, y in pts]
     )
+
+
+# ---- store set-up (tests only) ----------------------------------------------------------
+
+
+def load_grid_network(services: Any, tmp_path: Any, **grid: Any) -> Any:
+    """Save a :func:`grid_graph` as GraphML and import it the way a user would."""
+    import osmnx as ox
+
+    from mapsvc.network import import_network
+
+    path = tmp_path / "grid.graphml"
+    ox.save_graphml(grid_graph(**grid), path)
+    return import_network(services, path, name="grid")
+
+
+def add_providers(services: Any, rows: list[dict[str, Any]], source: str = "test") -> list[str]:
+    """Insert providers (``dx``/``dy`` metres from the origin) through the registry."""
+    from mapsvc.registry import insert_records, provider_uid
+
+    records = []
+    for i, row in enumerate(rows, start=1):
+        row = dict(row)
+        lon, lat = lonlat(row.pop("dx", 0.0), row.pop("dy", 0.0))
+        records.append(
+            {
+                "source_id": str(row.pop("source_id", i)),
+                "type": "clinic",
+                "name": f"テスト{i}",
+                "municipality_code": "372013",
+                "lon": lon,
+                "lat": lat,
+                "geocode_status": "source",
+                **row,
+            }
+        )
+    with services.store.session() as session:
+        insert_records(session, source, records, actor="test")
+    return [provider_uid(source, r["source_id"]) for r in records]
+
+
+def add_population(
+    services: Any, dataset: str, frame: gpd.GeoDataFrame, kind: str = "mesh"
+) -> None:
+    """Write a :func:`population_frame` into the store (test set-up only)."""
+    from mapsvc.models import PopulationUnit
+
+    with services.store.session() as session:
+        for row in frame.to_dict("records"):
+            session.add(
+                PopulationUnit(
+                    dataset=dataset,
+                    kind=kind,
+                    key=row["key"],
+                    name=row["name"],
+                    lon=float(row["geometry"].x),
+                    lat=float(row["geometry"].y),
+                    total=int(row["total"]),
+                    bands={b: int(row[b]) for b in BANDS},
+                    area_code=row["area_code"],
+                    properties={},
+                )
+            )

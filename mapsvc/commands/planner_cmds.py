@@ -1,0 +1,276 @@
+"""Planner commands: coverage, service-areas, indicators, candidates (text or --json)."""
+
+from __future__ import annotations
+
+import json
+import math
+from datetime import date
+from typing import Any
+
+import click
+
+from ..errors import DataUnavailable, InvalidInput
+from ..services import Services
+
+
+def _echo_json(data: Any) -> None:
+    click.echo(json.dumps(_clean(data), ensure_ascii=False, default=_jsonable, allow_nan=False))
+
+
+def _clean(value: Any) -> Any:
+    """NaN (a rate over nobody) becomes null: JSON has no NaN."""
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean(v) for v in value]
+    return value
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if hasattr(value, "item"):
+        return value.item()
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    raise TypeError(f"cannot serialise {type(value).__name__}")
+
+
+def _warn_problems(problems: list[dict[str, Any]], strict: bool) -> None:
+    for p in problems:
+        click.echo(f"warning: {p['message']}", err=True)
+    if strict and problems:
+        raise DataUnavailable(
+            f"{len(problems)} provider(s) could not be given their service area "
+            "(listed above); fix them or run without --strict",
+            field="providers",
+        )
+
+
+@click.command("coverage")
+@click.option(
+    "--capability",
+    "specs",
+    multiple=True,
+    required=True,
+    metavar="KEY[:MIN_LEVEL]",
+    help="Capability the providers must offer, e.g. home_visit_medical:accept (repeat = all required).",
+)
+@click.option("--minutes", type=float, help="Travel-time limit on the road network.")
+@click.option("--radius-km", type=float, help="Straight-line radius instead of travel time.")
+@click.option("--population", "dataset", help="Population dataset (default: PLANNER_POPULATION).")
+@click.option(
+    "--top",
+    type=click.IntRange(0, 1000),
+    default=10,
+    show_default=True,
+    help="Uncovered places to list.",
+)
+@click.option(
+    "--strict", is_flag=True, help="Fail when a provider is off the network or has a broken area."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.pass_obj
+def coverage(
+    services: Services,
+    specs: tuple[str, ...],
+    minutes: float | None,
+    radius_km: float | None,
+    dataset: str | None,
+    top: int,
+    strict: bool,
+    as_json: bool,
+) -> None:
+    """Population covered by the service areas of providers offering a capability.
+
+    Without --minutes or --radius-km each provider's own area is used (explicit area,
+    else travel time when a network is loaded, else the type's radius). Every band
+    adds up: covered + uncovered = total.
+    """
+    from ..planner import run_coverage
+
+    dataset, result = run_coverage(
+        services, list(specs), minutes=minutes, radius_km=radius_km, dataset=dataset, top=top
+    )
+    _warn_problems(result.problems, strict)
+    summary = result.to_dict(services.taxonomy)
+    summary["population"] = dataset
+    if as_json:
+        _echo_json(summary)
+        return
+    limit = (
+        f"{minutes:g} min travel time" if minutes is not None
+        else f"{radius_km:g} km radius" if radius_km is not None
+        else "each provider's own service area"
+    )  # fmt: skip
+    click.echo(f"{summary['description']} — {limit}; population {dataset}")
+    click.echo(f"{summary['providers']} matching providers, {summary['units']} population units")
+    click.echo(f"{'band':>7} {'total':>10} {'covered':>10} {'uncovered':>10} {'share':>7}")
+    for row in summary["bands"]:
+        share = "–" if row["share"] is None else f"{row['share'] * 100:.1f}%"
+        click.echo(
+            f"{row['band']:>7} {row['total']:>10,} {row['covered']:>10,} {row['uncovered']:>10,} {share:>7}"
+        )
+    if summary["uncovered_places"]:
+        click.echo("uncovered places, most residents aged 75+ first:")
+        for p in summary["uncovered_places"]:
+            click.echo(f"  {p['name'] or p['key']}: 75+ {p['75+']:,} of {p['total']:,}")
+
+
+@click.command("service-areas")
+@click.option(
+    "--provider", "uid", help="Only this provider (its id); errors if it is off the network."
+)
+@click.option(
+    "--minutes", type=float, help="Travel-time limit for every provider without an explicit area."
+)
+@click.option("--radius-km", type=float, help="Radius for every provider without an explicit area.")
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print the areas as a GeoJSON FeatureCollection."
+)
+@click.pass_obj
+def service_areas(
+    services: Services,
+    uid: str | None,
+    minutes: float | None,
+    radius_km: float | None,
+    as_json: bool,
+) -> None:
+    """Compute (and cache) providers' service areas."""
+    from ..models import Provider
+    from ..planner_inputs import context_for, providers_for
+    from ..service_area_cache import provider_areas
+
+    if minutes is not None and not minutes > 0:
+        raise InvalidInput(f"time limit must be > 0 minutes, got {minutes:g}", field="minutes")
+    with services.store.session() as session:
+        providers = providers_for(session)
+        if uid:
+            providers = providers[providers["uid"] == uid]
+            if providers.empty:
+                exists = session.query(Provider.id).filter(Provider.uid == uid).first()
+                raise InvalidInput(
+                    f"provider {uid} has no location" if exists else f"no provider with id {uid}",
+                    field="provider",
+                )
+        ctx = context_for(
+            services, session, lons=providers["lon"], need_network=minutes is not None
+        )
+        areas, problems = provider_areas(
+            session, providers, ctx, minutes=minutes, radius_km=radius_km
+        )
+    if uid and problems and any(p["problem"] == "off_network" for p in problems):
+        from ..service_areas import OffNetwork
+
+        raise OffNetwork(problems[0]["message"], field="provider")
+    _warn_problems(problems, strict=False)
+    if as_json:
+        features = [
+            {"type": "Feature", "geometry": a.pop("geometry"), "properties": a} for a in areas
+        ]
+        _echo_json({"type": "FeatureCollection", "features": features})
+        return
+    kinds: dict[str, int] = {}
+    for a in areas:
+        kinds[a["kind"]] = kinds.get(a["kind"], 0) + 1
+    cached = sum(a["cached"] for a in areas)
+    click.echo(
+        f"{len(areas)} service areas ({', '.join(f'{k} {n}' for k, n in sorted(kinds.items()))}); "
+        f"{cached} from the cache, {len(problems)} problem(s)"
+    )
+
+
+@click.command("indicators")
+@click.option("--population", "dataset", help="Population dataset (default: PLANNER_POPULATION).")
+@click.option(
+    "--snapshot", is_flag=True, help="Store today's indicators (or --date's) as a snapshot."
+)
+@click.option("--date", "snap_date", help="Date of the snapshot (YYYY-MM-DD; default today).")
+@click.option("--label", help="Label stored with the snapshot.")
+@click.option("--compare", nargs=2, metavar="DATE1 DATE2", help="Compare two stored snapshots.")
+@click.option(
+    "--indicator",
+    "prefix",
+    default="",
+    help="Only indicators starting with this, e.g. per100k:cap:.",
+)
+@click.option(
+    "--target",
+    nargs=4,
+    metavar="AREA_KIND AREA_CODE INDICATOR VALUE",
+    help="Set a target for one indicator in one area.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON rows.")
+@click.pass_obj
+def indicators(
+    services: Services,
+    dataset: str | None,
+    snapshot: bool,
+    snap_date: str | None,
+    label: str | None,
+    compare: tuple[str, str] | None,
+    prefix: str,
+    target: tuple[str, str, str, str] | None,
+    as_json: bool,
+) -> None:
+    """Indicators per area: counts, per 10万人, per 1,000 aged 75+, covered share of 75+."""
+    from ..indicators import compare_snapshots, save_snapshot, set_target, with_targets
+
+    if target:
+        kind, code, indicator, value = target
+        with services.store.session() as session:
+            set_target(session, kind, code, indicator, value, set_by="cli")  # type: ignore[arg-type]
+        click.echo(f"target set: {kind} {code} {indicator} = {value}")
+        return
+    if compare:
+        with services.store.session() as session:
+            frame = compare_snapshots(session, *compare)
+    else:
+        from ..planner import run_indicators
+
+        _, frame = run_indicators(services, dataset)
+        if snapshot:
+            day = snap_date or date.today().isoformat()
+            with services.store.session() as session:
+                count = save_snapshot(session, frame, day, label)
+            click.echo(f"snapshot {day}: {count} values stored", err=as_json)
+        with services.store.session() as session:
+            frame = with_targets(session, frame)
+    if prefix:
+        frame = frame[frame["indicator"].str.startswith(prefix)]
+    records = frame.to_dict("records")
+    if as_json:
+        _echo_json(records)
+        return
+    value_cols = ["value_1", "value_2", "change"] if compare else ["value", "target"]
+    for r in records:
+        values = " ".join(_fmt(r.get(c)) for c in value_cols)
+        click.echo(f"{r['area_kind']:<16} {r['area_code']:<10} {r['indicator']:<44} {values}")
+
+
+def _fmt(value: Any) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return f"{'–':>10}"
+    return f"{value:>10.4g}"
+
+
+@click.command("candidates")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_obj
+def candidates(services: Services, as_json: bool) -> None:
+    """在宅医療において積極的役割を担う医療機関: candidates per municipality, with reasons."""
+    from ..planner import run_candidates
+
+    result = run_candidates(services)
+    if as_json:
+        _echo_json(result)
+        return
+    for muni in result:
+        click.echo(f"{muni['name']} ({muni['code']}): {muni['reason_ja']}")
+        for c in muni["candidates"]:
+            click.echo(f"  - {c['name']}: {c['reason_ja']}")
+
+
+COMMANDS = [coverage, service_areas, indicators, candidates]

@@ -1,0 +1,138 @@
+"""The planner's analyses in one call each, for the CLI and the planner view.
+
+Each function reads what it needs from the store through :mod:`mapsvc.planner_inputs`
+and calls the domain modules (:mod:`mapsvc.coverage`, :mod:`mapsvc.what_if`,
+:mod:`mapsvc.indicators`, :mod:`mapsvc.candidates`). No Flask here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .areas import areas_frame
+from .candidates import find_candidates
+from .coverage import CoverageResult, compute_coverage, parse_capability
+from .errors import InvalidInput
+from .indicators import AREA_KINDS, compute_indicators
+from .planner_inputs import context_for, population_for, providers_for
+from .what_if import what_if
+
+
+def _limits(minutes: float | None, radius_km: float | None) -> None:
+    if minutes is not None and radius_km is not None:
+        raise InvalidInput("give a time limit or a radius, not both", field="minutes")
+    if minutes is not None and not (np.isfinite(minutes) and minutes > 0):
+        raise InvalidInput(f"time limit must be > 0 minutes, got {minutes:g}", field="minutes")
+    if radius_km is not None and not (np.isfinite(radius_km) and radius_km > 0):
+        raise InvalidInput(f"radius must be > 0 km, got {radius_km:g}", field="radius_km")
+
+
+def run_coverage(
+    services: Any,
+    specs: Sequence[str],
+    *,
+    minutes: float | None = None,
+    radius_km: float | None = None,
+    dataset: str | None = None,
+    top: int = 20,
+) -> tuple[str, CoverageResult]:
+    """(dataset, coverage) of the capabilities ``specs`` (``key[:min_level]``, all required).
+
+    Raises
+    ------
+    InvalidInput
+        Unknown capability, no capability, a limit <= 0, both limits.
+    DataUnavailable
+        No population loaded, or a time limit without a road network.
+    """
+    if not specs:
+        raise InvalidInput("give at least one --capability", field="capability")
+    filters = [parse_capability(s, services.taxonomy) for s in specs]
+    _limits(minutes, radius_km)
+    with services.store.session() as session:
+        dataset, pop = population_for(services, session, dataset)
+        providers = providers_for(session)
+        ctx = context_for(
+            services,
+            session,
+            lons=list(providers["lon"]) + list(pop.geometry.x),
+            need_network=minutes is not None,
+        )
+    result = compute_coverage(
+        providers, pop, ctx, filters, services.taxonomy,
+        minutes=minutes, radius_km=radius_km, group_column="group", top=top,
+    )  # fmt: skip
+    return dataset, result
+
+
+def run_what_if(
+    services: Any,
+    specs: Sequence[str],
+    additions: list[dict[str, Any]],
+    *,
+    minutes: float | None = None,
+    radius_km: float | None = None,
+    dataset: str | None = None,
+) -> dict[str, Any]:
+    """Coverage gain of hypothetical providers (see :func:`mapsvc.what_if.what_if`)."""
+    if not specs:
+        raise InvalidInput("give at least one capability", field="capability")
+    filters = [parse_capability(s, services.taxonomy) for s in specs]
+    _limits(minutes, radius_km)
+    with services.store.session() as session:
+        dataset, pop = population_for(services, session, dataset)
+        providers = providers_for(session)
+        ctx = context_for(
+            services, session, lons=list(pop.geometry.x), need_network=minutes is not None
+        )
+    out = what_if(
+        providers, pop, ctx, filters, services.taxonomy, additions,
+        minutes=minutes, radius_km=radius_km, group_column="group",
+    )  # fmt: skip
+    out["dataset"] = dataset
+    return out
+
+
+def run_indicators(services: Any, dataset: str | None = None) -> tuple[str, pd.DataFrame]:
+    """(dataset, indicators of every loaded area kind) with covered shares of 75+.
+
+    The covered shares use each provider's default rule (explicit, travel time when a
+    network is loaded, else radius) for the ``PLANNER_COVERAGE_CAPABILITIES``.
+    """
+    taxonomy = services.taxonomy
+    with services.store.session() as session:
+        dataset, pop = population_for(services, session, dataset)
+        providers = providers_for(session)
+        areas = {kind: areas_frame(session, kind) for kind in AREA_KINDS}
+        ctx = context_for(services, session, lons=list(pop.geometry.x))
+    covered = {}
+    for key in services.config.get("PLANNER_COVERAGE_CAPABILITIES") or []:
+        if key not in taxonomy.capabilities:
+            raise InvalidInput(
+                f"PLANNER_COVERAGE_CAPABILITIES names unknown capability {key!r}",
+                field="PLANNER_COVERAGE_CAPABILITIES",
+            )
+        filters = [parse_capability(key, taxonomy)]
+        result = compute_coverage(providers, pop, ctx, filters, taxonomy, group_column="group")
+        covered[key] = result.covered
+    return dataset, compute_indicators(providers, pop, areas, taxonomy, covered=covered)
+
+
+def run_candidates(services: Any) -> list[dict[str, Any]]:
+    """Candidates per loaded municipality (:func:`mapsvc.candidates.find_candidates`)."""
+    with services.store.session() as session:
+        munis = areas_frame(session, "municipality")
+        smas = areas_frame(session, "secondary_medical_area")
+        providers = providers_for(session)
+    if len(munis) == 0:
+        from .errors import DataUnavailable
+
+        raise DataUnavailable(
+            "no municipality boundary is loaded: load one with `mapsvc areas import FILE`",
+            field="areas",
+        )
+    return find_candidates(providers, munis, smas, services.taxonomy)
