@@ -49,6 +49,34 @@ class CapabilityFilter:
         return f"{label}（{level}以上）" if lang != "en" else f"{label} ({level} or better)"
 
 
+@dataclass(frozen=True)
+class TypeFilter:
+    """Providers of this type (several type filters: any of them)."""
+
+    key: str
+    min_level: None = None
+
+    def spec(self) -> str:
+        return f"type:{self.key}"
+
+    def describe(self, taxonomy: Taxonomy, lang: str = "ja") -> str:
+        return taxonomy.provider_types[self.key].label.get(lang)
+
+
+Filter = CapabilityFilter | TypeFilter
+
+
+def parse_type(key: str, taxonomy: Taxonomy) -> TypeFilter:
+    """A provider type filter; ``field`` is ``type`` when the type is unknown."""
+    key = str(key).strip()
+    if key not in taxonomy.provider_types:
+        raise InvalidInput(
+            f"unknown provider type {key!r}; expected one of {', '.join(taxonomy.provider_types)}",
+            field="type",
+        )
+    return TypeFilter(key)
+
+
 def parse_capability(spec: str, taxonomy: Taxonomy) -> CapabilityFilter:
     """Parse ``key`` or ``key:min_level`` against the taxonomy.
 
@@ -88,12 +116,16 @@ def parse_capability(spec: str, taxonomy: Taxonomy) -> CapabilityFilter:
 
 
 def matching_providers(
-    providers: gpd.GeoDataFrame, filters: list[CapabilityFilter], taxonomy: Taxonomy
+    providers: gpd.GeoDataFrame, filters: list[Filter], taxonomy: Taxonomy
 ) -> gpd.GeoDataFrame:
-    """Active providers that offer every capability in ``filters``."""
+    """Active providers of one of the filter's types (if any) offering every capability."""
     if len(providers) == 0:
         return providers
     active = providers["status"].fillna("active").eq("active").to_numpy()
+    types = {f.key for f in filters if isinstance(f, TypeFilter)}
+    if types:
+        active = active & providers["type"].isin(types).to_numpy()
+    filters = [f for f in filters if isinstance(f, CapabilityFilter)]
     caps = providers["capabilities"].to_numpy()
     keep = np.array(
         [
@@ -110,7 +142,7 @@ def matching_providers(
 class CoverageResult:
     """Coverage of one filter over one population dataset."""
 
-    filters: list[CapabilityFilter]
+    filters: list[Filter]
     mode: str  # travel_time | radius | default
     minutes: float | None
     radius_km: float | None
@@ -191,7 +223,7 @@ class CoverageResult:
             kinds[r.kind] = kinds.get(r.kind, 0) + 1
         return {
             "filter": [f.spec() for f in self.filters],
-            "description": " + ".join(f.describe(taxonomy, lang) for f in self.filters),
+            "description": _describe(self.filters, taxonomy, lang),
             "mode": self.mode,
             "minutes": self.minutes,
             "radius_km": self.radius_km,
@@ -212,6 +244,13 @@ class CoverageResult:
         if simplify_m > 0 and not geom.is_empty:
             geom = geom.simplify(simplify_m)
         return gpd.GeoSeries([geom], crs=self.area_set.crs).to_crs("EPSG:4326").iloc[0]
+
+
+def _describe(filters: list[Filter], taxonomy: Taxonomy, lang: str) -> str:
+    types = [f.describe(taxonomy, lang) for f in filters if isinstance(f, TypeFilter)]
+    caps = [f.describe(taxonomy, lang) for f in filters if isinstance(f, CapabilityFilter)]
+    parts = ([("・" if lang != "en" else " or ").join(types)] if types else []) + caps
+    return " + ".join(parts)
 
 
 def _band_rows(pop: gpd.GeoDataFrame, covered: np.ndarray) -> list[dict[str, Any]]:
@@ -247,7 +286,7 @@ def compute_coverage(
     providers: gpd.GeoDataFrame,
     population: gpd.GeoDataFrame,
     ctx: AreaContext,
-    filters: list[CapabilityFilter],
+    filters: list[Filter],
     taxonomy: Taxonomy,
     *,
     minutes: float | None = None,
@@ -283,7 +322,7 @@ def compute_coverage(
         A travel-time limit without a road network.
     """
     if not filters:
-        raise InvalidInput("give at least one capability", field="capability")
+        raise InvalidInput("give at least one capability or provider type", field="capability")
     check_population(population)
     if group_column not in population.columns:
         raise InvalidInput(f"population has no column {group_column!r}", field="group")

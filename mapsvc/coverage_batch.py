@@ -19,7 +19,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from .coverage import COUNT_COLUMNS, CapabilityFilter, check_population, matching_providers
+from .coverage import COUNT_COLUMNS, Filter, check_population, matching_providers
 from .errors import InvalidInput
 from .service_areas import AreaContext, AreaSet, build_area_set, resolve_rules
 from .taxonomy import Taxonomy
@@ -59,7 +59,7 @@ def coverage_by_municipality(
     providers: gpd.GeoDataFrame,
     population: gpd.GeoDataFrame,
     ctx: AreaContext,
-    filters: list[CapabilityFilter],
+    filters: list[Filter],
     taxonomy: Taxonomy,
     *,
     partition_column: str = "municipality",

@@ -15,7 +15,7 @@ import pandas as pd
 
 from .areas import areas_frame
 from .candidates import find_candidates
-from .coverage import CoverageResult, compute_coverage, parse_capability
+from .coverage import CoverageResult, Filter, compute_coverage, parse_capability, parse_type
 from .errors import InvalidInput
 from .indicators import AREA_KINDS, compute_indicators
 from .planner_inputs import context_for, population_for, providers_for
@@ -39,6 +39,7 @@ def run_coverage(
     radius_km: float | None = None,
     dataset: str | None = None,
     top: int = 20,
+    types: Sequence[str] = (),
 ) -> tuple[str, CoverageResult]:
     """(dataset, coverage) of the capabilities ``specs`` (``key[:min_level]``, all required).
 
@@ -49,9 +50,7 @@ def run_coverage(
     DataUnavailable
         No population loaded, or a time limit without a road network.
     """
-    if not specs:
-        raise InvalidInput("give at least one --capability", field="capability")
-    filters = [parse_capability(s, services.taxonomy) for s in specs]
+    filters = _filters(services, specs, types)
     _limits(minutes, radius_km)
     with services.store.session() as session:
         dataset, pop = population_for(services, session, dataset)
@@ -69,6 +68,14 @@ def run_coverage(
     return dataset, result
 
 
+def _filters(services: Any, specs: Sequence[str], types: Sequence[str]) -> list[Filter]:
+    if not specs and not types:
+        raise InvalidInput("give at least one capability or provider type", field="capability")
+    out: list[Filter] = [parse_type(t, services.taxonomy) for t in types]
+    out += [parse_capability(s, services.taxonomy) for s in specs]
+    return out
+
+
 def run_what_if(
     services: Any,
     specs: Sequence[str],
@@ -77,11 +84,10 @@ def run_what_if(
     minutes: float | None = None,
     radius_km: float | None = None,
     dataset: str | None = None,
+    types: Sequence[str] = (),
 ) -> dict[str, Any]:
     """Coverage gain of hypothetical providers (see :func:`mapsvc.what_if.what_if`)."""
-    if not specs:
-        raise InvalidInput("give at least one capability", field="capability")
-    filters = [parse_capability(s, services.taxonomy) for s in specs]
+    filters = _filters(services, specs, types)
     _limits(minutes, radius_km)
     with services.store.session() as session:
         dataset, pop = population_for(services, session, dataset)

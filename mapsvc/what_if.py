@@ -13,7 +13,14 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 
-from .coverage import CapabilityFilter, CoverageResult, compute_coverage, matching_providers
+from .coverage import (
+    CapabilityFilter,
+    CoverageResult,
+    Filter,
+    TypeFilter,
+    compute_coverage,
+    matching_providers,
+)
 from .errors import InvalidInput
 from .service_areas import AreaContext
 from .taxonomy import Taxonomy
@@ -22,11 +29,11 @@ MAX_HYPOTHETICAL = 20
 
 
 def hypothetical_frame(
-    additions: list[dict[str, Any]], filters: list[CapabilityFilter], taxonomy: Taxonomy
+    additions: list[dict[str, Any]], filters: list[Filter], taxonomy: Taxonomy
 ) -> gpd.GeoDataFrame:
     """Validate hypothetical providers and build their frame rows (negative ids).
 
-    Each addition: ``lon``, ``lat`` (required), ``type`` (default ``clinic``), ``name``,
+    Each addition: ``lon``, ``lat`` (required), ``type`` (default: the first type filter, else clinic), ``name``,
     ``capabilities`` (``{key: value}`` parsed like an import; default: the filter's
     capabilities at their minimum level, i.e. "a provider that offers what we analyse"),
     ``minutes`` or ``km`` (its own travel-time or radius area).
@@ -51,7 +58,8 @@ def hypothetical_frame(
             _coordinate(item, "lon", where, 122.0, 154.0),
             _coordinate(item, "lat", where, 20.0, 46.0),
         )
-        ptype = str(item.get("type") or "clinic")
+        default_type = next((f.key for f in filters if isinstance(f, TypeFilter)), "clinic")
+        ptype = str(item.get("type") or default_type)
         if ptype not in taxonomy.provider_types:
             raise InvalidInput(
                 f"unknown provider type {ptype!r}; expected one of "
@@ -105,11 +113,13 @@ def _positive(item: dict[str, Any], key: str, where: str) -> float:
 
 
 def _capabilities(
-    raw: Any, filters: list[CapabilityFilter], taxonomy: Taxonomy, where: str
+    raw: Any, filters: list[Filter], taxonomy: Taxonomy, where: str
 ) -> dict[str, Any]:
     if raw in (None, {}):
         out: dict[str, Any] = {}
         for f in filters:
+            if not isinstance(f, CapabilityFilter):
+                continue
             kind = taxonomy.capabilities[f.key].kind
             if kind == "level":
                 out[f.key] = {"level": f.min_level or "accept"}
@@ -138,7 +148,7 @@ def what_if(
     providers: gpd.GeoDataFrame,
     population: gpd.GeoDataFrame,
     ctx: AreaContext,
-    filters: list[CapabilityFilter],
+    filters: list[Filter],
     taxonomy: Taxonomy,
     additions: list[dict[str, Any]],
     *,

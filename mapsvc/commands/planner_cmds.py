@@ -54,9 +54,15 @@ def _warn_problems(problems: list[dict[str, Any]], strict: bool) -> None:
     "--capability",
     "specs",
     multiple=True,
-    required=True,
     metavar="KEY[:MIN_LEVEL]",
     help="Capability the providers must offer, e.g. home_visit_medical:accept (repeat = all required).",
+)
+@click.option(
+    "--type",
+    "types",
+    multiple=True,
+    metavar="TYPE",
+    help="Only providers of this type, e.g. hospital (repeat = any of them).",
 )
 @click.option("--minutes", type=float, help="Travel-time limit on the road network.")
 @click.option("--radius-km", type=float, help="Straight-line radius instead of travel time.")
@@ -76,6 +82,7 @@ def _warn_problems(problems: list[dict[str, Any]], strict: bool) -> None:
 def coverage(
     services: Services,
     specs: tuple[str, ...],
+    types: tuple[str, ...],
     minutes: float | None,
     radius_km: float | None,
     dataset: str | None,
@@ -92,7 +99,13 @@ def coverage(
     from ..planner import run_coverage
 
     dataset, result = run_coverage(
-        services, list(specs), minutes=minutes, radius_km=radius_km, dataset=dataset, top=top
+        services,
+        list(specs),
+        minutes=minutes,
+        radius_km=radius_km,
+        dataset=dataset,
+        top=top,
+        types=list(types),
     )
     _warn_problems(result.problems, strict)
     summary = result.to_dict(services.taxonomy)
