@@ -27,7 +27,6 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 import geopandas as gpd
@@ -78,7 +77,9 @@ class ProviderIndex:
     poly_tree: shapely.STRtree | None
     area_names: dict[int, list[str]]  # position -> names of the areas in its codes
     problems: list[dict[str, Any]]
+    areas: gpd.GeoDataFrame | None = None  # every loaded area (EPSG:4326), for look-ups
     built_at: float = field(default_factory=time.time)
+    _memo: dict[str, Any] = field(default_factory=dict, repr=False)
     _pos: dict[str, int] | None = field(default=None, repr=False)
     _features: dict[tuple[str, str], np.ndarray] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -122,6 +123,15 @@ class ProviderIndex:
                 data = cache[pos] = build(pos)
             out.append(data)
         return out
+
+    def memo(self, key: str, build: Callable[[], Any]) -> Any:
+        """A value derived from this index, built once (e.g. an address look-up table)."""
+        with self._lock:
+            if key in self._memo:
+                return self._memo[key]
+        value = build()
+        with self._lock:
+            return self._memo.setdefault(key, value)
 
     # ---- selection ----------------------------------------------------------------
     def filter_mask(self, filters: FilterSet, *, active_only: bool = True) -> np.ndarray:
@@ -395,6 +405,7 @@ def build_index(
         poly_tree=shapely.STRtree(poly_arr) if len(poly_arr) else None,
         area_names=area_names,
         problems=problems,
+        areas=areas,
     )
 
 
@@ -469,12 +480,6 @@ def shared_index(services: Any, refresh_s: float = 2.0) -> ProviderIndex:
     with _HOLDERS_LOCK:
         holder = _HOLDERS.setdefault(url, IndexHolder())
     return holder.get(services, refresh_s)
-
-
-def as_naive_utc(value: Any) -> datetime | None:
-    """A frame's timestamp as the store's naive UTC datetime (None for missing)."""
-    value = _plain(value)
-    return value if isinstance(value, datetime) else None
 
 
 def positions_of(index: ProviderIndex, uids: Iterable[str]) -> list[int]:

@@ -13,6 +13,8 @@ BLUEPRINTS: list[tuple[str, str | None]] = [
     ("mapsvc.web.admin", "/admin"),
     ("mapsvc.web.confirmation", None),
     ("mapsvc.web.api", "/api"),
+    ("mapsvc.web.public", None),
+    ("mapsvc.web.pro", "/pro"),
 ]
 
 

@@ -17,6 +17,7 @@ from ..travel import RoadGraph, cached_road_graph
 from ..visibility import audience_for_role
 from .auth import current_role
 from .context import services
+from .i18n import t
 
 _LAYERS: dict[str, list[Layer]] = {}
 _LAYERS_LOCK = threading.Lock()
@@ -69,15 +70,13 @@ def base_url() -> str:
 
 def is_demo() -> bool:
     """Is the store the synthetic demo municipality (banner on every map page)?"""
-    try:
-        from ..demo import is_demo_store  # type: ignore[attr-defined]
-    except ImportError:
-        return False
-    try:
-        return bool(is_demo_store(services()))
-    except Exception:  # noqa: BLE001 - a banner must never break the map
-        current_app.logger.warning("could not tell whether the store is the demo")
-        return False
+    from ..demo import is_demo_store
+
+    def check() -> bool:
+        with services().store.session() as session:
+            return bool(is_demo_store(session))
+
+    return bool(provider_index().memo("is_demo", check))
 
 
 def taxonomy_labels(lang: str, aud: str) -> dict[str, Any]:
@@ -90,4 +89,30 @@ def taxonomy_labels(lang: str, aud: str) -> dict[str, Any]:
             for k, c in tax.capabilities.items()
             if aud != "public" or c.audience == "public"
         },
+    }
+
+
+def map_texts() -> dict[str, str]:
+    """Words the map scripts show, in the page's language ({n} and {layer} are filled in)."""
+    return {
+        "lastConfirmed": t("最終確認日", "Last confirmed"),
+        "never": t("記録なし", "never"),
+        "website": t("ホームページ", "Website"),
+        "providers": t("件", "providers"),
+        "loading": t("読み込み中…", "Loading…"),
+        "failed": t(
+            "事業所の情報を読み込めませんでした。再読み込みしてください。",
+            "Could not load the providers; please reload.",
+        ),
+        "shown": t("表示範囲に {n} 件", "{n} in view"),
+        "listCount": t("表示範囲に {n} 件。", "{n} in the visible area."),
+        "listTruncated": t(
+            "地図の中心に近い {n} 件を表示しています。", "Showing the {n} nearest the map centre."
+        ),
+        "zoomIn": t(
+            "{layer}：{n} 件（地図を拡大すると一覧に出ます）。",
+            "{layer}: {n} (zoom in to list them).",
+        ),
+        "searched": t("検索した地点", "Searched place"),
+        "patient": t("指定した地点", "Chosen place"),
     }

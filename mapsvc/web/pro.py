@@ -1,0 +1,236 @@
+"""The professional finder (``/pro``): care managers find providers for a patient.
+
+A patient's address comes by POST only (never in a URL), is geocoded with
+``remember=False`` and is neither logged nor stored; a click on the map sends the point
+instead. Results, the CSV shortlist and the print page are all answers to POSTs; the
+export repeats the search with the same tie-break seed so the order is the one the user
+saw. Every form carries a CSRF token (flask-wtf's CSRFProtect covers every POST).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from flask import Blueprint, current_app, render_template, request
+from werkzeug.datastructures import MultiDict
+from werkzeug.wrappers import Response
+
+from ..codes import JAPAN_LAT, JAPAN_LON
+from ..errors import InvalidInput, MapsvcError
+from ..filters import FilterSet, parse_filters
+from ..geocode import build_chain
+from ..locate import check_address, locate_address
+from ..models import utcnow
+from ..search import FinderResult, find_providers
+from ..shortlist import shortlist_csv, shortlist_rows
+from .auth import role_required
+from .context import services
+from .i18n import get_lang, t
+from .mapdata import is_demo, map_texts, provider_index, road_graph, taxonomy_labels
+
+bp = Blueprint("pro", __name__)
+LEVEL_CHOICES = ("consult", "accept", "active")
+
+
+def _no_store(response: Response) -> Response:
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _filters(form: MultiDict[str, str]) -> FilterSet:
+    """Capabilities from the form's controls (``cap-KEY``) and grammar terms (``cap``)."""
+    taxonomy = provider_index().taxonomy
+    terms = [v for v in form.getlist("cap") if v]
+    for name, value in form.items(multi=True):
+        if not name.startswith("cap-") or not value:
+            continue
+        key = name[4:]
+        terms.append(key if value in ("any", "yes") else f"{key}:{value}")
+    return parse_filters(terms, form.getlist("type"), taxonomy, "professional")
+
+
+def _point(form: MultiDict[str, str]) -> tuple[float, float, str | None]:
+    """The patient point: a typed address (geocoded, not kept) or the map's lon/lat."""
+    address = (form.get("address") or "").strip()
+    if address:
+        address = check_address(address)
+        cfg = current_app.config
+        chain = build_chain(cfg["GEOCODERS"], cfg, services().store.sessions)
+        located = locate_address(address, chain, provider_index())
+        if located is None:
+            raise InvalidInput(
+                t(
+                    "住所が見つかりませんでした。町名・丁目まで入力するか、地図をクリックしてください。",
+                    "The address was not found; enter the town and chōme, or click the map.",
+                ),
+                field="address",
+            )
+        return located.lon, located.lat, located.matched
+    try:
+        lon, lat = float(form.get("lon", "")), float(form.get("lat", ""))
+    except ValueError:
+        raise InvalidInput(
+            t(
+                "住所を入力するか、地図で地点をクリックしてください。",
+                "Enter an address or click the map.",
+            ),
+            field="address",
+        ) from None
+    if not (
+        math.isfinite(lon)
+        and math.isfinite(lat)
+        and JAPAN_LON[0] <= lon <= JAPAN_LON[1]
+        and JAPAN_LAT[0] <= lat <= JAPAN_LAT[1]
+    ):
+        raise InvalidInput(
+            t("地点が日本の範囲外です。", "The point is outside Japan."), field="lon"
+        )
+    return lon, lat, None
+
+
+def _seed(form: MultiDict[str, str]) -> int | None:
+    value = form.get("seed", "")
+    return int(value) if value.isdigit() else None
+
+
+def _run(form: MultiDict[str, str]) -> tuple[FinderResult, str | None]:
+    filters = _filters(form)
+    lon, lat, matched = _point(form)
+    result = find_providers(
+        provider_index(),
+        lon,
+        lat,
+        filters,
+        road=road_graph(),
+        snap_m=float(current_app.config.get("SERVICE_AREA_SNAP_M", 1000.0)),
+        seed=_seed(form),
+        limit=int(current_app.config["FINDER_MAX_RESULTS"]),
+    )
+    return result, matched
+
+
+def _page(
+    result: FinderResult | None = None,
+    matched: str | None = None,
+    error: str | None = None,
+    status: int = 200,
+) -> Response:
+    lang = get_lang()
+    index = provider_index()
+    cfg = current_app.config
+    rows = shortlist_rows(result, index, lang, cfg, utcnow()) if result else []
+    groups: dict[str, list[Any]] = {}
+    for cap in index.taxonomy.capabilities.values():
+        if cap.kind != "text":
+            groups.setdefault(cap.group, []).append(cap)
+    chosen = (
+        {f.key: (f.min_level or f.option or "any") for f in result.filters.capabilities}
+        if result
+        else {}
+    )
+    map_config = {
+        "lang": lang,
+        "basemap": {"url": cfg["BASEMAP_URL"], "attribution": cfg["BASEMAP_ATTRIBUTION"]},
+        "texts": map_texts(),
+        "labels": taxonomy_labels(lang, "professional"),
+        "point": [result.lon, result.lat] if result else None,
+        "results": [
+            {
+                "rank": r["rank"],
+                "name": r["name"],
+                "lon": r["lon"],
+                "lat": r["lat"],
+                "type_label": r["type_label"],
+            }
+            for r in rows
+        ],
+        "extent": _extent(index),
+    }
+    html = render_template(
+        "pro/finder.html",
+        result=result,
+        rows=rows,
+        matched=matched,
+        error=error,
+        groups=groups,
+        chosen=chosen,
+        chosen_types=set(result.filters.types) if result else set(),
+        levels=LEVEL_CHOICES,
+        description=result.filters.describe(index.taxonomy, lang) if result else "",
+        map_config=map_config,
+        demo=is_demo(),
+    )
+    return _no_store(Response(html, status=status, mimetype="text/html"))
+
+
+def _extent(index: Any) -> list[float] | None:
+    if len(index) == 0:
+        return None
+    return [
+        float(index.lon.min()),
+        float(index.lat.min()),
+        float(index.lon.max()),
+        float(index.lat.max()),
+    ]
+
+
+@bp.get("/")
+@role_required("professional")
+def index() -> Response:
+    """The finder form, for care managers and other professionals."""
+    return _page()
+
+
+@bp.post("/search")
+@role_required("professional")
+def search() -> Response:
+    """Run the finder for a patient's address or a clicked point (POST only)."""
+    try:
+        result, matched = _run(request.form)
+    except MapsvcError as exc:
+        if exc.status != 400:
+            raise
+        return _page(error=exc.message, status=400)
+    return _page(result, matched)
+
+
+def _selected(form: MultiDict[str, str]) -> list[str] | None:
+    chosen = [u for u in form.getlist("uid") if u]
+    return chosen or None
+
+
+@bp.post("/export.csv")
+@role_required("professional")
+def export_csv() -> Response:
+    """The shortlist (the ticked providers, or all results) as CSV with a BOM."""
+    result, _matched = _run(request.form)
+    lang = get_lang()
+    rows = shortlist_rows(
+        result, provider_index(), lang, current_app.config, utcnow(), _selected(request.form)
+    )
+    response = Response(shortlist_csv(rows, lang, provider_index().taxonomy), mimetype="text/csv")
+    stamp = utcnow().strftime("%Y%m%d")
+    response.headers["Content-Disposition"] = f'attachment; filename="shortlist-{stamp}.csv"'
+    return _no_store(response)
+
+
+@bp.post("/print")
+@role_required("professional")
+def print_page() -> Response:
+    """A printable page of the shortlist (POST, so nothing about the patient is in a URL)."""
+    result, _matched = _run(request.form)
+    lang = get_lang()
+    index = provider_index()
+    rows = shortlist_rows(
+        result, index, lang, current_app.config, utcnow(), _selected(request.form)
+    )
+    html = render_template(
+        "pro/print.html",
+        result=result,
+        rows=rows,
+        description=result.filters.describe(index.taxonomy, lang),
+        printed=utcnow(),
+        demo=is_demo(),
+    )
+    return _no_store(Response(html, mimetype="text/html"))

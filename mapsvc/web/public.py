@@ -1,0 +1,222 @@
+"""The public map (``/``) for residents and families: no login, public fields only.
+
+The map page draws the layers from ``/api`` for the visible area (the scripts in
+``static/js``). An address search (POST, so the address never sits in a URL or a log)
+lists nearby providers by distance and names the 地域包括支援センター for the address.
+``/print`` is a printable list of what the map shows.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from flask import Blueprint, current_app, render_template, request
+from werkzeug.wrappers import Response
+
+from ..errors import InvalidInput, MapsvcError
+from ..features import feature_properties, parse_bbox, select
+from ..filters import FilterSet, layer_filters, parse_filters
+from ..geocode import build_chain
+from ..locate import check_address, locate_address, support_centre
+from ..models import utcnow
+from ..search import nearby_providers
+from .context import services
+from .i18n import get_lang, t
+from .mapdata import is_demo, map_texts, provider_index, taxonomy_labels, visible_layers
+
+bp = Blueprint("public", __name__)
+
+# The public filters of the map (DESIGN.md section 1): 訪問診療, 看取り, 24時間対応.
+PUBLIC_FILTERS = ("home_visit_medical", "home_death_care", "response_24h")
+NEARBY_LIMIT = 20
+PRINT_LIMIT = 1000
+
+
+def _chosen_layers(source: Any) -> list[Any]:
+    """Layers picked in a form or query (repeated ``layer``; ``sel=1`` marks a choice
+    was made, so an empty choice shows nothing); by default the default-visible ones."""
+    layers = [layer for layer in visible_layers() if layer.audience == "public"]
+    wanted = [v for v in source.getlist("layer") if v]
+    if not wanted and not source.get("sel"):
+        return [layer for layer in layers if layer.default_visible]
+    unknown = set(wanted) - {layer.id for layer in layers}
+    if unknown:
+        raise InvalidInput("layer: unknown layer; see /api/collections", field="layer")
+    return [layer for layer in layers if layer.id in wanted]
+
+
+def _chosen_filters(values: list[str]) -> FilterSet:
+    caps = [v for v in values if v]
+    for cap in caps:
+        if cap not in PUBLIC_FILTERS:
+            raise InvalidInput(f"cap: expected one of {', '.join(PUBLIC_FILTERS)}", field="cap")
+    return parse_filters(caps, None, provider_index().taxonomy, "public")
+
+
+def _map_config(
+    layers: list[Any], filters: FilterSet, search: dict[str, Any] | None
+) -> dict[str, Any]:
+    lang = get_lang()
+    index = provider_index()
+    public = [layer for layer in visible_layers() if layer.audience == "public"]
+    types = sorted({t for layer in public for t in layer.provider_types})
+    positions = np.flatnonzero(index.filter_mask(FilterSet(types=tuple(types))))
+    extent = None
+    if positions.size:
+        extent = [
+            float(index.lon[positions].min()),
+            float(index.lat[positions].min()),
+            float(index.lon[positions].max()),
+            float(index.lat[positions].max()),
+        ]
+    cfg = current_app.config
+    return {
+        "lang": lang,
+        "basemap": {"url": cfg["BASEMAP_URL"], "attribution": cfg["BASEMAP_ATTRIBUTION"]},
+        "layers": [
+            {
+                "id": layer.id,
+                "title": layer.title.get(lang),
+                "color": layer.style.get("color", "#0b5cad"),
+            }
+            for layer in public
+        ],
+        "visible": [layer.id for layer in layers],
+        "filters": filters.specs(),
+        "limit": int(cfg["MAP_ITEMS_LIMIT"]),
+        "extent": extent,
+        "search": search,
+        "labels": taxonomy_labels(lang, "public"),
+        "texts": map_texts(),
+    }
+
+
+def _search_result(address: str) -> dict[str, Any]:
+    """Locate the address, the centre for it and the nearest providers (public fields)."""
+    index = provider_index()
+    svc = services()
+    chain = build_chain(current_app.config["GEOCODERS"], current_app.config, svc.store.sessions)
+    located = locate_address(address, chain, index)
+    if located is None:
+        return {"found": False}
+    lang = get_lang()
+    now = utcnow()
+    cfg = current_app.config
+    public = [layer for layer in visible_layers() if layer.audience == "public"]
+    types = tuple(sorted({t for layer in public for t in layer.provider_types}))
+    filters = _chosen_filters(request.form.getlist("cap"))
+    near = nearby_providers(
+        index, located.lon, located.lat, FilterSet(filters.capabilities, types), limit=NEARBY_LIMIT
+    )
+    centre = support_centre(index, located.lon, located.lat)
+    rows = []
+    for n in near:
+        props = feature_properties(index, n.pos, "public", lang, cfg, now)
+        props["distance_km"] = n.distance_km
+        props["lon"], props["lat"] = float(index.lon[n.pos]), float(index.lat[n.pos])
+        rows.append(props)
+    centre_props = None
+    if centre.pos is not None:
+        centre_props = feature_properties(index, centre.pos, "public", lang, cfg, now)
+        centre_props["lon"], centre_props["lat"] = (
+            float(index.lon[centre.pos]),
+            float(index.lat[centre.pos]),
+        )
+    return {
+        "found": True,
+        "lon": located.lon,
+        "lat": located.lat,
+        "precision": located.precision,
+        "matched": located.matched,
+        "nearby": rows,
+        "centre": centre_props,
+        "centre_area": centre.area_name,
+        "centre_how": centre.how,
+        "centre_note": centre.note.get(lang) if centre.note else None,
+    }
+
+
+@bp.route("/", methods=["GET", "POST"])
+def index() -> Any:
+    """The public map, with an address search (POST)."""
+    status = 200
+    search = None
+    error = None
+    address = ""
+    if request.method == "POST":
+        try:
+            address = check_address(request.form.get("address"))
+            search = _search_result(address)
+            if not search["found"]:
+                error = t(
+                    "住所が見つかりませんでした。町名・丁目まで入力してください（例：番町一丁目）。",
+                    "The address was not found. Enter it down to the town and chōme (e.g. 番町一丁目).",
+                )
+                search = None
+        except MapsvcError as exc:
+            if exc.field not in ("address", "cap"):
+                raise
+            error = (
+                t(
+                    "住所を入力してください（200文字まで）。",
+                    "Enter an address (up to 200 characters).",
+                )
+                if exc.field == "address"
+                else exc.message
+            )
+            status = 400
+        layers = _chosen_layers(request.form)
+        filters = _chosen_filters(request.form.getlist("cap")) if status == 200 else FilterSet()
+    else:
+        layers = _chosen_layers(request.args)
+        filters = _chosen_filters(request.args.getlist("cap"))
+    config = _map_config(layers, filters, search)
+    html = render_template(
+        "public/map.html",
+        map_config=config,
+        layers=[layer for layer in visible_layers() if layer.audience == "public"],
+        chosen={layer.id for layer in layers},
+        public_filters=PUBLIC_FILTERS,
+        chosen_filters=set(filters.specs()),
+        search=search,
+        error=error,
+        address=address,
+        demo=is_demo(),
+    )
+    response = Response(html, status=status, mimetype="text/html")
+    if request.method == "POST":
+        response.headers["Cache-Control"] = "no-store"  # the page holds a typed address
+    return response
+
+
+@bp.get("/print")
+def print_list() -> Any:
+    """Printable list of the providers the map shows (layers, filters, visible area)."""
+    index = provider_index()
+    layers = _chosen_layers(request.args)
+    filters = _chosen_filters(request.args.getlist("cap"))
+    bbox = parse_bbox(request.args.get("bbox"))
+    lang = get_lang()
+    now = utcnow()
+    groups = []
+    total = 0
+    for layer in layers:
+        positions = select(index, layer_filters(layer).narrowed(filters), bbox)
+        total += len(positions)
+        rows = [
+            feature_properties(index, int(p), "public", lang, current_app.config, now)
+            for p in positions[:PRINT_LIMIT]
+        ]
+        rows.sort(key=lambda r: r.get("kana") or r.get("name") or "")
+        groups.append({"layer": layer, "rows": rows, "count": len(positions)})
+    return render_template(
+        "public/print.html",
+        groups=groups,
+        total=total,
+        limit=PRINT_LIMIT,
+        description=filters.describe(index.taxonomy, lang),
+        bbox=bbox,
+        demo=is_demo(),
+        printed=now,
+    )

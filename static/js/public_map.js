@@ -1,0 +1,231 @@
+/* The public map: layers from /api for the visible area, clustered; counts per cell when
+   an area holds more than the configured limit; a keyboard-usable list beside the map.
+   The map element's data-state is "loading" while requests run and "ready" after, and
+   data-markers counts the providers drawn (tests wait on these, not on time). */
+(function () {
+  "use strict";
+  var M = window.MapsvcMap;
+  var cfg = M.readConfig();
+  var t = cfg.texts;
+  var mapEl = document.getElementById("map");
+  var map = L.map(mapEl, { zoomControl: true, keyboard: true });
+  M.baseMap(map, cfg);
+
+  var groups = {};      // layer id -> markerClusterGroup (individual providers)
+  var cellGroups = {};  // layer id -> layerGroup (counts per cell)
+  var loaded = {};      // layer id -> {features, matched, cells}
+  var colors = {};
+  cfg.layers.forEach(function (layer) {
+    colors[layer.id] = layer.color;
+    groups[layer.id] = L.markerClusterGroup({ showCoverageOnHover: false, maxClusterRadius: 40 });
+    cellGroups[layer.id] = L.layerGroup();
+  });
+  var searchMarker = null;
+  var request = 0;
+
+  if (cfg.search && cfg.search.found) {
+    map.setView([cfg.search.lat, cfg.search.lon], 15);
+    searchMarker = L.marker([cfg.search.lat, cfg.search.lon], {
+      title: t.searched, alt: t.searched, keyboard: true, zIndexOffset: 1000
+    }).addTo(map).bindPopup(M.esc(t.searched));
+  } else if (cfg.extent) {
+    map.fitBounds([[cfg.extent[1], cfg.extent[0]], [cfg.extent[3], cfg.extent[2]]], { padding: [20, 20] });
+  } else {
+    map.setView([35.0, 135.0], 5);
+  }
+
+  function chosenLayers() {
+    return Array.prototype.slice.call(document.querySelectorAll("#layer-form input[name=layer]:checked"))
+      .map(function (el) { return el.value; });
+  }
+  function chosenCaps() {
+    return Array.prototype.slice.call(document.querySelectorAll("#layer-form input[name=cap]:checked"))
+      .map(function (el) { return el.value; });
+  }
+  function bboxParam() {
+    var b = map.getBounds();
+    var clamp = function (v, lo, hi) { return Math.min(hi, Math.max(lo, v)); };
+    return [clamp(b.getWest(), -180, 180), clamp(b.getSouth(), -90, 90),
+            clamp(b.getEast(), -180, 180), clamp(b.getNorth(), -90, 90)]
+      .map(function (v) { return v.toFixed(6); }).join(",");
+  }
+  function query(extra) {
+    var params = new URLSearchParams();
+    params.set("bbox", bboxParam());
+    chosenCaps().forEach(function (c) { params.append("cap", c); });
+    params.set("lang", cfg.lang);
+    Object.keys(extra).forEach(function (k) { params.set(k, extra[k]); });
+    return params.toString();
+  }
+
+  function fetchJson(url) {
+    return fetch(url, { headers: { Accept: "application/geo+json" }, credentials: "same-origin" })
+      .then(function (r) {
+        if (!r.ok) throw new Error("HTTP " + r.status);
+        return r.json();
+      });
+  }
+
+  function loadLayer(id) {
+    var base = "/api/collections/" + encodeURIComponent(id);
+    return fetchJson(base + "/items?" + query({ limit: String(cfg.limit) })).then(function (doc) {
+      if (doc.numberMatched > doc.numberReturned) {
+        return fetchJson(base + "/clusters?" + query({ zoom: String(map.getZoom()) })).then(function (cells) {
+          return { features: [], matched: doc.numberMatched, cells: cells.features };
+        });
+      }
+      return { features: doc.features, matched: doc.numberMatched, cells: null };
+    });
+  }
+
+  function drawLayer(id, data) {
+    var group = groups[id], cells = cellGroups[id];
+    group.clearLayers();
+    cells.clearLayers();
+    if (data.cells) {
+      data.cells.forEach(function (cell) {
+        var ll = [cell.geometry.coordinates[1], cell.geometry.coordinates[0]];
+        var m = L.marker(ll, { icon: M.countIcon(cell.properties.count), keyboard: true,
+          title: cell.properties.count + " " + t.providers });
+        m.on("click", function () { map.setView(ll, Math.min(map.getZoom() + 3, 18)); });
+        cells.addLayer(m);
+      });
+      return 0;
+    }
+    var markers = data.features.map(function (f) {
+      var ll = [f.geometry.coordinates[1], f.geometry.coordinates[0]];
+      var m = L.marker(ll, { icon: M.pin(colors[id]), title: f.properties.name, alt: f.properties.name, keyboard: true });
+      m.bindPopup(M.popupHtml(f.properties, cfg));
+      m.feature = f;
+      f._marker = m;
+      return m;
+    });
+    group.addLayers(markers);
+    return markers.length;
+  }
+
+  function showLayers(active) {
+    cfg.layers.forEach(function (layer) {
+      var on = active.indexOf(layer.id) >= 0;
+      [groups[layer.id], cellGroups[layer.id]].forEach(function (g) {
+        if (on && !map.hasLayer(g)) map.addLayer(g);
+        if (!on && map.hasLayer(g)) map.removeLayer(g);
+      });
+    });
+  }
+
+  function renderList() {
+    var body = document.querySelector("#provider-list tbody");
+    var summary = document.getElementById("list-summary");
+    var centre = map.getCenter();
+    var rows = [];
+    var clustered = [];
+    chosenLayers().forEach(function (id) {
+      var data = loaded[id];
+      if (!data) return;
+      if (data.cells) { clustered.push({ id: id, matched: data.matched }); return; }
+      data.features.forEach(function (f) {
+        rows.push({ f: f, d: M.distance(centre, L.latLng(f.geometry.coordinates[1], f.geometry.coordinates[0])) });
+      });
+    });
+    rows.sort(function (a, b) { return a.d - b.d; });
+    var shown = rows.slice(0, 200);
+    body.innerHTML = "";
+    shown.forEach(function (row) {
+      var p = row.f.properties;
+      var tr = document.createElement("tr");
+      var caps = M.capabilityLabels(p, cfg.labels);
+      tr.innerHTML =
+        '<th scope="row"><button type="button" class="link show-on-map">' + M.esc(p.name) + "</button>" +
+        '<br><span class="muted">' + M.esc(p.type_label) + "</span></th>" +
+        "<td>" + M.esc(p.address || "") + (p.phone ? '<br><a href="tel:' + M.esc(p.phone) + '">' + M.esc(p.phone) + "</a>" : "") + "</td>" +
+        "<td>" + caps.map(M.esc).join("、") + "</td>" +
+        "<td>" + M.badge(p, t) + "</td>";
+      tr.querySelector("button").addEventListener("click", function () {
+        var m = row.f._marker;
+        var id = Object.keys(groups).filter(function (k) { return groups[k].hasLayer(m); })[0];
+        var open = function () { m.openPopup(); var el = m.getElement(); if (el) el.focus(); };
+        if (id) groups[id].zoomToShowLayer(m, open); else open();
+        mapEl.scrollIntoView({ block: "nearest" });
+      });
+      body.appendChild(tr);
+    });
+    var parts = [t.listCount.replace("{n}", rows.length.toLocaleString())];
+    if (rows.length > shown.length) parts.push(t.listTruncated.replace("{n}", shown.length));
+    clustered.forEach(function (c) {
+      var title = cfg.layers.filter(function (l) { return l.id === c.id; })[0].title;
+      parts.push(t.zoomIn.replace("{layer}", title).replace("{n}", c.matched.toLocaleString()));
+    });
+    summary.textContent = parts.join(" ");
+  }
+
+  function updateLinks() {
+    var params = new URLSearchParams();
+    params.set("sel", "1");
+    chosenLayers().forEach(function (id) { params.append("layer", id); });
+    chosenCaps().forEach(function (c) { params.append("cap", c); });
+    var state = params.toString();
+    if (window.history && window.history.replaceState) {
+      window.history.replaceState(null, "", window.location.pathname + "?" + state + (cfg.lang === "en" ? "&lang=en" : ""));
+    }
+    params.set("bbox", bboxParam());
+    var print = document.getElementById("print-link");
+    if (print) print.href = "/print?" + params.toString();
+    var form = document.getElementById("address-form");
+    if (form) {
+      form.querySelectorAll(".carry-layer, .carry-cap").forEach(function (el) { el.remove(); });
+      chosenLayers().forEach(function (id) { form.appendChild(hidden("layer", id, "carry-layer")); });
+      chosenCaps().forEach(function (c) { form.appendChild(hidden("cap", c, "carry-cap")); });
+    }
+  }
+  function hidden(name, value, cls) {
+    var el = document.createElement("input");
+    el.type = "hidden"; el.name = name; el.value = value; el.className = cls;
+    return el;
+  }
+
+  function refresh() {
+    var mine = ++request;
+    var active = chosenLayers();
+    mapEl.dataset.state = "loading";
+    document.getElementById("map-status").textContent = t.loading;
+    showLayers(active);
+    Promise.all(active.map(function (id) {
+      return loadLayer(id).then(function (data) { return [id, data]; });
+    })).then(function (results) {
+      if (mine !== request) return;  // a newer refresh is under way
+      loaded = {};
+      var count = 0, cellsShown = 0;
+      results.forEach(function (pair) {
+        loaded[pair[0]] = pair[1];
+        count += drawLayer(pair[0], pair[1]);
+        if (pair[1].cells) cellsShown += pair[1].matched;
+      });
+      cfg.layers.forEach(function (layer) {
+        if (active.indexOf(layer.id) < 0) { groups[layer.id].clearLayers(); cellGroups[layer.id].clearLayers(); }
+      });
+      renderList();
+      updateLinks();
+      mapEl.dataset.markers = String(count);
+      mapEl.dataset.cells = String(cellsShown);
+      document.getElementById("map-status").textContent =
+        t.shown.replace("{n}", (count + cellsShown).toLocaleString());
+      mapEl.dataset.state = "ready";
+    }).catch(function () {
+      if (mine !== request) return;
+      document.getElementById("map-status").textContent = t.failed;
+      mapEl.dataset.state = "error";
+    });
+  }
+
+  var later = M.debounce(refresh, 200);
+  map.on("moveend", later);
+  document.querySelectorAll("#layer-form input").forEach(function (el) {
+    el.addEventListener("change", refresh);
+  });
+  document.getElementById("layer-form").addEventListener("submit", function (e) {
+    e.preventDefault();
+    refresh();
+  });
+  refresh();
+})();
