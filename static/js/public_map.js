@@ -218,6 +218,9 @@
     });
   }
 
+  var box = document.getElementById("filter-box");
+  if (box && window.matchMedia && window.matchMedia("(max-width: 899px)").matches) box.open = false;
+
   var later = M.debounce(refresh, 200);
   map.on("moveend", later);
   document.querySelectorAll("#layer-form input").forEach(function (el) {

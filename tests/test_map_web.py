@@ -1,0 +1,279 @@
+"""The public map and the professional finder through the test client, on the demo city."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+
+import pytest
+from conftest import csrf_token, login_as, make_app
+from demo_support import demo_app, demo_client, demo_services, demo_template  # noqa: F401
+from sqlalchemy import delete, select, update
+
+from mapsvc.areas import areas_frame
+from mapsvc.models import Area, Provider, utcnow
+from mapsvc.registry import provider_record
+from mapsvc.staleness import add_months
+
+
+def map_config(html: str) -> dict:
+    match = re.search(r'<script type="application/json" id="map-config">(.*?)</script>', html, re.S)
+    assert match, "no map config on the page"
+    return json.loads(match.group(1))
+
+
+def areas_with_a_town(services) -> list[tuple[str, str, str]]:
+    """(area name, one of its towns, the centre named for it) of every 日常生活圏域."""
+    with services.store.session() as session:
+        frame = areas_frame(session, "daily_life_area")
+    return [
+        (r["name"], r["properties"]["towns"][0], r["properties"]["center_name"])
+        for _, r in frame.iterrows()
+    ]
+
+
+# ---- the public map --------------------------------------------------------------------
+
+
+def test_map_page_builds_its_layer_control_from_the_layer_files(demo_client):
+    r = demo_client.get("/")
+    assert r.status_code == 200 and r.mimetype == "text/html"
+    html = r.get_data(as_text=True)
+    cfg = map_config(html)
+    ids = [layer["id"] for layer in cfg["layers"]]
+    assert ids == [
+        "consultation",
+        "medical",
+        "home_visit_medical",
+        "dental",
+        "pharmacy",
+        "home_nursing",
+        "care",
+    ]
+    assert "ventilator_nursing" not in html  # a professional layer
+    assert "home_visit_medical" not in cfg["visible"]  # default_visible: false
+    for layer_id in ids:
+        assert f'id="layer-{layer_id}"' in html
+    for key in ("home_visit_medical", "home_death_care", "response_24h"):
+        assert f'id="cap-{key}"' in html
+    assert cfg["basemap"]["url"].startswith("https://cyberjapandata.gsi.go.jp/")
+    assert "地理院タイル" in cfg["basemap"]["attribution"]
+    assert "架空" in html and 'class="synthetic-banner"' in html  # the demo banner
+    assert "/static/vendor/leaflet-1.9.4/leaflet.js" in html and "unpkg" not in html
+    en = demo_client.get("/?lang=en").get_data(as_text=True)
+    assert (
+        "Search by address" in en
+        and map_config(en)["layers"][1]["title"] == "Hospitals and clinics"
+    )
+
+
+def test_map_page_keeps_the_chosen_layers_and_filters_and_refuses_unknown_ones(demo_client):
+    html = demo_client.get("/?sel=1&layer=pharmacy&cap=response_24h").get_data(as_text=True)
+    cfg = map_config(html)
+    assert cfg["visible"] == ["pharmacy"] and cfg["filters"] == ["response_24h"]
+    assert demo_client.get("/?layer=ventilator_nursing").status_code == 400
+    assert demo_client.get("/?cap=ventilator").status_code == 400
+
+
+@pytest.mark.parametrize("lang", ["ja", "en"])
+def test_address_search_names_the_centre_of_the_daily_life_area(demo_services, lang):
+    client = make_app(demo_services).test_client()
+    for area, town, centre in areas_with_a_town(demo_services):
+        token = csrf_token(client, f"/?lang={lang}")
+        r = client.post("/", data={"csrf_token": token, "address": f"デモ市{town}1-2"})
+        assert r.status_code == 200
+        assert r.headers["Cache-Control"] == "no-store"
+        html = r.get_data(as_text=True)
+        name = re.search(r'<p class="centre-name"><strong>(.*?)</strong>', html)
+        assert name and name.group(1) == centre, (town, area)
+        assert area in html
+        cfg = map_config(html)
+        assert cfg["search"]["found"] and len(cfg["search"]["nearby"]) == 20
+        distances = [row["distance_km"] for row in cfg["search"]["nearby"]]
+        assert distances == sorted(distances)
+
+
+def test_without_daily_life_areas_the_nearest_centre_is_named_and_the_page_says_so(demo_services):
+    with demo_services.store.session() as session:
+        session.execute(delete(Area).where(Area.kind == "daily_life_area"))
+        session.execute(
+            update(Provider)
+            .where(Provider.type == "community_support_center")
+            .values(service_area=None)
+        )
+    town = "本町一丁目"
+    client = make_app(demo_services).test_client()
+    token = csrf_token(client, "/")
+    html = client.post("/", data={"csrf_token": token, "address": f"デモ市{town}"}).get_data(
+        as_text=True
+    )
+    assert re.search(r'<p class="centre-name"><strong>デモ市.+地域包括支援センター</strong>', html)
+    assert "日常生活圏域のデータが読み込まれていないため、最寄りのセンターを表示しています" in html
+
+
+def test_address_search_errors(demo_client):
+    token = csrf_token(demo_client, "/")
+    r = demo_client.post("/", data={"csrf_token": token, "address": "  "})
+    assert r.status_code == 400 and "住所を入力してください" in r.get_data(as_text=True)
+    r = demo_client.post("/", data={"csrf_token": token, "address": "火星市オリンポス山"})
+    assert r.status_code == 200 and "住所が見つかりませんでした" in r.get_data(as_text=True)
+    assert "火星市" not in r.get_data(as_text=True).split('id="address"')[0]
+    # no CSRF token, no search
+    assert demo_client.post("/", data={"address": "デモ市本町一丁目"}).status_code == 400
+
+
+def test_unconfirmed_records_are_marked_never_hidden(demo_services):
+    old = add_months(utcnow(), -25)
+    with demo_services.store.session() as session:
+        uid = session.scalar(
+            select(Provider.uid).where(Provider.type == "pharmacy").order_by(Provider.id)
+        )
+        session.execute(update(Provider).where(Provider.uid == uid).values(confirmed_at=old))
+        name = session.scalar(select(Provider.name).where(Provider.uid == uid))
+        session.execute(update(Provider).where(Provider.uid != uid).values(confirmed_at=utcnow()))
+        from mapsvc.db import bump_generation
+
+        bump_generation(session)
+    client = make_app(demo_services).test_client()
+    doc = json.loads(
+        client.get("/api/collections/pharmacy/items?limit=1000").get_data(as_text=True)
+    )
+    states = {f["properties"]["name"]: f["properties"]["confirmation"] for f in doc["features"]}
+    assert states[name]["state"] == "unconfirmed" and states[name]["label"] == "未確認"
+    assert {s["state"] for n, s in states.items() if n != name} == {"confirmed"}
+    html = client.get("/print?sel=1&layer=pharmacy").get_data(as_text=True)
+    row = html[html.index(name) :]
+    row = row[: row.index("</tr>")]
+    assert '<span class="badge unconfirmed">未確認</span>' in row
+
+
+def test_print_view_lists_the_layers_with_their_filters(demo_client):
+    html = demo_client.get("/print?sel=1&layer=medical&layer=pharmacy&cap=response_24h").get_data(
+        as_text=True
+    )
+    assert "病院・診療所" in html and "薬局" in html and "24時間対応（要相談以上）" in html
+    counts = [int(n) for n in re.findall(r"（(\d+)件）</h2>", html)]
+    api = [
+        json.loads(
+            demo_client.get(f"/api/collections/{c}/items?cap=response_24h&limit=1").get_data(
+                as_text=True
+            )
+        )["numberMatched"]
+        for c in ("medical", "pharmacy")
+    ]
+    assert counts == api and all(n > 0 for n in counts)
+
+
+# ---- the professional finder -----------------------------------------------------------
+
+
+def test_finder_needs_a_professional_login(demo_services):
+    client = make_app(demo_services).test_client()
+    r = client.get("/pro/")
+    assert r.status_code == 302 and "/login" in r.headers["Location"]
+    assert client.post("/pro/search", data={}).status_code in (302, 400)
+    login_as(client, demo_services, "planner")  # planners and editors may use it too
+    assert client.get("/pro/").status_code == 200
+
+
+def _search(client, **form):
+    token = csrf_token(client, "/pro/")
+    return client.post("/pro/search", data={"csrf_token": token, **form})
+
+
+def _rows(html: str) -> list[str]:
+    return re.findall(r'<tr data-uid="([^"]+)">', html)
+
+
+def test_finder_results_meet_every_requirement_and_are_ordered_by_travel_time(demo_services):
+    client = make_app(demo_services).test_client()
+    login_as(client, demo_services, "professional")
+    r = _search(
+        client,
+        address="デモ市本町一丁目",
+        **{
+            "cap-home_visit_medical": "accept",
+            "cap-terminal_care": "consult",
+            "cap-night_response": "consult",
+        },
+    )
+    assert r.status_code == 200 and r.headers["Cache-Control"] == "no-store"
+    html = r.get_data(as_text=True)
+    uids = _rows(html)
+    assert uids, "no provider matched in the demo city"
+    tax = demo_services.taxonomy
+    with demo_services.store.session() as session:
+        records = {
+            p.uid: provider_record(p)
+            for p in session.scalars(select(Provider).where(Provider.uid.in_(uids)))
+        }
+    for uid in uids:
+        caps = records[uid]["capabilities"]
+        assert tax.offers("home_visit_medical", caps.get("home_visit_medical"), "accept")
+        assert tax.offers("terminal_care", caps.get("terminal_care"), "consult")
+        assert tax.offers("night_response", caps.get("night_response"), "consult")
+    assert "車での所要時間（分）の短い順" in html  # the demo has a road network
+    minutes = [int(m) for m in re.findall(r"車で約 (\d+) 分</td>", html)]
+    assert minutes == sorted(minutes) and len(minutes) == len(uids)
+    assert "ターミナルケア：" in html and "（条件 ターミナルケア（要相談以上））" in html
+    assert "最終確認日" in html and "FAX（専門職向け）" in html  # professional contact fields
+    # the patient's address is echoed nowhere in a URL of the page
+    for url in re.findall(r'(?:href|action|formaction)="([^"]*)"', html):
+        assert "本町" not in url and "%E6%9C%AC" not in url
+
+
+def test_finder_by_map_click_and_errors(demo_services):
+    client = make_app(demo_services).test_client()
+    login_as(client, demo_services, "professional")
+    with demo_services.store.session() as session:
+        lon, lat = session.execute(
+            select(Provider.lon, Provider.lat).where(Provider.type == "home_nursing")
+        ).first()
+    r = _search(client, lon=str(lon), lat=str(lat), **{"type": "home_nursing"})
+    assert r.status_code == 200 and _rows(r.get_data(as_text=True))
+    r = _search(client)
+    assert (
+        r.status_code == 400
+        and "住所を入力するか、地図で地点をクリックしてください" in r.get_data(as_text=True)
+    )
+    r = _search(client, lon="200", lat="0")
+    assert r.status_code == 400
+    r = _search(client, address="デモ市本町一丁目", **{"cap-ventilator": "sometimes"})
+    assert r.status_code == 400 and "ventilator" in r.get_data(as_text=True)
+    r = _search(client, address="存在しない町")
+    assert r.status_code == 400 and "住所が見つかりませんでした" in r.get_data(as_text=True)
+
+
+def test_shortlist_csv_and_print_keep_the_order_the_user_saw(demo_services):
+    client = make_app(demo_services).test_client()
+    login_as(client, demo_services, "professional")
+    r = _search(client, address="デモ市本町一丁目", type="home_nursing")
+    html = r.get_data(as_text=True)
+    uids = _rows(html)
+    assert len(uids) >= 3
+    form = dict(
+        re.findall(
+            r'<input type="hidden" name="(lon|lat|seed|csrf_token)" value="([^"]*)">',
+            html.split('id="shortlist-form"')[1],
+        )
+    )
+    picked = [uids[2], uids[0]]
+    data = {**form, "type": "home_nursing", "uid": picked}
+    r = client.post("/pro/export.csv", data=data)
+    assert r.status_code == 200 and r.mimetype == "text/csv"
+    assert "attachment" in r.headers["Content-Disposition"]
+    assert r.data.startswith("\ufeff".encode())
+    rows = list(csv.reader(io.StringIO(r.data.decode("utf-8-sig"))))
+    assert rows[0][:3] == ["順位", "名称", "種別"] and "FAX（専門職向け）" in rows[0]
+    assert [row[0] for row in rows[1:]] == ["1", "3"]  # ranks as on screen, screen order
+    names = re.findall(r'aria-label="([^"]+)"', html.split('id="finder-results"')[1])
+    assert [row[1] for row in rows[1:]] == [names[0], names[2]]
+    page = client.post("/pro/print", data=data)
+    assert page.status_code == 200 and page.headers["Cache-Control"] == "no-store"
+    text = page.get_data(as_text=True)
+    assert names[0] in text and names[2] in text and names[1] not in text
+    # all results when nothing is ticked
+    everything = client.post("/pro/export.csv", data={**form, "type": "home_nursing"})
+    assert len(list(csv.reader(io.StringIO(everything.data.decode("utf-8-sig"))))) == len(uids) + 1
