@@ -9,13 +9,14 @@ import re
 
 import pytest
 from conftest import csrf_token, login_as, make_app
-from demo_support import demo_app, demo_client, demo_services, demo_template  # noqa: F401
 from sqlalchemy import delete, select, update
 
 from mapsvc.areas import areas_frame
 from mapsvc.models import Area, Provider, utcnow
 from mapsvc.registry import provider_record
 from mapsvc.staleness import add_months
+
+pytest_plugins = ["demo_support"]  # demo_services, demo_client fixtures
 
 
 def map_config(html: str) -> dict:
