@@ -1,5 +1,6 @@
 """End to end in Chromium: an editor issues a link, the provider answers on a phone-sized
-screen, the editor approves, and the record shows the new capability confirmed today."""
+screen, the editor approves, and the professional finder shows the new capability with
+today's confirmation date."""
 
 from __future__ import annotations
 
@@ -45,7 +46,7 @@ def test_editor_issues_link_provider_answers_editor_approves(browser, sqlite_ser
     )
     with services.store.session() as session:
         add_user(session, "editor1", PASSWORD, "editor")
-    app = make_app(services)
+    app = make_app(services, INDEX_REFRESH_SECONDS=0)
     with serve(app) as base:
         # 1. the editor logs in and issues a link from the provider list
         editor = browser.new_context()
@@ -89,15 +90,30 @@ def test_editor_issues_link_provider_answers_editor_approves(browser, sqlite_ser
         page.wait_for_load_state()
         assert "承認し" in page.locator(".flash").inner_text()
 
-        # 4. the record professionals see has the new capability, confirmed today.
-        # TODO(/pro): once the professional finder (H2) is served, open /pro here and
-        # assert the provider card shows 人工呼吸器 受入 and today's 最終確認日.
+        # 4. the professional finder shows the new capability, confirmed today
+        today = confirmed_date({"confirmed_at": utcnow()}).isoformat()
+        page.goto(f"{base}/pro/")
+        # the point the patient lives at (what a click on the map sets)
+        page.evaluate(
+            "([lon, lat]) => { document.getElementById('point-lon').value = lon;"
+            " document.getElementById('point-lat').value = lat; }",
+            [134.0470, 34.3405],
+        )
+        page.select_option("#cap-ventilator", "accept")
+        page.click("#finder-submit")
+        page.wait_for_selector("#finder-results")
+        row = page.locator(f"#finder-results tr[data-uid='{uid}']")
+        assert row.count() == 1
+        text = row.inner_text()
+        assert "瓦町在宅クリニック" in text
+        assert "人工呼吸器" in text and "受入" in text
+        assert f"最終確認日 {today}" in text
+        # and so does the record itself
         rec = record(services, uid)
         pro = reduce_record(rec, "professional", services.taxonomy)
         assert pro["capabilities"]["ventilator"] == {"level": "accept"}
-        today = confirmed_date({"confirmed_at": utcnow()})
         badge = confirmation_badge(rec, utcnow(), services.config)
-        assert badge["date"] == today.isoformat() and badge["state"] == "confirmed"
+        assert badge["date"] == today and badge["state"] == "confirmed"
         assert rec["confirmed_by"] == "editor1"
         phone.close()
         editor.close()
