@@ -12,6 +12,7 @@ from typing import Any
 
 import geopandas as gpd
 import pandas as pd
+from shapely.geometry import mapping
 
 from .coverage import (
     CapabilityFilter,
@@ -183,6 +184,7 @@ def what_if(
         "before": before.to_dict(taxonomy),
         "after": after.to_dict(taxonomy),
         "gain": _gain(before, after),
+        "after_area": mapping(after.geometry_wgs84(simplify_m=5.0)),
         "by_area": _area_gain(before, after),
         "hypothetical": [
             {

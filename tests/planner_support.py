@@ -178,3 +178,51 @@ def add_population(
                     properties={},
                 )
             )
+
+
+def add_area(
+    services: Any, kind: str, code: str, name: str, x0: float, x1: float, **kw: Any
+) -> None:
+    """A rectangular area from x0 to x1 (metres east of the origin), y -1000..2000."""
+    import shapely
+    from shapely.geometry import mapping
+
+    from mapsvc.models import Area
+
+    square = shapely.Polygon(
+        [lonlat(x0, -1000), lonlat(x1, -1000), lonlat(x1, 2000), lonlat(x0, 2000)]
+    )
+    with services.store.session() as s:
+        s.add(Area(kind=kind, code=code, name=name, geometry=mapping(square), properties={}, **kw))
+
+
+def build_planner_store(services: Any, tmp_path: Any) -> Any:
+    """Grid network (9×9 blocks of 100 m), one municipality in two daily-life areas,
+    two clinics doing home visits in the west, 400 population points."""
+    load_grid_network(services, tmp_path, nx_=10, ny_=10)
+    add_providers(
+        services,
+        [
+            {"dx": 0, "dy": 0, "capabilities": {"home_visit_medical": {"level": "accept"}}},
+            {
+                "dx": 100,
+                "dy": 800,
+                "name": "支援診",
+                "capabilities": {
+                    "home_visit_medical": {"level": "consult"},
+                    "home_care_support_clinic": {"value": "conventional"},
+                },
+            },
+        ],
+    )
+    add_population(
+        services,
+        "grid",
+        uniform_population(400, 450, seed=3).assign(
+            geometry=lambda f: f.geometry.translate(0.004, 0.003)
+        ),
+    )
+    add_area(services, "municipality", "372013", "高松市", -1000, 2000)
+    add_area(services, "daily_life_area", "D1", "西圏域", -1000, 450)
+    add_area(services, "daily_life_area", "D2", "東圏域", 450, 2000)
+    return services

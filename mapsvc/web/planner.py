@@ -1,0 +1,275 @@
+"""Planner view ``/planner`` (planner role): coverage map, what-if, choropleths, candidates.
+
+Views are thin: they parse the request, call one function of :mod:`mapsvc.planner`, and
+render JSON, GeoJSON or HTML. JSON endpoints live under ``/planner/api/…``; bad input is
+a 400 JSON body naming the field, an anonymous request a 401 JSON body. Downloads and the
+printable report are in :mod:`mapsvc.web.planner_exports` (same blueprint).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
+
+import numpy as np
+from flask import Blueprint, current_app, jsonify, render_template, request
+from flask_login import current_user
+from shapely.geometry import mapping
+from werkzeug.exceptions import HTTPException
+
+from ..errors import InvalidInput, MapsvcError
+from ..users import can_access
+from .auth import role_required
+from .context import services
+from .i18n import get_lang, t
+
+bp = Blueprint("planner", __name__)
+F = TypeVar("F", bound=Callable[..., Any])
+MAX_SPECS = 10
+
+
+def api(view: F) -> F:
+    """JSON endpoint for planners: 401/403 as JSON instead of a login redirect."""
+
+    @wraps(view)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        if not current_user.is_authenticated:
+            return jsonify({"error": "unauthorized", "message": "login required"}), 401
+        if not can_access(getattr(current_user, "role", None), "planner"):
+            return jsonify({"error": "forbidden", "message": "planner role required"}), 403
+        return view(*args, **kwargs)
+
+    return wrapped  # type: ignore[return-value]
+
+
+@bp.errorhandler(MapsvcError)
+def _error(exc: MapsvcError) -> Any:
+    if _is_json_path():
+        return jsonify(exc.to_dict()), exc.status
+    return render_template("error.html", status=exc.status, message=exc.message), exc.status
+
+
+@bp.errorhandler(HTTPException)
+def _http_error(exc: HTTPException) -> Any:
+    if _is_json_path():
+        body = {"error": exc.name.lower().replace(" ", "_"), "message": exc.description}
+        return jsonify(body), exc.code or 500
+    return render_template("error.html", status=exc.code, message=exc.description), exc.code
+
+
+def _is_json_path() -> bool:
+    return request.path.startswith(("/planner/api/", "/planner/download/"))
+
+
+# ---- request parsing -------------------------------------------------------------------
+
+
+def _number(source: dict[str, Any], name: str) -> float | None:
+    raw = source.get(name)
+    if raw in (None, ""):
+        return None
+    try:
+        value = float(raw)
+    except (TypeError, ValueError):
+        raise InvalidInput(f"{name} must be a number, got {raw!r}", field=name) from None
+    if not math.isfinite(value) or value <= 0:
+        raise InvalidInput(f"{name} must be a number > 0, got {raw!r}", field=name)
+    return value
+
+
+def _list(source: Any, name: str) -> list[str]:
+    values = source.getlist(name) if hasattr(source, "getlist") else source.get(name) or []
+    if isinstance(values, str):
+        values = [values]
+    if not isinstance(values, list) or len(values) > MAX_SPECS:
+        raise InvalidInput(f"{name}: at most {MAX_SPECS} values", field=name)
+    return [str(v) for v in values if str(v).strip()]
+
+
+def analysis_args(source: Any) -> dict[str, Any]:
+    """Capabilities, types, limit and dataset from query args or a JSON body."""
+    return {
+        "specs": _list(source, "capability"),
+        "types": _list(source, "type"),
+        "minutes": _number(source, "minutes"),
+        "radius_km": _number(source, "radius_km"),
+        "dataset": (source.get("population") or None),
+    }
+
+
+# ---- pages -----------------------------------------------------------------------------
+
+
+@bp.route("/")
+@role_required("planner")
+def index() -> str:
+    """The planner's page: coverage map, what-if, indicators, candidates."""
+    from ..indicators import AREA_KINDS
+
+    svc = services()
+    taxonomy = svc.taxonomy
+    lang = get_lang()
+    capabilities = [
+        {"key": c.key, "label": c.label.get(lang), "kind": c.kind, "group": c.group}
+        for c in taxonomy.capabilities.values()
+        if c.kind in ("level", "flag", "choice")
+    ]
+    config = {
+        "basemap": {
+            "url": current_app.config["BASEMAP_URL"],
+            "attribution": current_app.config["BASEMAP_ATTRIBUTION"],
+        },
+        "api": "/planner/api",
+        "lang": lang,
+        "texts": {
+            "covered": t("カバー", "Covered"),
+            "uncovered": t("未カバー", "Not covered"),
+            "hypothetical": t("仮想の事業所", "Hypothetical provider"),
+            "error": t("エラー", "Error"),
+        },
+    }
+    return render_template(
+        "planner/index.html",
+        capabilities=capabilities,
+        levels=[lv for lv in taxonomy.levels if lv.rank > 0],
+        types=[(k, v.label.get(lang)) for k, v in taxonomy.provider_types.items()],
+        area_kinds=AREA_KINDS,
+        map_config=config,
+    )
+
+
+# ---- JSON API ----------------------------------------------------------------------------
+
+
+@bp.route("/api/meta")
+@api
+def meta() -> Any:
+    """Loaded data the page offers: datasets, network, snapshot dates."""
+    from ..indicators import snapshot_dates
+    from ..network import list_networks
+    from ..population import population_datasets
+
+    with services().store.session() as session:
+        datasets = population_datasets(session)
+        networks = [
+            {"name": n.name, "nodes": n.nodes, "active": n.active} for n in list_networks(session)
+        ]
+        dates = snapshot_dates(session)
+    return jsonify({"datasets": datasets, "networks": networks, "snapshots": dates})
+
+
+def _coverage_payload(result: Any, dataset: str) -> dict[str, Any]:
+    taxonomy = services().taxonomy
+    summary = result.to_dict(taxonomy, get_lang())
+    summary["population"] = dataset
+    summary["area"] = mapping(result.geometry_wgs84(simplify_m=5.0))
+    pop = result.population
+    uncovered = pop[~result.covered]
+    summary["uncovered"] = {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "geometry": {"type": "Point", "coordinates": [round(g.x, 6), round(g.y, 6)]},
+                "properties": {"key": k, "name": n, "total": int(tot), "75+": int(o)},
+            }
+            for k, n, tot, o, g in zip(
+                uncovered["key"],
+                uncovered["name"],
+                uncovered["total"],
+                uncovered["75+"],
+                uncovered.geometry,
+                strict=True,
+            )  # fmt: skip
+            if tot > 0
+        ],
+    }
+    from ..projection import to_degrees
+
+    lons, lats = to_degrees(result.area_set.crs).transform(
+        [r.x for r in result.rules], [r.y for r in result.rules]
+    )
+    summary["providers_points"] = [
+        {
+            "uid": r.uid,
+            "name": r.name,
+            "type": r.type,
+            "kind": r.kind,
+            "source": r.source,
+            "lon": round(float(lon), 6),
+            "lat": round(float(lat), 6),
+        }
+        for r, lon, lat in zip(result.rules, np.atleast_1d(lons), np.atleast_1d(lats), strict=True)
+    ]
+    return summary
+
+
+@bp.route("/api/coverage")
+@api
+def coverage_api() -> Any:
+    """Coverage of a capability (query: capability, type, minutes | radius_km, population)."""
+    from ..planner import run_coverage
+
+    args = analysis_args(request.args)
+    dataset, result = run_coverage(services(), **args)
+    return jsonify(_clean(_coverage_payload(result, dataset)))
+
+
+@bp.route("/api/what-if", methods=["POST"])
+@api
+def what_if_api() -> Any:
+    """Coverage gain of hypothetical providers (JSON body: analysis + providers)."""
+    from ..planner import run_what_if
+
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise InvalidInput("expected a JSON object", field="body")
+    args = analysis_args(body)
+    additions = body.get("providers")
+    if not isinstance(additions, list):
+        raise InvalidInput("providers must be a list of {lon, lat}", field="providers")
+    return jsonify(_clean(run_what_if(services(), additions=additions, **args)))
+
+
+@bp.route("/api/indicators")
+@api
+def indicators_api() -> Any:
+    """Choropleth data: areas of a kind with one indicator, class breaks, legend text."""
+    from ..planner_choropleth import choropleth
+
+    kind = request.args.get("kind") or "daily_life_area"
+    indicator = request.args.get("indicator") or "per1000_75:cap:home_visit_medical"
+    classes = request.args.get("classes") or "5"
+    if not classes.isdigit() or not 2 <= int(classes) <= 9:
+        raise InvalidInput("classes must be 2..9", field="classes")
+    data = choropleth(
+        services(), kind, indicator, int(classes), request.args.get("population"), get_lang()
+    )
+    return jsonify(_clean(data))
+
+
+@bp.route("/api/candidates")
+@api
+def candidates_api() -> Any:
+    """在宅医療において積極的役割を担う医療機関 candidates per municipality."""
+    from ..planner import run_candidates
+
+    return jsonify(run_candidates(services()))
+
+
+def _clean(value: Any) -> Any:
+    """JSON-safe: NaN → null, numpy scalars → Python."""
+    if isinstance(value, float | np.floating):
+        return None if math.isnan(float(value)) else float(value)
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean(v) for v in value]
+    return value
+
+
+from . import planner_exports  # noqa: E402,F401 - registers the download and report routes

@@ -1,0 +1,263 @@
+/* Planner view: coverage map, what-if, indicator choropleth, candidates.
+   Plain script (no build step). Needs Leaflet and map_common.js (window.MapsvcMap). */
+(function () {
+  "use strict";
+  var M = window.MapsvcMap;
+  var cfg = M.readConfig("map-config");
+  var api = cfg.api;
+  var csrf = document.querySelector('meta[name="csrf-token"]').content;
+  var esc = M.esc || function (v) { return String(v); };
+
+  function $(id) { return document.getElementById(id); }
+  function pct(v) { return v === null || v === undefined ? "–" : (v * 100).toFixed(1) + "%"; }
+  function num(v) { return v === null || v === undefined ? "–" : Number(v).toLocaleString(); }
+
+  function getJSON(url) {
+    return fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then(function (r) {
+        return r.json().then(function (body) {
+          if (!r.ok) throw new Error(body.message || r.statusText);
+          return body;
+        });
+      });
+  }
+
+  /* ---- coverage map ---------------------------------------------------------------- */
+  var covMap = L.map("coverage-map", { preferCanvas: false }).setView([34.3, 134.05], 12);
+  M.baseMap(covMap, cfg, "tile-note");
+  var areaLayer = L.layerGroup().addTo(covMap);
+  var hypoAreaLayer = L.layerGroup().addTo(covMap);
+  var uncoveredLayer = L.layerGroup().addTo(covMap);
+  var providerLayer = L.layerGroup().addTo(covMap);
+  var hypoLayer = L.layerGroup().addTo(covMap);
+  var hypothetical = [];
+  var adding = false;
+  var lastQuery = null;
+  var lastBefore = null;
+
+  function analysis() {
+    var form = $("coverage-form");
+    var cap = form.capability.value;
+    var opt = form.capability.selectedOptions[0];
+    var body = { capability: [], type: [] };
+    if (cap) {
+      body.capability.push(opt && opt.dataset.kind === "level" ? cap + ":" + form.level.value : cap);
+    }
+    if (form.type.value) body.type.push(form.type.value);
+    var mode = form.querySelector('input[name="mode"]:checked').value;
+    if (mode !== "default") body[mode] = form.limit.value;
+    if (form.population.value) body.population = form.population.value;
+    return body;
+  }
+
+  function toQuery(body) {
+    var q = new URLSearchParams();
+    Object.keys(body).forEach(function (k) {
+      var v = body[k];
+      if (Array.isArray(v)) v.forEach(function (x) { q.append(k, x); });
+      else if (v !== undefined && v !== null && v !== "") q.append(k, v);
+    });
+    return q.toString();
+  }
+
+  function showError(id, message) {
+    var el = $(id);
+    el.textContent = message || "";
+    el.hidden = !message;
+  }
+
+  function drawCoverage(data) {
+    areaLayer.clearLayers();
+    uncoveredLayer.clearLayers();
+    providerLayer.clearLayers();
+    var area = L.geoJSON(data.area, {
+      className: "coverage-area",
+      style: { color: "#1d6f65", weight: 1, fillColor: "#2a9d8f", fillOpacity: 0.3 }
+    }).addTo(areaLayer);
+    var maxOld = 1;
+    data.uncovered.features.forEach(function (f) { maxOld = Math.max(maxOld, f.properties["75+"]); });
+    L.geoJSON(data.uncovered, {
+      pointToLayer: function (f, latlng) {
+        return L.circleMarker(latlng, {
+          className: "uncovered-place", radius: 3 + 9 * f.properties["75+"] / maxOld,
+          color: "#d62828", weight: 1, fillOpacity: 0.6
+        }).bindTooltip(esc(f.properties.name || f.properties.key) + ": 75+ " + num(f.properties["75+"]));
+      }
+    }).addTo(uncoveredLayer);
+    data.providers_points.forEach(function (p) {
+      L.circleMarker([p.lat, p.lon], { className: "provider-point", radius: 4, color: "#1d3557", fillOpacity: 1 })
+        .bindTooltip(esc(p.name)).addTo(providerLayer);
+    });
+    var b = area.getBounds();
+    if (b.isValid()) covMap.fitBounds(b, { maxZoom: 14 });
+    else if (data.uncovered.features.length) covMap.fitBounds(L.geoJSON(data.uncovered).getBounds());
+  }
+
+  function showBands(data) {
+    var old = data.bands.filter(function (r) { return r.band === "75+"; })[0];
+    var share = $("share-75");
+    share.textContent = pct(old.share);
+    share.dataset.value = old.share === null ? "" : old.share;
+    $("cov-summary").textContent = data.description + " — " + data.providers + " / " + data.units;
+    var tbody = $("bands-table").querySelector("tbody");
+    tbody.innerHTML = data.bands.map(function (r) {
+      return "<tr><th scope=row>" + esc(r.band) + "</th><td>" + num(r.total) + "</td><td>" + num(r.covered) +
+        "</td><td>" + num(r.uncovered) + "</td><td>" + pct(r.share) + "</td></tr>";
+    }).join("");
+    $("uncovered-list").innerHTML = data.uncovered_places.map(function (p) {
+      return "<li>" + esc(p.name || p.key) + " — 75+ " + num(p["75+"]) + " / " + num(p.total) + "</li>";
+    }).join("");
+  }
+
+  function runCoverage() {
+    var body = analysis();
+    lastQuery = body;
+    var q = toQuery(body);
+    ["geojson", "gpkg", "csv"].forEach(function (f) { $("dl-cov-" + f).href = "/planner/download/coverage." + f + "?" + q; });
+    $("coverage-map").dataset.state = "loading";
+    showError("cov-error", "");
+    return getJSON(api + "/coverage?" + q).then(function (data) {
+      lastBefore = data;
+      drawCoverage(data);
+      showBands(data);
+      $("coverage-map").dataset.state = "ready";
+      if (hypothetical.length) return runWhatIf();
+    }).catch(function (err) {
+      $("coverage-map").dataset.state = "error";
+      showError("cov-error", cfg.texts.error + ": " + err.message);
+    });
+  }
+
+  function runWhatIf() {
+    if (!lastQuery || !hypothetical.length) return Promise.resolve();
+    var body = Object.assign({}, lastQuery, { providers: hypothetical });
+    return fetch(api + "/what-if", {
+      method: "POST", credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRFToken": csrf, Accept: "application/json" },
+      body: JSON.stringify(body)
+    }).then(function (r) {
+      return r.json().then(function (data) { if (!r.ok) throw new Error(data.message); return data; });
+    }).then(function (data) {
+      var after = data.after.bands.filter(function (r) { return r.band === "75+"; })[0];
+      var gain = data.gain.filter(function (r) { return r.band === "75+"; })[0];
+      var el = $("whatif-share");
+      el.textContent = pct(after.share);
+      el.dataset.value = after.share === null ? "" : after.share;
+      $("whatif-gain").textContent = "+" + num(gain.covered) + " (75+), +" + ((gain.share || 0) * 100).toFixed(1) + " pt";
+      $("whatif-areas").querySelector("tbody").innerHTML = data.by_area.map(function (a) {
+        return "<tr><td>" + esc(a.area) + "</td><td>" + num(a["75+"]) + "</td><td>" + pct(a["75+_share_before"]) +
+          "</td><td>" + pct(a["75+_share_after"]) + "</td></tr>";
+      }).join("");
+      hypoAreaLayer.clearLayers();
+      if (data.after_area) {
+        L.geoJSON(data.after_area, { className: "whatif-area", style: { color: "#e76f51", weight: 1, dashArray: "4", fillOpacity: 0.15 } }).addTo(hypoAreaLayer);
+      }
+      $("coverage-map").dataset.whatif = "ready";
+    }).catch(function (err) { showError("cov-error", cfg.texts.error + ": " + err.message); });
+  }
+
+  covMap.on("click", function (e) {
+    if (!adding) return;
+    var p = { lon: +e.latlng.lng.toFixed(6), lat: +e.latlng.lat.toFixed(6) };
+    var form = $("coverage-form");
+    if (form.type.value) p.type = form.type.value;
+    hypothetical.push(p);
+    L.marker(e.latlng, { title: cfg.texts.hypothetical }).addTo(hypoLayer);
+    $("coverage-map").dataset.whatif = "loading";
+    runWhatIf();
+  });
+  $("whatif-toggle").addEventListener("click", function () {
+    adding = !adding;
+    this.setAttribute("aria-pressed", String(adding));
+    $("coverage-map").classList.toggle("adding", adding);
+  });
+  $("whatif-clear").addEventListener("click", function () {
+    hypothetical = [];
+    hypoLayer.clearLayers();
+    hypoAreaLayer.clearLayers();
+    $("whatif-share").textContent = "–";
+    $("whatif-share").dataset.value = "";
+    $("whatif-gain").textContent = "";
+    $("whatif-areas").querySelector("tbody").innerHTML = "";
+  });
+  $("coverage-form").addEventListener("submit", function (e) { e.preventDefault(); runCoverage(); });
+
+  /* ---- choropleth ------------------------------------------------------------------- */
+  var indMap = L.map("choropleth-map").setView([34.3, 134.05], 11);
+  M.baseMap(indMap, cfg, "tile-note");
+  var choroLayer = L.layerGroup().addTo(indMap);
+
+  function runIndicators() {
+    var form = $("indicator-form");
+    var q = new URLSearchParams({ kind: form.kind.value, indicator: form.indicator.value });
+    ["geojson", "gpkg", "csv"].forEach(function (f) { $("dl-ind-" + f).href = "/planner/download/indicators." + f + "?kind=" + form.kind.value; });
+    $("choropleth-map").dataset.state = "loading";
+    showError("ind-error", "");
+    return getJSON(api + "/indicators?" + q.toString()).then(function (data) {
+      choroLayer.clearLayers();
+      var layer = L.geoJSON(data, {
+        className: "choropleth-area",
+        style: function (f) { return { color: "#555", weight: 1, fillColor: f.properties.colour, fillOpacity: 0.75 }; },
+        onEachFeature: function (f, l) {
+          l.bindTooltip(esc(f.properties.name) + ": " + (f.properties.value === null ? "–" : Number(f.properties.value).toPrecision(4)) + " " + esc(data.unit));
+        }
+      }).addTo(choroLayer);
+      if (layer.getBounds().isValid()) indMap.fitBounds(layer.getBounds());
+      $("choropleth-legend").innerHTML = "<strong>" + esc(data.label) + "</strong><ul>" + data.legend.map(function (c) {
+        return "<li><span class=swatch style=\"background:" + c.colour + "\"></span>" +
+          Number(c.from).toPrecision(3) + " – " + Number(c.to).toPrecision(3) + " " + esc(data.unit) + "</li>";
+      }).join("") + "</ul>";
+      var select = form.indicator;
+      if (select.options.length < data.indicators.length) {
+        var current = select.value;
+        select.innerHTML = data.indicators.map(function (i) {
+          return "<option value=\"" + esc(i) + "\"" + (i === current ? " selected" : "") + ">" + esc(i) + "</option>";
+        }).join("");
+      }
+      var cov = lastQuery ? "&" + toQuery(lastQuery) : "";
+      $("ind-table").querySelector("tbody").innerHTML = data.features.map(function (f) {
+        var p = f.properties;
+        return "<tr><td>" + esc(p.name) + "</td><td>" + (p.value === null ? "–" : Number(p.value).toPrecision(4)) + "</td><td>" +
+          num(p.numerator) + "</td><td>" + num(p.denominator) + "</td><td><a target=_blank href=\"/planner/report/" +
+          encodeURIComponent(data.kind) + "/" + encodeURIComponent(p.code) + "?" + cov.slice(1) + "\">PDF/印刷</a></td></tr>";
+      }).join("");
+      $("choropleth-map").dataset.state = "ready";
+    }).catch(function (err) {
+      $("choropleth-map").dataset.state = "error";
+      showError("ind-error", cfg.texts.error + ": " + err.message);
+    });
+  }
+  $("indicator-form").addEventListener("submit", function (e) { e.preventDefault(); runIndicators(); });
+
+  /* ---- candidates ------------------------------------------------------------------- */
+  function runCandidates() {
+    return getJSON(api + "/candidates").then(function (rows) {
+      var ja = cfg.lang !== "en";
+      $("candidates-table").querySelector("tbody").innerHTML = rows.map(function (m) {
+        var list = m.candidates.length ? m.candidates : [{ name: "–", reason_ja: "", reason_en: "" }];
+        return list.map(function (c, i) {
+          return "<tr>" + (i === 0 ? "<th scope=row rowspan=" + list.length + ">" + esc(m.name) + "<br><small>" +
+            esc(ja ? m.reason_ja : m.reason_en) + "</small></th>" : "") + "<td>" + esc(c.name) + "</td><td>" +
+            esc(ja ? c.reason_ja : c.reason_en) + "</td></tr>";
+        }).join("");
+      }).join("");
+    }).catch(function (err) {
+      $("candidates-table").querySelector("tbody").innerHTML = "<tr><td colspan=3>" + esc(err.message) + "</td></tr>";
+    });
+  }
+
+  getJSON(api + "/meta").then(function (meta) {
+    var select = $("coverage-form").population;
+    select.innerHTML = meta.datasets.map(function (d) {
+      return "<option value=\"" + esc(d.dataset) + "\">" + esc(d.dataset) + "</option>";
+    }).join("");
+    if (!meta.networks.some(function (n) { return n.active; })) {
+      var minutes = document.querySelector('input[name="mode"][value="minutes"]');
+      minutes.disabled = true;
+    }
+  }).then(function () {
+    runCoverage();
+    runIndicators();
+    runCandidates();
+  });
+})();
