@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import shapely
@@ -29,6 +29,9 @@ from sqlalchemy.orm import Session
 from .codes import JAPAN_LAT, JAPAN_LON, nfkc, normalise_municipality_code
 from .errors import ImportFailed, InvalidInput
 from .models import Area
+
+if TYPE_CHECKING:
+    from .services import Services
 
 AREA_KINDS = ("municipality", "daily_life_area", "town", "secondary_medical_area")
 FRAME_COLUMNS = ("kind", "code", "name", "parent_code", "municipality_code", "properties")
@@ -122,7 +125,7 @@ def _geojson(geom: BaseGeometry) -> dict[str, Any]:
 
 
 def import_areas(
-    services: Any,
+    services: Services,
     path: Path | str,
     kind: str,
     code_field: str | None = None,

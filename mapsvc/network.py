@@ -26,7 +26,7 @@ import tempfile
 import threading
 import xml.etree.ElementTree as ET
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import networkx as nx
 from sqlalchemy import select, update
@@ -34,6 +34,9 @@ from sqlalchemy import select, update
 from ._osm_xml import DRIVABLE_HIGHWAYS, filter_drivable, is_drivable
 from .errors import DataUnavailable, ImportFailed, InvalidInput
 from .models import RoadNetwork, utcnow
+
+if TYPE_CHECKING:
+    from .services import Services
 
 __all__ = [
     "DEFAULT_SPEEDS_KPH",
@@ -196,13 +199,13 @@ def _relative(path: Path, instance: Path) -> str:
         return str(path.resolve())
 
 
-def network_file(services: Any, row: RoadNetwork) -> Path:
+def network_file(services: Services, row: RoadNetwork) -> Path:
     """Absolute path of a registered network's GraphML (stored relative to the instance)."""
     path = Path(row.path)
     return path if path.is_absolute() else services.instance_path / path
 
 
-def import_network(services: Any, path: Path | str, name: str = "default") -> RoadNetwork:
+def import_network(services: Services, path: Path | str, name: str = "default") -> RoadNetwork:
     """Import a road network from a local OSM XML or GraphML file and make it active.
 
     Parameters
@@ -312,7 +315,7 @@ _CACHE: dict[str, nx.MultiDiGraph] = {}
 _CACHE_LOCK = threading.Lock()
 
 
-def load_active_network(services: Any) -> tuple[nx.MultiDiGraph, RoadNetwork] | None:
+def load_active_network(services: Services) -> tuple[nx.MultiDiGraph, RoadNetwork] | None:
     """The active road network graph and its row, or None when no network is registered.
 
     The graph (EPSG:4326, edges with ``length`` m, ``speed_kph``, ``travel_time`` s) is

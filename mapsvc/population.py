@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
@@ -28,6 +28,9 @@ from sqlalchemy.orm import Session
 from ._population_formats import BANDS, READERS, RowRejected, Unit, read_table, read_text
 from .errors import DataUnavailable, ImportFailed, InvalidInput
 from .models import PopulationUnit
+
+if TYPE_CHECKING:
+    from .services import Services
 
 __all__ = [
     "BANDS",
@@ -100,7 +103,7 @@ class PopulationReport:
         }
 
 
-def _locate_towns(session: Session, services: Any, units: list[tuple[int, Unit]]) -> list:
+def _locate_towns(session: Session, services: Services, units: list[tuple[int, Unit]]) -> list:
     """Give 自治体標準 towns a point: a loaded ``town`` area (code, then name) or the gazetteer."""
     from .areas import areas_frame
 
@@ -141,7 +144,7 @@ def _locate_towns(session: Session, services: Any, units: list[tuple[int, Unit]]
 
 
 def import_population(
-    services: Any, path: Path | str, dataset: str | None = None
+    services: Services, path: Path | str, dataset: str | None = None
 ) -> PopulationReport:
     """Load a population file into ``dataset`` (format detected from the header).
 

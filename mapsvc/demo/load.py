@@ -5,13 +5,16 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import exists, select
 
 from ..models import Area, PopulationUnit, Provider
 from .generate import GENERATOR_VERSION, generate_demo, read_manifest
 from .geography import CITY, MUNICIPALITY_CODE, PREFECTURE
+
+if TYPE_CHECKING:
+    from ..services import Services
 
 DEMO_SOURCE = "demo"  # provider source namespace
 DEMO_DATASET = "demo-250m"  # population dataset
@@ -32,7 +35,7 @@ class DemoLoadReport:
     steps: dict[str, float] = field(default_factory=dict)
 
 
-def demo_folder(services: Any) -> Path:
+def demo_folder(services: Services) -> Path:
     return services.instance_path / "demo"
 
 
@@ -51,7 +54,7 @@ def _toml_value(value: Any) -> str:
     return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def configure_gazetteer(services: Any, gazetteer: Path) -> str | None:
+def configure_gazetteer(services: Services, gazetteer: Path) -> str | None:
     """Point the instance's offline geocoder at the demo gazetteer (``mapsvc.toml``).
 
     Adds ``GAZETTEER_FILES``/``GAZETTEER_PREFIX`` when the instance file does not set
@@ -85,7 +88,7 @@ def configure_gazetteer(services: Any, gazetteer: Path) -> str | None:
     return note
 
 
-def _providers(services: Any, path: Path) -> dict[str, int] | None:
+def _providers(services: Services, path: Path) -> dict[str, int] | None:
     """Import the providers with the real importer, unless it would change nothing."""
     from ..geocode import import_geocoder
     from ..ingest.importer import import_file, plan_import
@@ -113,7 +116,7 @@ def _providers(services: Any, path: Path) -> dict[str, int] | None:
     return {**report.summary(), "pending_geocode": report.pending_geocode}
 
 
-def load_demo(services: Any, force: bool = False) -> DemoLoadReport:
+def load_demo(services: Services, force: bool = False) -> DemoLoadReport:
     """Generate the demo files if absent, then load them into the store (idempotent).
 
     Parameters
