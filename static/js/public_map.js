@@ -78,11 +78,15 @@
     });
   }
 
+  var byUid = {};  // layer id -> {uid: marker}; markers that stay in view are kept (an open popup stays open)
+
   function drawLayer(id, data) {
     var group = groups[id], cells = cellGroups[id];
-    group.clearLayers();
+    var mine = byUid[id] || (byUid[id] = {});
     cells.clearLayers();
     if (data.cells) {
+      group.clearLayers();
+      byUid[id] = {};
       data.cells.forEach(function (cell) {
         var ll = [cell.geometry.coordinates[1], cell.geometry.coordinates[0]];
         var m = L.marker(ll, { icon: M.countIcon(cell.properties.count), keyboard: true,
@@ -92,16 +96,24 @@
       });
       return 0;
     }
-    var markers = data.features.map(function (f) {
-      var ll = [f.geometry.coordinates[1], f.geometry.coordinates[0]];
-      var m = L.marker(ll, { icon: M.pin(colors[id]), title: f.properties.name, alt: f.properties.name, keyboard: true });
-      m.bindPopup(M.popupHtml(f.properties, cfg));
-      m.feature = f;
+    var next = {};
+    var added = [];
+    data.features.forEach(function (f) {
+      var m = mine[f.id];
+      if (!m) {
+        var ll = [f.geometry.coordinates[1], f.geometry.coordinates[0]];
+        m = L.marker(ll, { icon: M.pin(colors[id]), title: f.properties.name, alt: f.properties.name, keyboard: true });
+        m.bindPopup(M.popupHtml(f.properties, cfg));
+        added.push(m);
+      }
       f._marker = m;
-      return m;
+      next[f.id] = m;
     });
-    group.addLayers(markers);
-    return markers.length;
+    var gone = Object.keys(mine).filter(function (uid) { return !next[uid]; }).map(function (uid) { return mine[uid]; });
+    if (gone.length) group.removeLayers(gone);
+    if (added.length) group.addLayers(added);
+    byUid[id] = next;
+    return data.features.length;
   }
 
   function showLayers(active) {
@@ -202,7 +214,9 @@
         if (pair[1].cells) cellsShown += pair[1].matched;
       });
       cfg.layers.forEach(function (layer) {
-        if (active.indexOf(layer.id) < 0) { groups[layer.id].clearLayers(); cellGroups[layer.id].clearLayers(); }
+        if (active.indexOf(layer.id) < 0) {
+          groups[layer.id].clearLayers(); cellGroups[layer.id].clearLayers(); byUid[layer.id] = {};
+        }
       });
       renderList();
       updateLinks();
