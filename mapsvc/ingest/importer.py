@@ -268,7 +268,12 @@ def _plan_upserts(
 
 
 def _can_write(folder: Path) -> bool:
-    return os.access(folder, os.W_OK)
+    """Writable, and not marked read-only (a folder without write bits is left alone even
+    by root, who could write there anyway: published data folders are such folders)."""
+    try:
+        return os.access(folder, os.W_OK) and bool(folder.stat().st_mode & 0o222)
+    except OSError:
+        return False
 
 
 def default_rejects_path(path: Path, instance_path: Path) -> Path:
