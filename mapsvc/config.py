@@ -128,11 +128,6 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("GEOCODER_TIMEOUT", 5.0, "Seconds to wait for an online geocoder.", float),
     Setting(
-        "NETWORK_PATH",
-        "",
-        "Road network GraphML of the municipality; empty = <INSTANCE_PATH>/network.graphml when present.",
-    ),
-    Setting(
         "NETWORK_SPEEDS",
         "{}",
         'JSON overriding the default km/h per OSM highway class used where maxspeed is missing (mapsvc.network.DEFAULT_SPEEDS_KPH), e.g. {"residential": 25}.',
@@ -317,8 +312,6 @@ def load_config(
     config["INSTANCE_PATH"] = str(instance_path)
     if not config["DATABASE_URL"]:
         config["DATABASE_URL"] = f"sqlite:///{instance_path / 'mapsvc.sqlite'}"
-    if not config["NETWORK_PATH"]:
-        config["NETWORK_PATH"] = str(instance_path / "network.graphml")
     return config
 
 
