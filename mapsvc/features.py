@@ -147,11 +147,10 @@ def select(
     index: ProviderIndex, filters: FilterSet, bbox: tuple[float, float, float, float] | None
 ) -> np.ndarray:
     """Positions (ascending, a stable order for paging) of active providers passing both."""
-    mask = index.filter_mask(filters)
     if bbox is None:
-        return np.flatnonzero(mask)
+        return np.flatnonzero(index.filter_mask(filters))
     hits = index.in_bbox(bbox)
-    return hits[mask[hits]]
+    return hits[index.filter_mask(filters, positions=hits)]
 
 
 def _jsonable(value: Any) -> Any:

@@ -80,6 +80,7 @@ class ProviderIndex:
     areas: gpd.GeoDataFrame | None = None  # every loaded area (EPSG:4326), for look-ups
     built_at: float = field(default_factory=time.time)
     _memo: dict[str, Any] = field(default_factory=dict, repr=False)
+    _local: threading.local = field(default_factory=threading.local, repr=False)
     _pos: dict[str, int] | None = field(default=None, repr=False)
     _features: dict[tuple[str, str], np.ndarray] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -134,14 +135,19 @@ class ProviderIndex:
             return self._memo.setdefault(key, value)
 
     # ---- selection ----------------------------------------------------------------
-    def filter_mask(self, filters: FilterSet, *, active_only: bool = True) -> np.ndarray:
-        """Boolean mask of providers passing ``filters`` (vectorised, no Python per row)."""
-        mask = self.active.copy() if active_only else np.ones(len(self), dtype=bool)
+    def filter_mask(
+        self, filters: FilterSet, *, active_only: bool = True, positions: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Boolean mask of providers passing ``filters`` (vectorised, no Python per row);
+        over every provider, or over ``positions`` only (same order)."""
+        rows = slice(None) if positions is None else positions
+        n = len(self) if positions is None else len(positions)
+        mask = self.active[rows].copy() if active_only else np.ones(n, dtype=bool)
         if filters.types:
             codes = [self.type_keys.index(t) for t in filters.types if t in self.type_keys]
-            mask &= np.isin(self.type_code, np.array(codes, dtype=np.int16))
+            mask &= np.isin(self.type_code[rows], np.array(codes, dtype=np.int16))
         for f in filters.capabilities:
-            col = self.caps[:, self.cap_keys.index(f.key)]
+            col = self.caps[:, self.cap_keys.index(f.key)][rows]
             if f.option is not None:
                 cap = self.taxonomy.capabilities[f.key]
                 mask &= col == list(cap.options).index(f.option) + 1
@@ -160,8 +166,16 @@ class ProviderIndex:
         return np.sort(np.asarray(hits, dtype=np.int64))
 
     def project(self, lon: float, lat: float) -> tuple[float, float]:
-        x, y = to_metres(self.crs).transform(float(lon), float(lat))
+        """A lon/lat point in this index's metres."""
+        x, y = self.to_metres().transform(float(lon), float(lat))
         return float(x), float(y)
+
+    def to_metres(self) -> Any:
+        """This thread's transformer to metres (building one takes milliseconds)."""
+        transformer = getattr(self._local, "to_metres", None)
+        if transformer is None:
+            transformer = self._local.to_metres = to_metres(self.crs)
+        return transformer
 
     def distances(self, lon: float, lat: float, positions: np.ndarray) -> np.ndarray:
         """Straight-line metres from the point to each position."""
@@ -317,6 +331,7 @@ def build_index(
     cap_keys, caps = _cap_matrix(columns.get("capabilities") or [None] * n, taxonomy)
 
     polys = _area_polygons(areas, crs)
+    transformer = to_metres(crs)
     rule = np.full(n, RULE_RADIUS, dtype=np.int8)
     source = np.full(n, "type_default", dtype=object)
     radius_m = np.array(
@@ -340,7 +355,7 @@ def build_index(
             try:
                 geom = shape(area["geometry"])
                 geom = shapely.transform(
-                    geom, lambda c: np.column_stack(to_metres(crs).transform(c[:, 0], c[:, 1]))
+                    geom, lambda c: np.column_stack(transformer.transform(c[:, 0], c[:, 1]))
                 )
                 geom = shapely.make_valid(geom)
             except (KeyError, TypeError, ValueError, AttributeError, shapely.errors.GEOSException):

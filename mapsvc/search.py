@@ -256,10 +256,19 @@ def find_providers(
     if limit is not None:
         order = order[: max(0, int(limit))]
     caps_col = index.columns.get("capabilities")
+    said: dict[tuple[str, str], Text] = {}  # the same answer reads the same: build it once
+
+    def reason(f: CapabilityFilter, value: dict[str, Any] | None) -> Text:
+        key = (f.spec(), repr(value and (value.get("level"), value.get("value"))))
+        text = said.get(key)
+        if text is None:
+            text = said[key] = _capability_reason(f, value, taxonomy)
+        return text
+
     for rank, j in enumerate(order.tolist(), start=1):
         pos = int(cand[j])
         caps = (caps_col[pos] if caps_col else None) or {}
-        reasons = [_capability_reason(f, caps.get(f.key), taxonomy) for f in filters.capabilities]
+        reasons = [reason(f, caps.get(f.key)) for f in filters.capabilities]
         t = None if np.isnan(travel_s[j]) else float(travel_s[j])
         reasons.append(_area_reason(index, pos, int(rule[j]), float(dist[j]), t, fallback[j]))
         result.matches.append(

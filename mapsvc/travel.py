@@ -21,7 +21,7 @@ keeps one per network signature in the process.
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import networkx as nx
@@ -45,6 +45,7 @@ class RoadGraph:
     xy: np.ndarray  # (n, 2) node coordinates, projected metres
     kdtree: cKDTree
     reverse: csr_matrix  # travel seconds, row = to, column = from
+    _local: threading.local = field(default_factory=threading.local, repr=False)
 
     @property
     def n_nodes(self) -> int:
@@ -52,7 +53,10 @@ class RoadGraph:
 
     def snap_lonlat(self, lons: Any, lats: Any) -> tuple[np.ndarray, np.ndarray]:
         """Nearest node index and its straight-line distance (m) for lon/lat points."""
-        x, y = to_metres(self.crs).transform(np.asarray(lons, float), np.asarray(lats, float))
+        transformer = getattr(self._local, "to_metres", None)
+        if transformer is None:  # building one takes milliseconds: one per thread
+            transformer = self._local.to_metres = to_metres(self.crs)
+        x, y = transformer.transform(np.asarray(lons, float), np.asarray(lats, float))
         return self.snap(np.column_stack([np.atleast_1d(x), np.atleast_1d(y)]))
 
     def snap(self, xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
