@@ -100,6 +100,13 @@ def run_what_if(
         minutes=minutes, radius_km=radius_km, group_column="group",
     )  # fmt: skip
     out["dataset"] = dataset
+    with services.store.session() as session:
+        names: dict[str, str] = {}
+        for kind in ("municipality", "daily_life_area"):
+            frame = areas_frame(session, kind)
+            names.update(zip(frame["code"].astype(str), frame["name"], strict=True))
+    for row in out["by_area"]:
+        row["name"] = names.get(str(row["area"]), row["area"])
     return out
 
 

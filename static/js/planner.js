@@ -80,8 +80,9 @@
       pointToLayer: function (f, latlng) {
         return L.circleMarker(latlng, {
           className: "uncovered-place", radius: 3 + 9 * f.properties["75+"] / maxOld,
-          color: "#d62828", weight: 1, fillOpacity: 0.6
-        }).bindTooltip(esc(f.properties.name || f.properties.key) + ": 75+ " + num(f.properties["75+"]));
+          color: "#d62828", weight: 1, fillOpacity: 0.6,
+          interactive: false  /* clicks go to the map (what-if); names are in the list */
+        });
       }
     }).addTo(uncoveredLayer);
     data.providers_points.forEach(function (p) {
@@ -145,7 +146,7 @@
       el.dataset.value = after.share === null ? "" : after.share;
       $("whatif-gain").textContent = "+" + num(gain.covered) + " (75+), +" + ((gain.share || 0) * 100).toFixed(1) + " pt";
       $("whatif-areas").querySelector("tbody").innerHTML = data.by_area.map(function (a) {
-        return "<tr><td>" + esc(a.area) + "</td><td>" + num(a["75+"]) + "</td><td>" + pct(a["75+_share_before"]) +
+        return "<tr><td>" + esc(a.name || a.area) + "</td><td>" + num(a["75+"]) + "</td><td>" + pct(a["75+_share_before"]) +
           "</td><td>" + pct(a["75+_share_after"]) + "</td></tr>";
       }).join("");
       hypoAreaLayer.clearLayers();

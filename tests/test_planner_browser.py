@@ -1,0 +1,104 @@
+"""The planner view in Chromium on the demo municipality: coverage map, choropleth, what-if."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+from conftest import make_app
+from werkzeug.serving import make_server
+
+from mapsvc.users import add_user
+
+pytest_plugins = ["demo_support"]
+PASSWORD = "correct horse battery"
+
+
+@contextmanager
+def serve(app: Any) -> Iterator[str]:
+    """The app on 127.0.0.1 at a free port, from a thread."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+
+
+@pytest.mark.browser
+def test_coverage_map_choropleth_and_what_if(browser, demo_services) -> None:
+    with demo_services.store.session() as session:
+        add_user(session, "planner1", PASSWORD, "planner")
+    app = make_app(demo_services)
+    with serve(app) as base:
+        context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="ja-JP")
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.goto(f"{base}/login")
+        page.fill("#username", "planner1")
+        page.fill("#password", PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_url(f"{base}/planner/")
+
+        # 1. coverage of 訪問診療 (積極的受入) within 3 minutes' drive
+        page.wait_for_selector("#coverage-map[data-state=ready]", timeout=60_000)
+        page.select_option("#cov-capability", "home_visit_medical")
+        page.select_option("#cov-level", "active")
+        page.check("input[name=mode][value=minutes]")
+        page.fill("#cov-limit", "3")
+        with page.expect_response(
+            lambda r: "/planner/api/coverage" in r.url and "minutes=3" in r.url
+        ) as info:
+            page.click("#cov-run")
+        assert info.value.status == 200
+        page.wait_for_selector("#coverage-map[data-state=ready]")
+        assert page.locator("#coverage-map path.coverage-area").count() >= 1
+        assert page.locator("#coverage-map path.uncovered-place").count() > 10
+        before = float(page.locator("#share-75").get_attribute("data-value"))
+        assert 0 < before < 1
+        assert page.locator("#bands-table tbody tr").count() == 21
+
+        # 2. the choropleth of an indicator per 日常生活圏域, with a legend and units
+        page.wait_for_selector("#choropleth-map[data-state=ready]", timeout=60_000)
+        areas = page.locator("#choropleth-map path.choropleth-area")
+        assert areas.count() == 6
+        fills = {areas.nth(i).get_attribute("fill") for i in range(areas.count())}
+        assert len(fills) >= 2  # classes differ between areas
+        assert "75歳以上千人" in page.locator("#choropleth-legend").inner_text()
+
+        # 3. what-if: place a hypothetical provider on the largest uncovered place
+        page.click("#whatif-toggle")
+        page.locator("#coverage-map").scroll_into_view_if_needed()
+        target = page.evaluate(
+            """() => {
+              const map = document.getElementById('coverage-map').getBoundingClientRect();
+              let best = null;
+              document.querySelectorAll('#coverage-map path.uncovered-place').forEach(p => {
+                const r = p.getBoundingClientRect();
+                const cx = r.x + r.width / 2, cy = r.y + r.height / 2;
+                const inside = cx > map.left + 20 && cx < map.right - 20 && cy > map.top + 20 && cy < map.bottom - 20;
+                if (inside && (!best || r.width > best.width)) best = r;
+              });
+              return {x: best.x + best.width / 2, y: best.y + best.height / 2};
+            }"""
+        )
+        with page.expect_response(lambda r: "/planner/api/what-if" in r.url) as info:
+            page.mouse.click(target["x"], target["y"])
+        assert info.value.status == 200
+        page.wait_for_selector("#coverage-map[data-whatif=ready]")
+        after = float(page.locator("#whatif-share").get_attribute("data-value"))
+        assert after > before
+        assert page.locator("#coverage-map path.whatif-area").count() >= 1
+        assert page.locator("#whatif-areas tbody tr").count() >= 1
+
+        # 4. the candidates table lists the municipality with its reason
+        assert "デモ市" in page.locator("#candidates-table").inner_text()
+        page.screenshot(path=str(demo_services.instance_path / "planner.png"), full_page=True)
+        assert errors == []
+        context.close()
