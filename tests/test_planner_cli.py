@@ -302,3 +302,20 @@ def test_candidates_command(planner_store, runner) -> None:
     assert [c["name"] for c in out[0]["candidates"]] == ["支援診"]
     text = run_cli(runner, planner_store, "candidates")
     assert "支援診: 在宅療養支援診療所（機能強化型（連携型））" in text.output
+
+
+def test_osm_file_without_drivable_roads_then_travel_time_is_refused(
+    sqlite_services, runner
+) -> None:
+    from conftest import DATA
+
+    result = run_cli(
+        runner, sqlite_services, "network", "import", str(DATA / "osm_footways_only.osm")
+    )
+    assert result.exit_code == 1 and "drivable" in result.output
+    add_providers(sqlite_services, [{"capabilities": HOME}])
+    add_population(sqlite_services, "grid", uniform_population(10, 100))
+    refused = run_cli(
+        runner, sqlite_services, "coverage", "--capability", "home_visit_medical", "--minutes", "10"
+    )
+    assert refused.exit_code == 1 and "no road network is loaded" in refused.output
