@@ -22,18 +22,18 @@ HOME = {"home_visit_medical": {"level": "accept"}}
 
 
 @pytest.fixture
-def planner_store(sqlite_services, tmp_path):
+def planner_store(services, tmp_path):
     """Grid network (9×9 blocks of 100 m), two clinics, 400 population points."""
-    load_grid_network(sqlite_services, tmp_path, nx_=10, ny_=10)
+    load_grid_network(services, tmp_path, nx_=10, ny_=10)
     add_providers(
-        sqlite_services,
+        services,
         [
             {"dx": 0, "dy": 0, "capabilities": HOME},
             {"dx": 900, "dy": 900, "capabilities": {"home_visit_medical": {"level": "consult"}}},
         ],
     )
-    add_population(sqlite_services, "grid", uniform_population(400, 450, seed=3))
-    return sqlite_services
+    add_population(services, "grid", uniform_population(400, 450, seed=3))
+    return services
 
 
 def _json(result):
