@@ -22,6 +22,8 @@ query); readers keep using the old index while a new one is built.
 
 from __future__ import annotations
 
+import gc
+import json
 import math
 import threading
 import time
@@ -100,8 +102,14 @@ class ProviderIndex:
         """The provider at ``pos`` as a plain record (every field: reduce it before showing)."""
         rec = {name: _plain(values[pos]) for name, values in self.columns.items()}
         rec["id"] = rec.pop("uid")
-        rec["capabilities"] = dict(rec.get("capabilities") or {})
+        rec["capabilities"] = self.capabilities(pos)
         return rec
+
+    def capabilities(self, pos: int) -> dict[str, Any]:
+        """The stored capability answers of one provider (kept as JSON text: a national
+        index would otherwise hold millions of small dicts for the garbage collector)."""
+        text = self.columns["capabilities"][pos] if "capabilities" in self.columns else None
+        return dict(json.loads(text)) if text else {}
 
     def cached_features(
         self, key: tuple[str, str], build: Callable[[int], bytes], positions: np.ndarray
@@ -162,7 +170,8 @@ class ProviderIndex:
         """Positions (ascending) of providers inside the lon/lat box, edges included."""
         if len(self) == 0:
             return np.empty(0, dtype=np.int64)
-        hits = self.point_tree.query(shapely.box(*bbox), predicate="intersects")
+        # for points the envelope test is exact (edges included): no predicate needed
+        hits = self.point_tree.query(shapely.box(*bbox))
         return np.sort(np.asarray(hits, dtype=np.int64))
 
     def project(self, lon: float, lat: float) -> tuple[float, float]:
@@ -329,6 +338,10 @@ def build_index(
     status = columns.get("status") or ["active"] * n
     active = np.array([(s or "active") == "active" for s in status], dtype=bool)
     cap_keys, caps = _cap_matrix(columns.get("capabilities") or [None] * n, taxonomy)
+    columns["capabilities"] = [
+        json.dumps(c, ensure_ascii=False, separators=(",", ":")) if c else None
+        for c in columns.get("capabilities") or [None] * n
+    ]
 
     polys = _area_polygons(areas, crs)
     transformer = to_metres(crs)
@@ -477,6 +490,13 @@ class IndexHolder:
                 return current
             self._index = self._loader(services)
             self._checked = time.monotonic()
+            # The index lives until the store changes: take its objects out of the cyclic
+            # garbage collector's scans (a full scan over a national index stalls requests
+            # for seconds). Unfreezing first lets the collector reclaim what the previous
+            # index (and anything else frozen with it) left behind.
+            gc.unfreeze()
+            gc.collect()
+            gc.freeze()
             return self._index
         finally:
             self._build.release()

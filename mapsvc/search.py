@@ -255,7 +255,6 @@ def find_providers(
     order = keep[fair_order(primary, km_shown, seed)]
     if limit is not None:
         order = order[: max(0, int(limit))]
-    caps_col = index.columns.get("capabilities")
     said: dict[tuple[str, str], Text] = {}  # the same answer reads the same: build it once
 
     def reason(f: CapabilityFilter, value: dict[str, Any] | None) -> Text:
@@ -267,7 +266,7 @@ def find_providers(
 
     for rank, j in enumerate(order.tolist(), start=1):
         pos = int(cand[j])
-        caps = (caps_col[pos] if caps_col else None) or {}
+        caps = index.capabilities(pos)
         reasons = [reason(f, caps.get(f.key)) for f in filters.capabilities]
         t = None if np.isnan(travel_s[j]) else float(travel_s[j])
         reasons.append(_area_reason(index, pos, int(rule[j]), float(dist[j]), t, fallback[j]))

@@ -95,6 +95,11 @@ def test_public_map_shows_markers_and_a_filter_changes_them(browser, demo_servic
         page.keyboard.press("Enter")
         page.wait_for_selector(".leaflet-popup-content")
         assert name in page.inner_text(".leaflet-popup-content")
+
+        # 200% zoom of this window is a 640 px wide viewport: no sideways scrolling
+        page.set_viewport_size({"width": 640, "height": 450})
+        page.wait_for_function("document.documentElement.scrollWidth <= 640")
+        assert page.locator("#provider-list").is_visible()
         assert errors == []
         context.close()
 

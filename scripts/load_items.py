@@ -1,0 +1,136 @@
+"""Bounded local load test of one URL at a fixed request rate (open loop), 127.0.0.1 only.
+
+Requests are *scheduled* at exactly ``--rate`` per second for ``--seconds`` (at most 60);
+worker threads with keep-alive connections send them. Latency is measured from the
+scheduled moment to the last byte, so a server that falls behind shows it in the
+percentiles (no coordinated omission). Any status other than 200, a short read or a
+connection error counts as an error.
+
+    python scripts/load_items.py 'http://127.0.0.1:8000/api/collections/medical/items?bbox=...' \
+        --rate 200 --seconds 30
+
+Prints figures, then as its LAST line JSON with rate, sent, ok, errors, achieved_rps,
+p50_ms, p90_ms, p99_ms, max_ms, mean_bytes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import queue
+import threading
+import time
+import urllib.parse
+
+import numpy as np
+
+
+def worker(
+    url: urllib.parse.SplitResult, jobs: queue.Queue, results: list, lock: threading.Lock
+) -> None:
+    conn: http.client.HTTPConnection | None = None
+    path = url.path + (f"?{url.query}" if url.query else "")
+    while True:
+        scheduled = jobs.get()
+        if scheduled is None:
+            break
+        status, size = 0, 0
+        try:
+            if conn is None:
+                conn = http.client.HTTPConnection(url.hostname, url.port, timeout=10)
+            conn.request("GET", path, headers={"Accept": "application/geo+json"})
+            response = conn.getresponse()
+            body = response.read()
+            status, size = response.status, len(body)
+            if response.getheader("Connection", "").lower() == "close":
+                conn.close()
+                conn = None
+        except (OSError, http.client.HTTPException):
+            if conn is not None:
+                conn.close()
+            conn = None
+        done = time.perf_counter()
+        with lock:
+            results.append((scheduled, done, status, size))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("url")
+    parser.add_argument("--rate", type=float, default=200.0, help="requests per second")
+    parser.add_argument("--seconds", type=float, default=30.0, help="duration (at most 60)")
+    parser.add_argument("--threads", type=int, default=32)
+    parser.add_argument(
+        "--timeline", action="store_true", help="print the worst latency of each second"
+    )
+    parser.add_argument("--warmup", type=int, default=50, help="requests sent first, not counted")
+    args = parser.parse_args()
+    url = urllib.parse.urlsplit(args.url)
+    if url.hostname not in ("127.0.0.1", "localhost", "::1"):
+        parser.error("this load test only targets the local machine (127.0.0.1)")
+    if not 0 < args.seconds <= 60:
+        parser.error("--seconds must be within 0..60")
+
+    jobs: queue.Queue = queue.Queue()
+    results: list = []
+    lock = threading.Lock()
+    threads = [
+        threading.Thread(target=worker, args=(url, jobs, results, lock), daemon=True)
+        for _ in range(args.threads)
+    ]
+    for t in threads:
+        t.start()
+    for _ in range(args.warmup):
+        jobs.put(time.perf_counter())
+    while len(results) < args.warmup:
+        time.sleep(0.01)
+    with lock:
+        results.clear()
+
+    total = int(args.rate * args.seconds)
+    start = time.perf_counter()
+    for i in range(total):
+        due = start + i / args.rate
+        delay = due - time.perf_counter()
+        if delay > 0:
+            time.sleep(delay)
+        jobs.put(due)
+    for _ in threads:
+        jobs.put(None)
+    for t in threads:
+        t.join(timeout=30)
+    elapsed = max(r[1] for r in results) - start if results else 0.0
+
+    if args.timeline:  # the worst latency of each second, to see stalls
+        worst: dict[int, float] = {}
+        for scheduled, done, _status, _size in results:
+            second = int(scheduled - start)
+            worst[second] = max(worst.get(second, 0.0), (done - scheduled) * 1000.0)
+        print("worst latency per second (ms):", " ".join(f"{worst[s]:.0f}" for s in sorted(worst)))
+    ok = [r for r in results if r[2] == 200 and r[3] > 0]
+    lat = np.array([(r[1] - r[0]) * 1000.0 for r in results]) if results else np.zeros(1)
+    summary = {
+        "rate": args.rate,
+        "seconds": args.seconds,
+        "sent": total,
+        "ok": len(ok),
+        "errors": total - len(ok),
+        "achieved_rps": round(len(ok) / elapsed, 1) if elapsed else 0.0,
+        "p50_ms": round(float(np.percentile(lat, 50)), 1),
+        "p90_ms": round(float(np.percentile(lat, 90)), 1),
+        "p99_ms": round(float(np.percentile(lat, 99)), 1),
+        "max_ms": round(float(lat.max()), 1),
+        "mean_bytes": int(np.mean([r[3] for r in ok])) if ok else 0,
+    }
+    print(
+        f"{summary['sent']} requests at {args.rate:g}/s over {args.seconds:g} s: {summary['ok']} ok, {summary['errors']} errors"
+    )
+    print(
+        f"latency p50 {summary['p50_ms']} ms, p90 {summary['p90_ms']} ms, p99 {summary['p99_ms']} ms, max {summary['max_ms']} ms; {summary['mean_bytes']:,} bytes per response"
+    )
+    print(json.dumps(summary))
+
+
+if __name__ == "__main__":
+    main()
