@@ -192,15 +192,27 @@ class ProviderIndex:
         d = self.xy[positions] - np.array([x, y])
         return np.hypot(d[:, 0], d[:, 1])
 
+    def project_to(self, crs: CRS, lon: float, lat: float) -> tuple[float, float]:
+        """A lon/lat point in another projected CRS (e.g. the road network's)."""
+        if crs == self.crs:
+            return self.project(lon, lat)
+        x, y = to_metres(crs).transform(float(lon), float(lat))
+        return float(x), float(y)
+
     def road_nodes(self, road: Any, snap_m: float) -> tuple[np.ndarray, np.ndarray]:
-        """Each provider's nearest node of ``road`` (a :class:`mapsvc.travel.RoadGraph`)
+        """Each provider's nearest node of ``road`` (a :class:`mapsvc._road_index.RoadIndex`)
         and whether it is on the network (within ``snap_m``); cached per network."""
         key = f"{road.signature}:{snap_m}"
         with self._lock:
             hit = self._road_nodes.get(key)
         if hit is not None:
             return hit
-        nodes, dist = road.snap_lonlat(self.lon, self.lat)
+        if road.crs == self.crs:
+            xy = self.xy
+        else:
+            x, y = to_metres(road.crs).transform(self.lon, self.lat)
+            xy = np.column_stack([np.asarray(x, float), np.asarray(y, float)]).reshape(-1, 2)
+        nodes, dist = road.snap(xy)
         value = (nodes, dist <= snap_m)
         with self._lock:
             self._road_nodes.clear()

@@ -7,8 +7,10 @@ returns the providers whose **service area covers the point** (DESIGN.md section
 * explicit area (polygon, or area codes resolved to loaded area polygons): the point is
   inside the polygon (boundary included);
 * travel time (provider's own minutes, else the type's default), when a road network is
-  loaded: the drive from the provider's nearest node to the patient's nearest node takes
-  at most that long (:mod:`mapsvc.travel`; one reversed Dijkstra per request);
+  loaded: driving from the provider's nearest node to within ``access_m`` of the patient
+  takes at most that long — exactly the planner's rule, so the finder agrees with the
+  service-area polygons on the planner's map (:func:`mapsvc.area_check.times_to_point`:
+  one Dijkstra backwards from the point per request, then a look-up per provider);
 * straight-line radius (provider's own km, else the type's default — 16 km for clinics and
   hospitals, the 訪問診療/往診 distance rule): the point is within the radius. A travel-time
   provider falls back to its type's radius, saying so, when it or the patient is off the
@@ -39,6 +41,7 @@ from typing import Any
 import numpy as np
 import shapely
 
+from .area_check import times_to_point
 from .filters import CapabilityFilter, FilterSet
 from .index import RULE_POLYGON, RULE_RADIUS, RULE_TRAVEL, ProviderIndex
 from .taxonomy import Taxonomy
@@ -156,6 +159,7 @@ def find_providers(
     *,
     road: Any = None,
     snap_m: float = 1000.0,
+    access_m: float = 300.0,
     seed: int | None = None,
     limit: int | None = None,
     horizon_min: float = DEFAULT_HORIZON_MIN,
@@ -171,10 +175,15 @@ def find_providers(
     filters
         Required capabilities (all) and provider types (any).
     road
-        The active network as a :class:`mapsvc.travel.RoadGraph`, or None: then travel
-        time areas fall back to the types' radius and the order is by distance.
+        The active network as a :class:`mapsvc._road_index.RoadIndex`
+        (``mapsvc.planner_inputs.road_index``), or None: then travel-time areas fall back
+        to the types' radius and the order is by distance.
     snap_m
-        A place farther than this from the nearest network node is off the network.
+        A provider (or the point) farther than this from the nearest network node is off
+        the network (setting ``SERVICE_AREA_SNAP_M``).
+    access_m
+        A place is reached when the drive gets within this many metres of it (setting
+        ``SERVICE_AREA_ACCESS_M``; the planner's rule, :mod:`mapsvc.area_check`).
     seed
         Tie-break seed; a fresh one when None (pass the returned one to repeat an order).
     limit
@@ -206,21 +215,26 @@ def find_providers(
     if road is not None:
         result.order = "travel_time"
         nodes, on_net = index.road_nodes(road, snap_m)
-        pnode, pdist = road.snap_lonlat([lon], [lat])
-        if pdist[0] > snap_m:
+        rx, ry = index.project_to(road.crs, lon, lat)
+        _pnode, pdist = road.snap(np.array([[rx, ry]]))
+        times = None
+        if pdist[0] <= snap_m:
+            need = index.minutes[cand][rule == RULE_TRAVEL]
+            need_s = float(np.nanmax(need)) * 60.0 if need.size else 0.0
+            times = times_to_point(road, rx, ry, access_m, max(need_s, horizon_min * 60.0))
+            if not np.isfinite(times).any():
+                times = None  # no road within access_m of the point
+        if times is None:
             notes.append(
                 Text(
-                    f"指定の地点は道路網から {pdist[0]:,.0f} m 離れているため、所要時間は使わず直線距離で判定しました。",
-                    f"The point is {pdist[0]:,.0f} m from the road network, so straight-line distance was used instead of travel time.",
+                    f"指定の地点の近く（{access_m:,.0f} m 以内）に道路網がない（最寄りの交差点まで {pdist[0]:,.0f} m）ため、所要時間は使わず直線距離で判定しました。",
+                    f"No road of the network is within {access_m:,.0f} m of the point (nearest junction {pdist[0]:,.0f} m), so straight-line distance was used instead of travel time.",
                 )
             )
             result.order = "distance"
             fallback[rule == RULE_TRAVEL] = "point_off_network"
             rule[rule == RULE_TRAVEL] = RULE_RADIUS
         else:
-            need = index.minutes[cand][rule == RULE_TRAVEL]
-            need_s = float(np.nanmax(need)) * 60.0 if need.size else 0.0
-            times = road.times_to(int(pnode[0]), max(need_s, horizon_min * 60.0))
             travel_s = times[nodes[cand]]
             off = ~on_net[cand]
             travel_s[off] = np.nan

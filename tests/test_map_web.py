@@ -278,3 +278,43 @@ def test_shortlist_csv_and_print_keep_the_order_the_user_saw(demo_services):
     # all results when nothing is ticked
     everything = client.post("/pro/export.csv", data={**form, "type": "home_nursing"})
     assert len(list(csv.reader(io.StringIO(everything.data.decode("utf-8-sig"))))) == len(uids) + 1
+
+
+def test_finder_agrees_with_the_planners_service_area_rule(demo_services):
+    """For any place, the finder and the planner's point check (whose answers match the
+    planner's service-area polygons) say the same about every on-network provider."""
+    from mapsvc.area_check import point_check
+    from mapsvc.filters import FilterSet
+    from mapsvc.index import load_index
+    from mapsvc.planner_inputs import context_for, providers_for, road_index
+    from mapsvc.search import find_providers
+    from mapsvc.service_areas import resolve_rules
+
+    index = load_index(demo_services)
+    road = road_index(demo_services)
+    assert road is not None
+    with demo_services.store.session() as session:
+        providers = providers_for(session)
+        ctx = context_for(demo_services, session)
+    rules, _problems = resolve_rules(providers, ctx)
+    rng = __import__("numpy").random.default_rng(7)
+    picks = rng.choice(len(index), 12, replace=False)
+    compared = 0
+    for pos in picks:
+        lon, lat = float(index.lon[pos]) + 0.004, float(index.lat[pos]) - 0.003
+        planner = {r["uid"]: r for r in point_check(rules, ctx, lon, lat) if not r["off_network"]}
+        result = find_providers(
+            index, lon, lat, FilterSet(), road=road, access_m=ctx.access_m, snap_m=ctx.snap_m
+        )
+        if result.order != "travel_time":
+            continue  # the point is off the network: the finder says so and uses distance
+        found = {m.uid: m for m in result.matches}
+        for uid, verdict in planner.items():
+            pos_of = index.position(uid)
+            if pos_of is None or not index.active[pos_of]:
+                continue  # the finder lists active providers only (suspended ones cannot serve)
+            assert (uid in found) == verdict["inside"], (uid, verdict)
+            if verdict["travel_min"] is not None and uid in found:
+                assert abs(found[uid].travel_s / 60.0 - verdict["travel_min"]) < 0.01
+            compared += 1
+    assert compared > 3000

@@ -16,12 +16,12 @@ from search_support import (
     provider_row,
 )
 
+from mapsvc._road_index import build_road_index
 from mapsvc.errors import InvalidFilter
 from mapsvc.filters import FilterSet, parse_filters
 from mapsvc.index import IndexHolder, build_index, load_index
 from mapsvc.search import find_providers, nearby_providers
 from mapsvc.taxonomy import load_taxonomy
-from mapsvc.travel import build_road_graph
 
 TAX = load_taxonomy("layers")
 
@@ -229,7 +229,7 @@ def test_area_codes_resolve_to_area_polygons_and_name_them():
 
 def test_travel_time_on_a_hand_made_network_honours_one_way_streets():
     # nodes every 1 km, 2 minutes per edge; one-way eastbound from node 3 on
-    road = build_road_graph(line_network(6, one_way_from=3), "line")
+    road = build_road_index(line_network(6, one_way_from=3), "line")
     rows = frame(
         provider_row("west", lon=east(0), service_area={"kind": "travel_time", "minutes": 5}),
         provider_row("east", lon=east(5_000), service_area={"kind": "travel_time", "minutes": 30}),
@@ -237,21 +237,23 @@ def test_travel_time_on_a_hand_made_network_honours_one_way_streets():
     )
     idx = build_index(rows, TAX)
     at_node2 = find_providers(idx, east(2_000), BASE_LAT, FilterSet(), road=road)
-    # west: 2 edges = 4 min <= 5; east: can't drive west on the one-way road; mid: 1 edge
+    # reached = within 300 m of the point (the planner's rule): west drives one edge and
+    # 700 m of the next (3.4 min <= 5); mid 700 m (1.4 min); east cannot drive west on
+    # the one-way road
     assert set(uids(at_node2)) == {"west", "mid"}
-    assert {m.uid: m.travel_min for m in at_node2.matches} == {"west": 4, "mid": 2}
+    assert {m.uid: m.travel_min for m in at_node2.matches} == {"west": 3, "mid": 1}
     assert [m.uid for m in at_node2.matches] == ["mid", "west"]
     assert at_node2.order == "travel_time"
     at_node3 = find_providers(idx, east(3_000), BASE_LAT, FilterSet(), road=road)
-    assert "west" not in uids(at_node3)  # 6 min > 5
+    assert "west" not in uids(at_node3)  # 5.4 min > 5
     at_node5 = find_providers(idx, east(5_000), BASE_LAT, FilterSet(), road=road)
-    assert {m.uid: m.travel_min for m in at_node5.matches}["mid"] == 4  # eastbound works
+    assert {m.uid: m.travel_min for m in at_node5.matches}["mid"] == 3  # eastbound works
     reason = at_node5.matches[-1].reasons[-1]
     assert "車で約" in reason.ja and "分以内" in reason.ja
 
 
 def test_type_default_minutes_apply_only_with_a_network_and_off_network_falls_back():
-    road = build_road_graph(line_network(4, seconds=600), "slow")  # 10 min per km
+    road = build_road_index(line_network(4, seconds=600), "slow")  # 10 min per km
     rows = frame(provider_row("clinic", lon=east(3_000)))  # clinic default: 30 min / 16 km
     idx = build_index(rows, TAX)
     assert uids(find_providers(idx, BASE_LON, BASE_LAT, FilterSet(), road=road)) == ["clinic"]
@@ -265,7 +267,7 @@ def test_type_default_minutes_apply_only_with_a_network_and_off_network_falls_ba
     north = BASE_LAT + 5_000 / 111_000
     off = find_providers(idx_short, BASE_LON, north, FilterSet(), road=road, snap_m=1000)
     assert uids(off) == ["clinic"] and off.order == "distance"
-    assert "道路網から" in off.notes[0].ja
+    assert "道路網がない" in off.notes[0].ja
     assert "地点が道路網から離れているため" in off.matches[0].reasons[-1].ja
 
 

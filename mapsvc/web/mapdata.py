@@ -9,11 +9,11 @@ from typing import Any
 
 from flask import current_app, request
 
+from .._road_index import RoadIndex
 from ..errors import NotFound
 from ..index import ProviderIndex, shared_index
 from ..layers import Layer, load_layers
-from ..network import load_active_network
-from ..travel import RoadGraph, cached_road_graph
+from ..planner_inputs import road_index as planner_road_index
 from ..visibility import audience_for_role
 from .auth import current_role
 from .context import services
@@ -55,13 +55,9 @@ def layer_or_404(layer_id: str) -> Layer:
     raise NotFound("no such collection; see /api/collections", field="collectionId")
 
 
-def road_graph() -> RoadGraph | None:
-    """The active road network in the finder's form, or None when none is loaded."""
-    loaded = load_active_network(services())
-    if loaded is None:
-        return None
-    graph, row = loaded
-    return cached_road_graph(graph, row.signature)
+def road_index() -> RoadIndex | None:
+    """The active road network in the form travel-time checks need, or None."""
+    return planner_road_index(services())
 
 
 def base_url() -> str:

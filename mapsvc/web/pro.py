@@ -27,7 +27,7 @@ from ..shortlist import shortlist_csv, shortlist_rows
 from .auth import role_required
 from .context import services
 from .i18n import get_lang, t
-from .mapdata import is_demo, map_texts, provider_index, road_graph, taxonomy_labels
+from .mapdata import is_demo, map_texts, provider_index, road_index, taxonomy_labels
 
 bp = Blueprint("pro", __name__)
 LEVEL_CHOICES = ("consult", "accept", "active")
@@ -102,8 +102,9 @@ def _run(form: MultiDict[str, str]) -> tuple[FinderResult, str | None]:
         lon,
         lat,
         filters,
-        road=road_graph(),
-        snap_m=float(current_app.config.get("SERVICE_AREA_SNAP_M", 1000.0)),
+        road=road_index(),
+        snap_m=float(current_app.config["SERVICE_AREA_SNAP_M"]),
+        access_m=float(current_app.config["SERVICE_AREA_ACCESS_M"]),
         seed=_seed(form),
         limit=int(current_app.config["FINDER_MAX_RESULTS"]),
     )
