@@ -27,6 +27,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .codes import JAPAN_LAT, JAPAN_LON, nfkc, normalise_municipality_code
+from .db import bump_generation
 from .errors import ImportFailed, InvalidInput
 from .models import Area
 
@@ -263,14 +264,21 @@ def import_areas(
                 select(Area).where(Area.kind == kind, Area.code.in_([r["code"] for r in rows]))
             )
         }
+        changed = False
         for r in rows:
             area = existing.get(r["code"])
             if area is None:
                 session.add(Area(**r))
+                changed = True
                 continue
             for key in ("name", "parent_code", "municipality_code", "geometry", "properties"):
                 if getattr(area, key) != r[key]:
                     setattr(area, key, r[key])
+                    changed = True
+        if changed:
+            # service areas given as area codes and the "which centre covers this address"
+            # answer depend on the boundaries: in-process indexes must rebuild
+            bump_generation(session)
     return len(rows)
 
 

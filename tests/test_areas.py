@@ -113,6 +113,16 @@ def test_features_with_one_code_are_merged_and_updates_apply(sqlite_services, tm
     assert list(frame["name"]) == ["新島町"] and frame.geometry.iloc[0].geom_type == "Polygon"
 
 
+def test_changed_boundaries_tell_the_indexes_to_rebuild(sqlite_services, tmp_path):
+    store = sqlite_services.store
+    path = _write(tmp_path, [_feature(_square(134.0, 34.3), code="T9", name="港町")])
+    g0 = store.generation()
+    import_areas(sqlite_services, path, "town")
+    g1 = store.generation()
+    import_areas(sqlite_services, path, "town")  # the same boundaries again: nothing changed
+    assert g1 > g0 and store.generation() == g1
+
+
 @pytest.mark.parametrize(
     ("features", "message"),
     [
