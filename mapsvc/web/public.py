@@ -150,8 +150,8 @@ def index() -> Any:
             search = _search_result(address)
             if not search["found"]:
                 error = t(
-                    "住所が見つかりませんでした。町名・丁目まで入力してください（例：番町一丁目）。",
-                    "The address was not found. Enter it down to the town and chōme (e.g. 番町一丁目).",
+                    "住所が見つかりませんでした。町名・丁目まで入力してください（例：〇〇町一丁目）。",
+                    "The address was not found. Enter it down to the town and chōme (e.g. 〇〇町一丁目).",
                 )
                 search = None
         except MapsvcError as exc:
