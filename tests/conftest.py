@@ -13,6 +13,7 @@ import os
 import re
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -225,3 +226,20 @@ def browser() -> Iterator[Any]:
             yield instance
         finally:
             instance.close()
+
+
+@contextmanager
+def serve_app(app: Any) -> Iterator[str]:
+    """The app on 127.0.0.1 at a free port, served from a thread (for browser tests)."""
+    import threading
+
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)

@@ -9,14 +9,12 @@ from __future__ import annotations
 import csv
 import io
 import socket
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import pytest
-from conftest import make_app
-from werkzeug.serving import make_server
+from conftest import make_app, serve_app
 
 from mapsvc.areas import areas_frame
 from mapsvc.users import add_user
@@ -34,15 +32,10 @@ def _closed_port() -> int:
 
 @contextmanager
 def serve(services: Any) -> Iterator[str]:
+    """The demo app with a base map that cannot load (as offline), on a free port."""
     app = make_app(services, BASEMAP_URL=f"http://127.0.0.1:{_closed_port()}/{{z}}/{{x}}/{{y}}.png")
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
+    with serve_app(app) as base:
+        yield base
 
 
 def markers(page: Any) -> int:

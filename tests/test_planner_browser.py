@@ -2,14 +2,8 @@
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any
-
 import pytest
-from conftest import make_app
-from werkzeug.serving import make_server
+from conftest import make_app, serve_app
 
 from mapsvc.users import add_user
 
@@ -17,25 +11,12 @@ pytest_plugins = ["demo_support"]
 PASSWORD = "correct horse battery"
 
 
-@contextmanager
-def serve(app: Any) -> Iterator[str]:
-    """The app on 127.0.0.1 at a free port, from a thread."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
-
-
 @pytest.mark.browser
 def test_coverage_map_choropleth_and_what_if(browser, demo_services) -> None:
     with demo_services.store.session() as session:
         add_user(session, "planner1", PASSWORD, "planner")
     app = make_app(demo_services)
-    with serve(app) as base:
+    with serve_app(app) as base:
         context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="ja-JP")
         page = context.new_page()
         errors: list[str] = []

@@ -4,15 +4,9 @@ today's confirmation date."""
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any
-
 import pytest
-from conftest import make_app
+from conftest import make_app, serve_app
 from survey_support import add_provider, record
-from werkzeug.serving import make_server
 
 from mapsvc.models import utcnow
 from mapsvc.staleness import confirmation_badge, confirmed_date
@@ -20,19 +14,6 @@ from mapsvc.users import add_user
 from mapsvc.visibility import reduce_record
 
 PASSWORD = "correct horse battery"
-
-
-@contextmanager
-def serve(app: Any) -> Iterator[str]:
-    """The app on 127.0.0.1 at a free port, from a thread."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
 
 
 @pytest.mark.browser
@@ -47,7 +28,7 @@ def test_editor_issues_link_provider_answers_editor_approves(browser, sqlite_ser
     with services.store.session() as session:
         add_user(session, "editor1", PASSWORD, "editor")
     app = make_app(services, INDEX_REFRESH_SECONDS=0)
-    with serve(app) as base:
+    with serve_app(app) as base:
         # 1. the editor logs in and issues a link from the provider list
         editor = browser.new_context()
         page = editor.new_page()
