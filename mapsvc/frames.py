@@ -12,35 +12,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .models import Provider
+from .registry import CONTENT_FIELDS
 
-FRAME_COLUMNS = (
+# Every stored content field but the geocoder's name and the source's extra columns.
+FRAME_COLUMNS: tuple[str, ...] = (
     "id",
     "uid",
     "source",
     "source_id",
-    "type",
-    "name",
-    "kana",
-    "address",
-    "municipality_code",
-    "lon",
-    "lat",
-    "geocode_status",
-    "geocode_precision",
-    "phone",
-    "url",
-    "hours",
-    "status",
-    "fax",
-    "phone_direct",
-    "email",
-    "contact_person",
-    "contact_hours",
-    "notes_professional",
-    "service_area",
+    *(f for f in CONTENT_FIELDS if f not in ("geocoder", "extra")),
     "capabilities",
-    "confirmed_at",
-    "confirmed_by",
     "updated_at",
     "created_at",  # never-confirmed records count from here (mapsvc.staleness)
 )
