@@ -314,21 +314,26 @@ def apply_plan(session: Session, plan: ImportPlan, *, actor: str, rejects_path: 
     session.flush()
     insert_records(session, plan.source, plan.inserts, actor=actor, import_run_id=run.id)
     apply_changes(session, plan.changes, actor=actor, action="import.update", import_run_id=run.id)
-    if plan.rejections:
+    record_rejections(session, run.id, plan.rejections)
+    run.finished_at = utcnow()
+    return run.id
+
+
+def record_rejections(session: Session, run_id: int, rejections: list[Rejection]) -> None:
+    """Keep rejected rows with their reasons for the editor's dashboard."""
+    if rejections:
         session.execute(
             RejectedRow.__table__.insert(),
             [
                 {
-                    "import_run_id": run.id,
+                    "import_run_id": run_id,
                     "line": r.line,
                     "reason": r.reason,
                     "row": {k: v for k, v in r.row.items() if not k.startswith("@")},
                 }
-                for r in plan.rejections
+                for r in rejections
             ],
         )
-    run.finished_at = utcnow()
-    return run.id
 
 
 def import_file(

@@ -21,10 +21,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..codes import header_key, nfkc
-from ..models import ImportRun, Provider, RejectedRow, utcnow
+from ..models import ImportRun, Provider, utcnow
 from ..registry import Change, jsonable
 from ..review import REVIEWABLE_FIELDS, queue_submission
-from .importer import ImportPlan, Rejection
+from .importer import ImportPlan, Rejection, record_rejections
 
 # Optional template columns the generic format does not read: who filled the row in.
 RESPONDENT_HEADERS = {
@@ -152,19 +152,7 @@ def queue_plan(
             submitted_by=who or f"{actor}: {plan.path.name} line {line}",
         )
         queued += 1
-    if plan.rejections:
-        session.execute(
-            RejectedRow.__table__.insert(),
-            [
-                {
-                    "import_run_id": run.id,
-                    "line": r.line,
-                    "reason": r.reason,
-                    "row": {k: v for k, v in r.row.items() if not k.startswith("@")},
-                }
-                for r in plan.rejections
-            ],
-        )
+    record_rejections(session, run.id, plan.rejections)
     run.counts = {
         "queued": queued,
         "changes": len(changes),
