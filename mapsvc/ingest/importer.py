@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import gc
-import json
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -35,7 +34,7 @@ from ..registry import (
 from ..taxonomy import Taxonomy
 from .mapping import Mapping, detect_mapping, load_mapping, mapping_by_name, shipped_mappings
 from .reader import Table, read_raw, to_table
-from .rows import Resolved, RowRejected, resolve, row_to_record
+from .rows import RowRejected, resolve, row_to_record
 
 # geocode(address, session) -> {"lon", "lat", "geocoder", "precision"} or None; the session
 # is the import's own, so cached results commit (or roll back) with the import.
@@ -108,16 +107,16 @@ class ImportReport:
 
 
 def choose_mapping(
-    path: Path, taxonomy: Taxonomy, fmt: str | None, mapping_path: Path | None
-) -> tuple[Mapping | None, Any]:
+    taxonomy: Taxonomy, fmt: str | None, mapping_path: Path | None
+) -> Mapping | None:
     """The mapping named by --format/--mapping, else None (detected after reading)."""
     if fmt and mapping_path:
         raise ImportFailed("give either --format or --mapping, not both", field="format")
     if mapping_path:
-        return load_mapping(mapping_path, taxonomy), None
+        return load_mapping(mapping_path, taxonomy)
     if fmt:
-        return mapping_by_name(fmt, taxonomy), None
-    return None, None
+        return mapping_by_name(fmt, taxonomy)
+    return None
 
 
 def read_table(path: Path, taxonomy: Taxonomy, mapping: Mapping | None) -> tuple[Table, Mapping]:
@@ -159,8 +158,7 @@ def plan_import(
         The file cannot be read, its format is unknown or required columns are missing.
     """
     path = Path(path)
-    mapping, _ = choose_mapping(path, taxonomy, fmt, mapping_path)
-    table, mapping = read_table(path, taxonomy, mapping)
+    table, mapping = read_table(path, taxonomy, choose_mapping(taxonomy, fmt, mapping_path))
     source = source or mapping.source
     where = f"{path}: line {table.header_line}" if table.header_line else str(path)
     try:
@@ -196,7 +194,7 @@ def plan_import(
         seen[key] = line
         records.append((line, rec, row))
     _geocode_missing(session, records, geocode)
-    _plan_upserts(session, plan, resolved, records)
+    _plan_upserts(session, plan, records)
     return plan
 
 
@@ -223,7 +221,6 @@ def _geocode_missing(
 def _plan_upserts(
     session: Session,
     plan: ImportPlan,
-    resolved: Resolved,
     records: list[tuple[int, dict[str, Any], dict[str, str]]],
 ) -> None:
     existing = existing_by_source(session, plan.source)
@@ -414,9 +411,8 @@ def import_file(
         else:
             run_id = apply_plan(session, plan, actor=actor, rejects_path=target)
         if target is not None:
-            write_rejects(
-                target, plan
-            )  # inside the transaction: if writing fails, nothing is committed
+            # inside the transaction: if writing the rejects fails, nothing is committed
+            write_rejects(target, plan)
     pending = sum(1 for r in plan.inserts if r.get("geocode_status") == "pending") + sum(
         1 for c in plan.changes if c.after.get("geocode_status") == "pending"
     )
@@ -450,7 +446,3 @@ def _bulk_allocation() -> Iterator[None]:
     finally:
         if was_enabled:
             gc.enable()
-
-
-def report_json(report: ImportReport) -> str:
-    return json.dumps(report.summary(), ensure_ascii=False)

@@ -46,33 +46,10 @@ class Resolved:
     templates: dict[str, str]
     type_column: str | None
     rule_columns: dict[tuple[str, ...], str | None]
-    capability_columns: list[
-        tuple[str, str, Any, str | None]
-    ]  # (header, capability, spec, note header)
+    # (header, capability, spec, note header)
+    capability_columns: list[tuple[str, str, Any, str | None]]
     extra: dict[str, str]
     filename: str
-
-    def provides(self) -> set[str]:
-        """Record fields this file can set (others are left alone on update)."""
-        fields = set(self.columns) | set(self.templates)
-        fields.discard("source_id")
-        fields.discard("uid")
-        if {
-            "service_area_km",
-            "service_area_minutes",
-            "service_area_codes",
-            "service_area_geojson",
-        } & fields:
-            fields -= {
-                "service_area_km",
-                "service_area_minutes",
-                "service_area_codes",
-                "service_area_geojson",
-            }
-            fields.add("service_area")
-        if "address_detail" in fields:
-            fields.discard("address_detail")
-        return fields
 
 
 def _find(header_keys: dict[str, str], variants: tuple[str, ...]) -> str | None:
@@ -246,23 +223,21 @@ def _service_area(res: Resolved, row: dict[str, str]) -> dict[str, Any] | None:
         return {"kind": "codes", "codes": items}
     minutes = _value(res, row, "service_area_minutes")
     if minutes:
-        try:
-            value = float(minutes)
-        except ValueError:
-            raise RowRejected(f"service_area_minutes {minutes!r} is not a number") from None
-        if value <= 0:
-            raise RowRejected(f"service_area_minutes must be > 0, got {minutes}")
-        return {"kind": "travel_time", "minutes": value}
+        return {"kind": "travel_time", "minutes": _positive(minutes, "service_area_minutes")}
     km = _value(res, row, "service_area_km")
     if km:
-        try:
-            value = float(km)
-        except ValueError:
-            raise RowRejected(f"service_area_km {km!r} is not a number") from None
-        if value <= 0:
-            raise RowRejected(f"service_area_km must be > 0, got {km}")
-        return {"kind": "radius", "km": value}
+        return {"kind": "radius", "km": _positive(km, "service_area_km")}
     return None
+
+
+def _positive(text: str, what: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise RowRejected(f"{what} {text!r} is not a number") from None
+    if value <= 0:
+        raise RowRejected(f"{what} must be > 0, got {text}")
+    return value
 
 
 def row_to_record(res: Resolved, row: dict[str, str], taxonomy: Taxonomy) -> dict[str, Any]:
@@ -294,7 +269,7 @@ def row_to_record(res: Resolved, row: dict[str, str], taxonomy: Taxonomy) -> dic
     for target in _PLAIN_FIELDS:
         if target in res.columns or target in res.templates:
             rec[target] = _value(res, row, target) or None
-    if rec.get("name") is None and "name" in res.provides():
+    if "name" in rec and rec["name"] is None:  # the file has a name column, empty here
         raise RowRejected("name is empty")
     if "address_detail" in res.columns and rec.get("address"):
         detail = _value(res, row, "address_detail")
