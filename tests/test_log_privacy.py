@@ -21,18 +21,14 @@ import re
 import socket
 import subprocess
 import sys
-import threading
 import time
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import make_app
-from werkzeug.serving import make_server
+from conftest import make_app, serve_app
 
 from mapsvc.addresses import normalise
 from mapsvc.users import add_user
@@ -138,22 +134,10 @@ def add_care_manager(services: Any) -> None:
         add_user(session, "cm1", PASSWORD, "professional")
 
 
-@contextmanager
-def thread_server(app: Any) -> Iterator[str]:
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
-
-
 def test_app_werkzeug_and_sql_logs_hold_no_part_of_the_address(demo_services, caplog):
     add_care_manager(demo_services)
     app = make_app(demo_services, INDEX_REFRESH_SECONDS=3600)
-    with thread_server(app) as base:
+    with serve_app(app) as base:
         Browser(base).get("/")  # the index is built (SQL rows logged) before capture
         caplog.set_level(logging.DEBUG)
         for name in ("werkzeug", "mapsvc", "sqlalchemy.engine", "geopy", "urllib3"):
