@@ -127,3 +127,9 @@ def test_rejects_default_beside_input_or_instance_when_read_only(
     assert any(
         (Path(services.config["INSTANCE_PATH"]) / "rejects").glob("generic_bad_rows.*.rejects.csv")
     )
+
+
+def test_format_refuses_a_file_type_it_does_not_read(services, tmp_path: Path) -> None:
+    with pytest.raises(ImportFailed, match="format kaigo_kohyo reads csv files, not geojson"):
+        run_import(services, DATA / "generic_providers.geojson", tmp_path, fmt="kaigo_kohyo")
+    assert snapshot(services)[0] == 0

@@ -33,7 +33,7 @@ from ..registry import (
 )
 from ..taxonomy import Taxonomy
 from .mapping import Mapping, detect_mapping, load_mapping, mapping_by_name, shipped_mappings
-from .reader import Table, read_raw, to_table
+from .reader import Table, file_kind, read_raw, to_table
 from .rows import RowRejected, resolve, row_to_record
 
 # geocode(address, session) -> {"lon", "lat", "geocoder", "precision"} or None; the session
@@ -122,6 +122,7 @@ def choose_mapping(
 def read_table(path: Path, taxonomy: Taxonomy, mapping: Mapping | None) -> tuple[Table, Mapping]:
     """Read the file and settle the mapping (detecting it from the header if needed)."""
     if mapping is not None:
+        _check_file_type(path, mapping)
         raw = read_raw(path, mapping.encodings)
         return to_table(raw, mapping.known_headers(), mapping.metadata_prefix), mapping
     raw = read_raw(path)
@@ -133,7 +134,17 @@ def read_table(path: Path, taxonomy: Taxonomy, mapping: Mapping | None) -> tuple
         mapping = detect_mapping(table.header, path.name, taxonomy)
     except InvalidMapping as exc:
         raise ImportFailed(exc.message, field="format") from None
+    _check_file_type(path, mapping)
     return to_table(raw, mapping.known_headers(), mapping.metadata_prefix), mapping
+
+
+def _check_file_type(path: Path, mapping: Mapping) -> None:
+    kind = file_kind(path)
+    if kind not in mapping.file_types:
+        raise ImportFailed(
+            f"{path}: format {mapping.name} reads {', '.join(mapping.file_types)} files, not {kind}",
+            field="format",
+        )
 
 
 def plan_import(

@@ -73,10 +73,9 @@ _TOP_KEYS = {
     "capabilities",
     "extra",
     "answers",
-    "confirmed_default",
 }
 _RULE_OPS = ("equals", "contains", "regex")
-_TEMPLATE_FIELD = re.compile(r"\{([^{}]+)\}")
+TEMPLATE_FIELD = re.compile(r"\{([^{}]+)\}")
 # {column|filter}: key = comparable name (no spaces, no 休止中 marker); town = address cut
 # before the first block number (so "…宮脇町一丁目32番25号" and "…宮脇町1丁目32-25" agree).
 TEMPLATE_FILTERS = ("key", "town")
@@ -92,7 +91,7 @@ class ColumnSpec:
 
     def template_headers(self) -> list[str]:
         """Header names a template reads (``{name|key}`` reads ``name``)."""
-        return [f.split("|", 1)[0] for f in _TEMPLATE_FIELD.findall(self.template or "")]
+        return [f.split("|", 1)[0] for f in TEMPLATE_FIELD.findall(self.template or "")]
 
 
 @dataclass(frozen=True)
@@ -162,7 +161,6 @@ class Mapping:
     capabilities_from_headers: bool
     capability_columns: tuple[CapabilityColumn, ...]
     extra: dict[str, tuple[str, ...]]
-    confirmed_default: str | None
     answers: AnswerSpec | None
 
     def known_headers(self) -> set[str]:
@@ -230,6 +228,18 @@ def _rule(item: Any, where: str, result_key: str, problems: _Problems) -> Rule |
         str(item[result_key]),
         bool(item.get("strip", False)),
     )
+
+
+def _check_template(template: str, where: str, problems: _Problems) -> None:
+    fields = TEMPLATE_FIELD.findall(template)
+    if not fields:
+        problems.add(where, "a template needs at least one {header}")
+    for f in fields:
+        for filt in f.split("|")[1:]:
+            if filt not in TEMPLATE_FILTERS:
+                problems.add(
+                    where, f"unknown filter {filt!r}; expected one of {', '.join(TEMPLATE_FILTERS)}"
+                )
 
 
 def load_mapping(path: Path | str, taxonomy: Taxonomy) -> Mapping:
@@ -307,15 +317,8 @@ def load_mapping(path: Path | str, taxonomy: Taxonomy) -> Mapping:
                 _headers(spec["headers"], f"{where}.headers", problems) if "headers" in spec else ()
             )
             template = spec.get("template")
-            if template is not None and not _TEMPLATE_FIELD.search(str(template)):
-                problems.add(f"{where}.template", "a template needs at least one {header}")
-            for f in _TEMPLATE_FIELD.findall(str(template or "")):
-                for filt in f.split("|")[1:]:
-                    if filt not in TEMPLATE_FILTERS:
-                        problems.add(
-                            f"{where}.template",
-                            f"unknown filter {filt!r}; expected one of {', '.join(TEMPLATE_FILTERS)}",
-                        )
+            if template is not None:
+                _check_template(str(template), f"{where}.template", problems)
             columns[target] = ColumnSpec(
                 target, headers, str(template) if template is not None else None
             )
@@ -325,13 +328,7 @@ def load_mapping(path: Path | str, taxonomy: Taxonomy) -> Mapping:
     if sid is not None:
         if isinstance(sid, dict) and isinstance(sid.get("template"), str):
             columns["source_id"] = ColumnSpec("source_id", (), sid["template"])
-            for f in _TEMPLATE_FIELD.findall(sid["template"]):
-                for filt in f.split("|")[1:]:
-                    if filt not in TEMPLATE_FILTERS:
-                        problems.add(
-                            "source_id.template",
-                            f"unknown filter {filt!r}; expected one of {', '.join(TEMPLATE_FILTERS)}",
-                        )
+            _check_template(sid["template"], "source_id.template", problems)
         else:
             problems.add("source_id", "expected {template: '{column}...'}")
     required_columns = tuple(data.get("required_columns") or [])
@@ -502,7 +499,6 @@ def load_mapping(path: Path | str, taxonomy: Taxonomy) -> Mapping:
         capabilities_from_headers=bool(caps.get("from_headers", False)),
         capability_columns=tuple(cap_columns),
         extra=extra,
-        confirmed_default=data.get("confirmed_default"),
         answers=answers,
     )
 

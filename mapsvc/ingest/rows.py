@@ -11,7 +11,7 @@ from typing import Any
 from ..addresses import normalise as normalise_address
 from ..codes import header_key, in_japan, nfkc, normalise_municipality_code, parse_coordinate
 from ..taxonomy import Taxonomy
-from .mapping import Mapping
+from .mapping import TEMPLATE_FIELD, Mapping
 
 _PLAIN_FIELDS = (
     "name",
@@ -28,7 +28,6 @@ _PLAIN_FIELDS = (
     "notes_professional",
     "confirmed_by",
 )
-_TEMPLATE_FIELD = re.compile(r"\{([^{}]+)\}")
 _DANGLING = re.compile(r"^[\s〜~\-@/]+|[\s〜~\-@/]+$")
 FILENAME = "@filename"  # rule column that tests the file name instead of a cell
 
@@ -70,7 +69,7 @@ def resolve(mapping: Mapping, header: list[str], taxonomy: Taxonomy, filename: s
         if actual is not None:
             columns[target] = actual
         elif spec.template and all(header_key(h) in keys for h in spec.template_headers()):
-            templates[target] = _TEMPLATE_FIELD.sub(
+            templates[target] = TEMPLATE_FIELD.sub(
                 lambda m: (
                     "{"
                     + "|".join(
@@ -131,11 +130,11 @@ def _value(res: Resolved, row: dict[str, str], target: str) -> str:
     if target in res.columns:
         return nfkc(row.get(res.columns[target], "") or "")
     if target in res.templates:
-        parts = [p.split("|", 1)[0] for p in _TEMPLATE_FIELD.findall(res.templates[target])]
+        parts = [p.split("|", 1)[0] for p in TEMPLATE_FIELD.findall(res.templates[target])]
         if not any(nfkc(row.get(p, "") or "") for p in parts):
             return ""
         text = nfkc(
-            _TEMPLATE_FIELD.sub(lambda m: _render_field(m.group(1), row), res.templates[target])
+            TEMPLATE_FIELD.sub(lambda m: _render_field(m.group(1), row), res.templates[target])
         )
         return _DANGLING.sub("", re.sub(r"\s+", " ", text))
     return ""
