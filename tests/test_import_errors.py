@@ -133,3 +133,34 @@ def test_format_refuses_a_file_type_it_does_not_read(services, tmp_path: Path) -
     with pytest.raises(ImportFailed, match="format kaigo_kohyo reads csv files, not geojson"):
         run_import(services, DATA / "generic_providers.geojson", tmp_path, fmt="kaigo_kohyo")
     assert snapshot(services)[0] == 0
+
+
+def test_geojson_feature_that_is_not_a_point_is_rejected(services, tmp_path: Path) -> None:
+    import json
+
+    path = tmp_path / "areas.geojson"
+    square = [[[134.0, 34.3], [134.01, 34.3], [134.01, 34.31], [134.0, 34.3]]]
+    path.write_text(
+        json.dumps(
+            {
+                "type": "FeatureCollection",
+                "features": [
+                    {
+                        "type": "Feature",
+                        "geometry": {"type": "Polygon", "coordinates": square},
+                        "properties": {"source_id": "p1", "type": "clinic", "name": "面の医院"},
+                    },
+                    {
+                        "type": "Feature",
+                        "geometry": {"type": "Point", "coordinates": [134.0, 34.3]},
+                        "properties": {"source_id": "p2", "type": "clinic", "name": "点の医院"},
+                    },
+                ],
+            },
+            ensure_ascii=False,
+        ),
+        encoding="utf-8",
+    )
+    report = run_import(services, path, tmp_path)
+    assert (report.inserted, report.rejected) == (1, 1)
+    assert "geometry is a Polygon" in read_rejects(tmp_path / "areas.rejects.csv")[0]["reason"]

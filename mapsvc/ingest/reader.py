@@ -172,11 +172,9 @@ def to_table(raw: RawTable, known_headers: set[str], metadata_prefix: str | None
     for line, cells in raw.rows[best_line_index + 1 :]:
         if metadata_prefix and cells and cells[0].startswith(metadata_prefix):
             continue
+        row = dict(zip(header, cells, strict=False))
         if len(cells) > len(header) and any(c.strip() for c in cells[len(header) :]):
-            row = dict(zip(header, cells, strict=False))
             row["@overflow"] = ",".join(cells[len(header) :])
-        else:
-            row = dict(zip(header, cells, strict=False))
         rows.append((line, row))
     return Table(raw.path, raw.kind, raw.encoding, header, header_line, rows)
 

@@ -12,6 +12,7 @@ from ..addresses import normalise as normalise_address
 from ..codes import header_key, in_japan, nfkc, normalise_municipality_code, parse_coordinate
 from ..taxonomy import Taxonomy
 from .mapping import TEMPLATE_FIELD, Mapping
+from .reader import GEOMETRY
 
 _PLAIN_FIELDS = (
     "name",
@@ -252,6 +253,11 @@ def row_to_record(res: Resolved, row: dict[str, str], taxonomy: Taxonomy) -> dic
     if "@overflow" in row:
         raise RowRejected(
             f"the row has more cells than the header ({row['@overflow'][:40]!r} left over)"
+        )
+    geometry = row.get(GEOMETRY)
+    if geometry and geometry != "Point":
+        raise RowRejected(
+            f"the feature's geometry is a {geometry}; a provider's location is a Point"
         )
     rec: dict[str, Any] = {}
     for target in m.required_values:
