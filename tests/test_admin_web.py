@@ -168,6 +168,23 @@ def test_batch_issue_downloads_a_mail_merge_csv(web):
     assert bad.status_code == 400 and "days" in bad.get_data(as_text=True)
 
 
+def test_links_keep_the_path_the_site_is_mounted_under(web):
+    client, services = web
+    uid = add_provider(services, "C")
+    login_as(client, services, "editor")
+    mounted = "http://localhost/map/"
+    token = csrf_token(client, "/admin/links")
+    response = client.post(
+        "/admin/links/issue",
+        data={"csrf_token": token, "provider": uid, "output": "csv"},
+        base_url=mounted,
+    )
+    rows = list(csv.DictReader(io.StringIO(response.data.decode("utf-8-sig"))))
+    assert rows[0]["url"].startswith("http://localhost/map/survey/")
+    path = rows[0]["url"].removeprefix("http://localhost/map")
+    assert client.get(path, base_url=mounted).status_code == 200
+
+
 def test_due_list_download(web):
     client, services = web
     uid = add_provider(services, "C")

@@ -17,13 +17,10 @@ from ...survey import ACTIVE, EXPIRED, REVOKED, active_links, issue_links, revok
 from ...survey_templates import template_csv, template_records, template_xlsx
 from ..context import services
 from ..i18n import t
+from ..mapdata import base_url
 from . import actor, bp, csv_download, editor_view, type_labels
 
 UPLOAD_TYPES = (".csv", ".xlsx", ".geojson", ".json")
-
-
-def _base_url() -> str:
-    return request.host_url.rstrip("/")
 
 
 def _days() -> int:
@@ -101,7 +98,7 @@ def links_issue() -> Response | str:
             config=current_app.config,
         )
         issued = issue_links(
-            session, chosen, secret_key=secret, base_url=_base_url(), actor=actor(), days=days
+            session, chosen, secret_key=secret, base_url=base_url(), actor=actor(), days=days
         )
     if form.get("output") == "csv":
         stamp = utcnow().strftime("%Y%m%d-%H%M")
@@ -136,7 +133,7 @@ def links_download() -> Response:
     """Every active link as a mail-merge / FAX CSV."""
     with services().store.session() as session:
         rows = active_links(
-            session, secret_key=current_app.config["SECRET_KEY"], base_url=_base_url()
+            session, secret_key=current_app.config["SECRET_KEY"], base_url=base_url()
         )
     return csv_download(links_csv(rows, type_labels()), "survey-links-active.csv")
 
@@ -150,7 +147,7 @@ def due_download() -> Response:
         rows = due_links(
             session,
             secret_key=current_app.config["SECRET_KEY"],
-            base_url=_base_url(),
+            base_url=base_url(),
             actor=actor(),
             days=_days(),
             config=current_app.config,
