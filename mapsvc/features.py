@@ -99,8 +99,17 @@ def parse_bbox(text: str | None) -> tuple[float, float, float, float] | None:
     return minx, miny, maxx, maxy
 
 
-def _int(text: str | None, name: str, default: int, low: int, high: int) -> int:
+def parse_int(text: str | None, name: str, low: int, high: int, default: int | None = None) -> int:
+    """A whole number within ``low..high``; ``default`` when absent (None: required).
+
+    Raises
+    ------
+    InvalidInput
+        ``field=name``: missing (and required), not a whole number, or out of range.
+    """
     if text is None or text == "":
+        if default is None:
+            raise InvalidInput(f"{name}: required, a whole number {low}..{high}", field=name)
         return default
     try:
         value = int(text)
@@ -136,8 +145,8 @@ def parse_items_query(
         raise InvalidInput(f"f: expected one of {', '.join(FORMATS)}", field="f")
     return ItemsQuery(
         bbox=parse_bbox(_one(args, "bbox")),
-        limit=_int(_one(args, "limit"), "limit", min(default_limit, max_limit), 1, max_limit),
-        offset=_int(_one(args, "offset"), "offset", 0, 0, 10**9),
+        limit=parse_int(_one(args, "limit"), "limit", 1, max_limit, min(default_limit, max_limit)),
+        offset=parse_int(_one(args, "offset"), "offset", 0, 10**9, 0),
         filters=parse_filters(args.get("cap"), args.get("type"), taxonomy, audience),
         format=fmt,
     )

@@ -167,6 +167,9 @@ def test_clusters_count_every_matching_provider(api):
     assert len(doc["features"]) == 2  # Takamatsu's two clinics share a cell at zoom 6
     get_json(c, "/api/collections/medical/clusters?zoom=99", 400)
     get_json(c, "/api/collections/medical/clusters", 400)
+    # "²" passes str.isdigit() but is no number: a 400 naming zoom, not a crash
+    _, body = get_json(c, "/api/collections/medical/clusters?zoom=%C2%B2", 400)
+    assert body["field"] == "zoom"
 
 
 def test_public_fields_only_for_anonymous_callers_and_professional_ones_after_login(api):

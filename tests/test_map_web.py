@@ -241,6 +241,8 @@ def test_finder_by_map_click_and_errors(demo_services):
     )
     r = _search(client, lon="200", lat="0")
     assert r.status_code == 400
+    r = _search(client, lon=str(lon), lat=str(lat), seed="²")  # a bad seed: a fresh one
+    assert r.status_code == 200 and 'name="seed" value="' in r.get_data(as_text=True)
     r = _search(client, address="デモ市本町一丁目", **{"cap-ventilator": "sometimes"})
     assert r.status_code == 400 and "ventilator" in r.get_data(as_text=True)
     r = _search(client, address="存在しない町")

@@ -209,12 +209,10 @@ def clusters(layer_id: str) -> Response:
     features.check_known(args, ("bbox", "zoom", "cap", "type", "lang"))
     index = provider_index()
     bbox = features.parse_bbox(request.args.get("bbox")) or (-180.0, -90.0, 180.0, 90.0)
-    zoom_text = request.args.get("zoom", "")
-    if not zoom_text.isdigit() or not 0 <= int(zoom_text) <= 22:
-        raise InvalidInput("zoom: expected a whole number 0..22", field="zoom")
+    zoom = features.parse_int(request.args.get("zoom"), "zoom", 0, 22)
     mine = parse_filters(args.get("cap"), args.get("type"), index.taxonomy, audience())
     positions = features.select(index, layer_filters(layer).narrowed(mine), bbox)
-    cells = features.grid_cells(index, positions, bbox, int(zoom_text))
+    cells = features.grid_cells(index, positions, bbox, zoom)
     doc = {
         "type": "FeatureCollection",
         "numberMatched": int(len(positions)),

@@ -91,7 +91,8 @@ def _point(form: MultiDict[str, str]) -> tuple[float, float, str | None]:
 
 def _seed(form: MultiDict[str, str]) -> int | None:
     value = form.get("seed", "")
-    return int(value) if value.isdigit() else None
+    # isdigit() alone accepts "²", which int() refuses; a bad seed just means a fresh one
+    return int(value) if value.isascii() and value.isdigit() else None
 
 
 def _run(form: MultiDict[str, str]) -> tuple[FinderResult, str | None]:
