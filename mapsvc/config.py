@@ -229,6 +229,7 @@ SETTINGS: tuple[Setting, ...] = (
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}
+# Flask's own settings that tests may pass to create_app; anything else must be declared above.
 FLASK_KEYS = {
     "TESTING",
     "DEBUG",
@@ -285,7 +286,7 @@ def load_config(
     ):
         for key, value in values.items():
             if key not in _BY_NAME:
-                if source_name == "overrides" and (key in FLASK_KEYS or key.isupper()):
+                if source_name == "overrides" and key in FLASK_KEYS:
                     raw[key] = value
                     continue
                 raise InvalidConfig(

@@ -65,6 +65,8 @@ def test_config_refuses_unknown_and_misplaced_settings(tmp_path: Path) -> None:
     (tmp_path / "mapsvc.toml").write_text('SECRET_KEY = "s"\n', encoding="utf-8")
     with pytest.raises(InvalidConfig, match="SECRET_KEY must come from the environment"):
         load_config(environ={"MAPSVC_INSTANCE_PATH": str(tmp_path)})
+    with pytest.raises(InvalidConfig, match="unknown setting 'RECONFIRM_MONTH'"):
+        load_config({"RECONFIRM_MONTH": 3}, environ={"MAPSVC_INSTANCE_PATH": str(tmp_path / "x")})
     with pytest.raises(InvalidConfig, match="RECONFIRM_MONTHS"):
         load_config(
             {"RECONFIRM_MONTHS": "soon"}, environ={"MAPSVC_INSTANCE_PATH": str(tmp_path / "x")}
