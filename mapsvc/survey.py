@@ -28,6 +28,7 @@ from .registry import audit
 
 TOKEN_SALT = "mapsvc.survey-link.v1"
 ACTIVE, EXPIRED, REVOKED = "active", "expired", "revoked"
+MAX_LINK_DAYS = 365
 
 
 class SurveyLinkError(MapsvcError):
@@ -80,6 +81,21 @@ def unsign(secret_key: str, signed: str) -> str:
 def link_url(base_url: str, signed: str) -> str:
     """``<base_url>/survey/<signed>``."""
     return f"{base_url.rstrip('/')}/survey/{signed}"
+
+
+def link_days(days: int) -> int:
+    """``days`` if a link may stay valid that long (1 to :data:`MAX_LINK_DAYS`).
+
+    Raises
+    ------
+    InvalidInput
+        Out of range (``field="days"``).
+    """
+    if not 0 < days <= MAX_LINK_DAYS:
+        raise InvalidInput(
+            f"days {days} must be a whole number from 1 to {MAX_LINK_DAYS}", field="days"
+        )
+    return days
 
 
 def token_status(token: SurveyToken, now: datetime) -> str:
@@ -184,8 +200,7 @@ def issue_token(
     With ``replace`` (default) the provider's other active links are revoked, so each
     provider has one live link at a time.
     """
-    if days <= 0:
-        raise InvalidInput(f"days must be positive, got {days}", field="days")
+    link_days(days)
     now = now or utcnow()
     if replace:
         earlier = session.scalars(
@@ -255,6 +270,7 @@ def issue_links(
     replace: bool = True,
 ) -> list[IssuedLink]:
     """Issue one link per provider (see :func:`issue_token`) and return the link list."""
+    link_days(days)  # also when no provider was chosen
     now = now or utcnow()
     out: list[IssuedLink] = []
     for provider in providers:

@@ -57,6 +57,16 @@ def test_unknown_type_and_area_are_clear_errors(services, runner):
     assert result.exit_code == 1 and "no area with code 'X9'" in result.output
 
 
+def test_link_validity_out_of_range_is_a_clear_error(services, runner):
+    add_provider(services, "C")
+    for days in ("0", "400"):
+        result = run_cli(
+            runner, services, "survey", "issue", "--days", days, "--base-url", "http://x"
+        )
+        assert result.exit_code == 1, result.output
+        assert f"days {days} must be a whole number from 1 to 365" in result.output
+
+
 def test_due_list_issues_links_for_due_records(services, runner, tmp_path):
     due = add_provider(services, "D")
     fresh = add_provider(services, "F")

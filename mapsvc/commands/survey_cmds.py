@@ -20,6 +20,11 @@ def _write(out: Path | None, text: str) -> None:
     out.write_bytes(text.encode("utf-8-sig"))
 
 
+def _days(services: Services, days: int | None) -> int:
+    """--days as given (0 is an error, not the default), else the configured validity."""
+    return services.config["SURVEY_TOKEN_DAYS"] if days is None else days
+
+
 def _type_labels(services: Services) -> dict[str, str]:
     return {k: t.label.ja for k, t in services.taxonomy.provider_types.items()}
 
@@ -98,7 +103,7 @@ def survey_issue(
             secret_key=secret,
             base_url=base_url,
             actor=actor,
-            days=days or services.config["SURVEY_TOKEN_DAYS"],
+            days=_days(services, days),
             replace=not keep_old,
         )
     _write(out, links_csv(links, _type_labels(services)))
@@ -153,7 +158,7 @@ def survey_due(
             secret_key=secret,
             base_url=base_url,
             actor=actor,
-            days=days or services.config["SURVEY_TOKEN_DAYS"],
+            days=_days(services, days),
             config=services.config,
             types=types,
             area=area,

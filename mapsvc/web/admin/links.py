@@ -13,7 +13,17 @@ from ...ingest.importer import import_file
 from ...models import utcnow
 from ...reconfirm import due_csv, due_links, links_csv, provider_list, select_providers
 from ...staleness import STATES
-from ...survey import ACTIVE, EXPIRED, REVOKED, active_links, issue_links, revoke, tokens_overview
+from ...survey import (
+    ACTIVE,
+    EXPIRED,
+    MAX_LINK_DAYS,
+    REVOKED,
+    active_links,
+    issue_links,
+    link_days,
+    revoke,
+    tokens_overview,
+)
 from ...survey_templates import template_csv, template_records, template_xlsx
 from ..context import services
 from ..i18n import t
@@ -25,9 +35,11 @@ UPLOAD_TYPES = (".csv", ".xlsx", ".geojson", ".json")
 
 def _days() -> int:
     raw = request.form.get("days") or str(current_app.config["SURVEY_TOKEN_DAYS"])
-    if not raw.isdigit() or not 0 < int(raw) <= 365:
-        raise InvalidInput(f"days {raw!r} must be a whole number from 1 to 365", field="days")
-    return int(raw)
+    if not raw.isdigit():
+        raise InvalidInput(
+            f"days {raw!r} must be a whole number from 1 to {MAX_LINK_DAYS}", field="days"
+        )
+    return link_days(int(raw))
 
 
 @bp.route("/providers")
