@@ -62,14 +62,6 @@ def normalise(address: str) -> str:
     return text
 
 
-def strip_prefix(address: str, prefixes: list[str]) -> str:
-    """Remove a known prefecture/city prefix (already normalised), else any prefecture."""
-    for prefix in sorted(prefixes, key=len, reverse=True):
-        if prefix and address.startswith(prefix):
-            return address[len(prefix) :]
-    return address
-
-
 def split_prefecture_city(address: str) -> tuple[str, str, str]:
     """(prefecture, city, rest) of a normalised address; parts may be empty."""
     pref = ""

@@ -31,7 +31,7 @@ from geopy.location import Location
 from geopy.point import Point
 from sqlalchemy.orm import Session
 
-from .addresses import normalise, split_prefecture_city, strip_prefix
+from .addresses import normalise, split_prefecture_city
 from .codes import in_japan
 from .models import GeocodeCacheEntry
 
@@ -121,24 +121,27 @@ class GazetteerGeocoder(Geocoder):
         return cls(entries)
 
     def match(self, query: str) -> GazetteerEntry | None:
+        """The longest town at the start of the address, within the address's city.
+
+        The city is the gazetteer prefix the address starts with (with or without the
+        prefecture); an address naming no city is taken as local (any prefix).
+        """
         text = normalise(query)
-        candidates = [text]
-        stripped = strip_prefix(text, self._prefixes)
-        if stripped == text:
-            # a different spelling of the prefix (e.g. without the prefecture)
-            pref, city, rest = split_prefecture_city(text)
-            if city and any(p.endswith(city) for p in self._prefixes):
-                stripped = rest
-        candidates.insert(0, stripped)
-        for cand in candidates:
-            if not cand:
-                continue
-            for e in self._by_first.get(cand[0], ()):
-                if cand.startswith(e.town) and (
-                    not e.prefix or cand is stripped or text.startswith(e.prefix)
-                ):
-                    return e
+        prefix, rest = self._split_prefix(text)
+        for e in self._by_first.get(rest[:1], ()):
+            if rest.startswith(e.town) and (prefix is None or e.prefix in (prefix, "")):
+                return e
         return None
+
+    def _split_prefix(self, text: str) -> tuple[str | None, str]:
+        for p in self._prefixes:  # longest first
+            if text.startswith(p):
+                return p, text[len(p) :]
+        _pref, city, rest = split_prefecture_city(text)
+        for p in self._prefixes:
+            if city and p.endswith(city):
+                return p, rest
+        return None, text
 
     def geocode(
         self, query: str, *, exactly_one: bool = True, timeout: Any = DEFAULT_SENTINEL

@@ -163,3 +163,19 @@ def test_import_geocodes_offline_with_the_gazetteer(tmp_path: Path) -> None:
         assert rec["geocode_status"] == "geocoded" and rec["geocoder"] == "gazetteer"
     finally:
         svc.close()
+
+
+def test_gazetteer_keeps_towns_of_different_cities_apart(tmp_path: Path) -> None:
+    import csv
+
+    path = tmp_path / "two_cities.csv"
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["都道府県名", "市区町村名", "大字町丁目名", "緯度", "経度"])
+        w.writerow(["香川県", "高松市", "本町", "34.35", "134.05"])
+        w.writerow(["香川県", "丸亀市", "本町", "34.29", "133.80"])
+    gaz = GazetteerGeocoder.from_files([path])
+    assert gaz.geocode("香川県丸亀市本町1-1").longitude == 133.80
+    assert gaz.geocode("高松市本町1-1").longitude == 134.05  # prefecture omitted
+    assert gaz.geocode("香川県坂出市本町1-1") is None  # a city the gazetteer does not cover
+    assert gaz.geocode("本町1-1") is not None  # no city: taken as local
