@@ -23,7 +23,7 @@ from .codes import normalise_municipality_code
 from .errors import InvalidInput
 from .models import Area, Provider, SurveyToken, utcnow
 from .staleness import DUE, UNCONFIRMED, confirmation_state, confirmed_date, state_label
-from .survey import IssuedLink, active_links, issue_links
+from .survey import IssuedLink, active_clause, active_links, issue_links
 
 
 def select_providers(
@@ -303,11 +303,7 @@ def provider_list(
     links = dict(
         session.execute(
             select(SurveyToken.provider_id, func.max(SurveyToken.expires_at))
-            .where(
-                SurveyToken.provider_id.in_([p.id for p in providers]),
-                SurveyToken.revoked_at.is_(None),
-                SurveyToken.expires_at > now,
-            )
+            .where(SurveyToken.provider_id.in_([p.id for p in providers]), active_clause(now))
             .group_by(SurveyToken.provider_id)
         ).all()
     )

@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, and_, select
 from sqlalchemy.orm import Session
 
 from .errors import InvalidInput, MapsvcError, NotFound
@@ -105,6 +105,29 @@ def token_status(token: SurveyToken, now: datetime) -> str:
     if token.expires_at <= now:
         return EXPIRED
     return ACTIVE
+
+
+def active_clause(now: datetime) -> ColumnElement[bool]:
+    """SQL twin of :func:`token_status` ``== ACTIVE``: not revoked and not yet expired."""
+    return and_(SurveyToken.revoked_at.is_(None), SurveyToken.expires_at > now)
+
+
+def _revoke(
+    session: Session, token: SurveyToken, actor: str, now: datetime, reason: str | None = None
+) -> None:
+    token.revoked_at = now
+    after: dict[str, Any] = {"revoked_at": now}
+    if reason:
+        after["reason"] = reason
+    audit(
+        session,
+        actor=actor,
+        action="survey.revoke",
+        entity="survey_token",
+        entity_id=token.id,
+        before={"revoked_at": None},
+        after=after,
+    )
 
 
 def resolve(
@@ -204,23 +227,10 @@ def issue_token(
     now = now or utcnow()
     if replace:
         earlier = session.scalars(
-            select(SurveyToken).where(
-                SurveyToken.provider_id == provider.id,
-                SurveyToken.revoked_at.is_(None),
-                SurveyToken.expires_at > now,
-            )
+            select(SurveyToken).where(SurveyToken.provider_id == provider.id, active_clause(now))
         ).all()
         for old in earlier:
-            old.revoked_at = now
-            audit(
-                session,
-                actor=actor,
-                action="survey.revoke",
-                entity="survey_token",
-                entity_id=old.id,
-                before={"revoked_at": None},
-                after={"revoked_at": now, "reason": "replaced by a new link"},
-            )
+            _revoke(session, old, actor, now, "replaced by a new link")
     token = SurveyToken(
         id=secrets.token_hex(16),
         provider_id=provider.id,
@@ -317,16 +327,7 @@ def revoke(
             )
         )
     for token in tokens:
-        token.revoked_at = now
-        audit(
-            session,
-            actor=actor,
-            action="survey.revoke",
-            entity="survey_token",
-            entity_id=token.id,
-            before={"revoked_at": None},
-            after={"revoked_at": now},
-        )
+        _revoke(session, token, actor, now)
     return len(tokens)
 
 
@@ -343,7 +344,7 @@ def active_links(
     stmt = (
         select(SurveyToken, Provider)
         .join(Provider, Provider.id == SurveyToken.provider_id)
-        .where(SurveyToken.revoked_at.is_(None), SurveyToken.expires_at > now)
+        .where(active_clause(now))
         .order_by(Provider.type, Provider.name, SurveyToken.issued_at)
     )
     if provider_ids is not None:
@@ -362,7 +363,7 @@ def tokens_overview(
         .order_by(SurveyToken.issued_at.desc(), SurveyToken.id)
     )
     if status == ACTIVE:
-        stmt = stmt.where(SurveyToken.revoked_at.is_(None), SurveyToken.expires_at > now)
+        stmt = stmt.where(active_clause(now))
     elif status == REVOKED:
         stmt = stmt.where(SurveyToken.revoked_at.is_not(None))
     elif status == EXPIRED:
