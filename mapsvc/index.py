@@ -166,6 +166,24 @@ class ProviderIndex:
                 mask &= col >= 1
         return mask
 
+    def extent(self, filters: FilterSet | None = None) -> list[float] | None:
+        """``[minlon, minlat, maxlon, maxlat]`` (6 decimals) of the active providers
+        passing ``filters`` (every active one by default), or None when there are none.
+
+        Kept per index and filter: every map page and ``/api/collections`` asks for it.
+        """
+        filters = filters or FilterSet()
+
+        def build() -> tuple[float, ...] | None:
+            positions = np.flatnonzero(self.filter_mask(filters))
+            if positions.size == 0:
+                return None
+            lon, lat = self.lon[positions], self.lat[positions]
+            return tuple(round(float(v), 6) for v in (lon.min(), lat.min(), lon.max(), lat.max()))
+
+        value = self.memo(f"extent:{filters!r}", build)
+        return None if value is None else list(value)
+
     def in_bbox(self, bbox: tuple[float, float, float, float]) -> np.ndarray:
         """Positions (ascending) of providers inside the lon/lat box, edges included."""
         if len(self) == 0:

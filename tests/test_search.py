@@ -142,6 +142,25 @@ def test_flags_choices_and_types():
     assert found(None, "pharmacy") == {"lic", "nolic"}
 
 
+def test_extent_covers_the_active_providers_passing_the_filter():
+    idx = build_index(
+        frame(
+            provider_row("west"),
+            provider_row("east", lon=east(3000), lat=BASE_LAT + 0.01),
+            provider_row("closed", lon=east(9000), status="closed"),
+            provider_row("chemist", type="pharmacy", lon=east(-2000)),
+        ),
+        TAX,
+    )
+    north = round(BASE_LAT + 0.01, 6)
+    assert idx.extent() == [round(east(-2000), 6), BASE_LAT, round(east(3000), 6), north]
+    clinics = FilterSet(types=("clinic",))
+    assert idx.extent(clinics) == [BASE_LON, BASE_LAT, round(east(3000), 6), north]
+    idx.extent(clinics).append(0.0)  # callers get their own list
+    assert len(idx.extent(clinics)) == 4
+    assert idx.extent(FilterSet(types=("hospital",))) is None
+
+
 # ---- coverage: radius, polygon, codes, travel time ----------------------------------
 
 

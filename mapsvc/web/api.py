@@ -15,7 +15,7 @@ from flask import Blueprint, Response, current_app, request
 
 from .. import __version__, features, ogc
 from ..errors import InvalidInput, NotFound
-from ..filters import FilterSet, layer_filters, parse_filters
+from ..filters import layer_filters, parse_filters
 from ..models import utcnow
 from .i18n import get_lang
 from .mapdata import audience, base_url, layer_or_404, provider_index, visible_layers
@@ -77,21 +77,13 @@ def openapi() -> Response:
     return _json(doc, ogc.OPENAPI)
 
 
-def _extent(filters: FilterSet) -> list[float] | None:
-    index = provider_index()
-    positions = np.flatnonzero(index.filter_mask(filters))
-    if positions.size == 0:
-        return None
-    lon, lat = index.lon[positions], index.lat[positions]
-    return [round(float(v), 6) for v in (lon.min(), lat.min(), lon.max(), lat.max())]
-
-
 @bp.get("/collections")
 def collections() -> Response:
     """Map layers the caller may see."""
     _json_only_args()
     layers = visible_layers()
-    extents = {layer.id: _extent(layer_filters(layer)) for layer in layers}
+    index = provider_index()
+    extents = {layer.id: index.extent(layer_filters(layer)) for layer in layers}
     return _json(ogc.collections(layers, base_url(), get_lang(), extents))
 
 
@@ -99,7 +91,8 @@ def collections() -> Response:
 def collection(layer_id: str) -> Response:
     _json_only_args()
     layer = layer_or_404(layer_id)
-    return _json(ogc.collection(layer, base_url(), get_lang(), _extent(layer_filters(layer))))
+    extent = provider_index().extent(layer_filters(layer))
+    return _json(ogc.collection(layer, base_url(), get_lang(), extent))
 
 
 def _page_links(

@@ -147,7 +147,7 @@ def _page(
             }
             for r in rows
         ],
-        "extent": _extent(index),
+        "extent": index.extent(),
     }
     html = render_template(
         "pro/finder.html",
@@ -164,17 +164,6 @@ def _page(
         demo=is_demo(),
     )
     return _no_store(Response(html, status=status, mimetype="text/html"))
-
-
-def _extent(index: Any) -> list[float] | None:
-    if len(index) == 0:
-        return None
-    return [
-        float(index.lon.min()),
-        float(index.lat.min()),
-        float(index.lon.max()),
-        float(index.lat.max()),
-    ]
 
 
 @bp.get("/")

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
 from flask import Blueprint, current_app, render_template, request
 from werkzeug.wrappers import Response
 
@@ -61,15 +60,6 @@ def _map_config(
     index = provider_index()
     public = [layer for layer in visible_layers() if layer.audience == "public"]
     types = sorted({t for layer in public for t in layer.provider_types})
-    positions = np.flatnonzero(index.filter_mask(FilterSet(types=tuple(types))))
-    extent = None
-    if positions.size:
-        extent = [
-            float(index.lon[positions].min()),
-            float(index.lat[positions].min()),
-            float(index.lon[positions].max()),
-            float(index.lat[positions].max()),
-        ]
     cfg = current_app.config
     return {
         "lang": lang,
@@ -85,7 +75,7 @@ def _map_config(
         "visible": [layer.id for layer in layers],
         "filters": filters.specs(),
         "limit": int(cfg["MAP_ITEMS_LIMIT"]),
-        "extent": extent,
+        "extent": index.extent(FilterSet(types=tuple(types))),
         "search": search,
         "labels": taxonomy_labels(lang, "public"),
         "texts": map_texts(),
