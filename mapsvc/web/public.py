@@ -17,12 +17,13 @@ from ..errors import InvalidInput, MapsvcError
 from ..features import feature_properties, parse_bbox, select
 from ..filters import FilterSet, layer_filters, parse_filters
 from ..geocode import build_chain
+from ..layers import Layer
 from ..locate import check_address, locate_address, support_centre
 from ..models import utcnow
 from ..search import nearby_providers
 from .context import services
 from .i18n import get_lang, t
-from .mapdata import is_demo, map_texts, provider_index, taxonomy_labels, visible_layers
+from .mapdata import all_layers, is_demo, map_texts, provider_index, taxonomy_labels
 
 bp = Blueprint("public", __name__)
 
@@ -32,10 +33,20 @@ NEARBY_LIMIT = 20
 PRINT_LIMIT = 1000
 
 
-def _chosen_layers(source: Any) -> list[Any]:
+def _public_layers() -> list[Layer]:
+    """The layers of the public map (a logged-in visitor sees the same map)."""
+    return [layer for layer in all_layers() if layer.visible_to("public")]
+
+
+def _public_types() -> tuple[str, ...]:
+    """Provider types the public layers show (the address search lists only these)."""
+    return tuple(sorted({t for layer in _public_layers() for t in layer.provider_types}))
+
+
+def _chosen_layers(source: Any) -> list[Layer]:
     """Layers picked in a form or query (repeated ``layer``; ``sel=1`` marks a choice
     was made, so an empty choice shows nothing); by default the default-visible ones."""
-    layers = [layer for layer in visible_layers() if layer.audience == "public"]
+    layers = _public_layers()
     wanted = [v for v in source.getlist("layer") if v]
     if not wanted and not source.get("sel"):
         return [layer for layer in layers if layer.default_visible]
@@ -54,12 +65,10 @@ def _chosen_filters(values: list[str]) -> FilterSet:
 
 
 def _map_config(
-    layers: list[Any], filters: FilterSet, search: dict[str, Any] | None
+    layers: list[Layer], filters: FilterSet, search: dict[str, Any] | None
 ) -> dict[str, Any]:
     lang = get_lang()
     index = provider_index()
-    public = [layer for layer in visible_layers() if layer.audience == "public"]
-    types = sorted({t for layer in public for t in layer.provider_types})
     cfg = current_app.config
     return {
         "lang": lang,
@@ -70,12 +79,12 @@ def _map_config(
                 "title": layer.title.get(lang),
                 "color": layer.style.get("color", "#0b5cad"),
             }
-            for layer in public
+            for layer in _public_layers()
         ],
         "visible": [layer.id for layer in layers],
         "filters": filters.specs(),
         "limit": int(cfg["MAP_ITEMS_LIMIT"]),
-        "extent": index.extent(FilterSet(types=tuple(types))),
+        "extent": index.extent(FilterSet(types=_public_types())),
         "search": search,
         "labels": taxonomy_labels(lang, "public"),
         "texts": map_texts(),
@@ -93,11 +102,13 @@ def _search_result(address: str) -> dict[str, Any]:
     lang = get_lang()
     now = utcnow()
     cfg = current_app.config
-    public = [layer for layer in visible_layers() if layer.audience == "public"]
-    types = tuple(sorted({t for layer in public for t in layer.provider_types}))
     filters = _chosen_filters(request.form.getlist("cap"))
     near = nearby_providers(
-        index, located.lon, located.lat, FilterSet(filters.capabilities, types), limit=NEARBY_LIMIT
+        index,
+        located.lon,
+        located.lat,
+        FilterSet(filters.capabilities, _public_types()),
+        limit=NEARBY_LIMIT,
     )
     centre = support_centre(index, located.lon, located.lat)
     rows = []
@@ -165,7 +176,7 @@ def index() -> Any:
     html = render_template(
         "public/map.html",
         map_config=config,
-        layers=[layer for layer in visible_layers() if layer.audience == "public"],
+        layers=_public_layers(),
         chosen={layer.id for layer in layers},
         public_filters=PUBLIC_FILTERS,
         chosen_filters=set(filters.specs()),
