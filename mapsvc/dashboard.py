@@ -26,8 +26,9 @@ from sqlalchemy.orm import Session
 
 from .addresses import normalise as normalise_address
 from .addresses import split_prefecture_city
-from .models import Area, ImportRun, Provider, RejectedRow, Submission
+from .models import Area, ImportRun, Provider, RejectedRow
 from .projection import to_metres, utm_crs_for_extent
+from .review import pending_count
 from .staleness import STATES, confirmation_state, cutoff
 from .taxonomy import Taxonomy
 
@@ -337,10 +338,5 @@ def build_dashboard(
         rejected_count=int(rejected_count),
         by_type=_tally(records, lambda r: r["type"], type_labels, flags),
         by_area=by_area,
-        pending_submissions=int(
-            session.scalar(
-                select(func.count()).select_from(Submission).where(Submission.status == "pending")
-            )
-            or 0
-        ),
+        pending_submissions=pending_count(session),
     )

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from .errors import Conflict, InvalidInput, NotFound
@@ -210,8 +210,7 @@ def review_queue(
 
 
 def pending_count(session: Session) -> int:
-    from sqlalchemy import func
-
+    """Submissions waiting for an editor."""
     return int(
         session.scalar(
             select(func.count()).select_from(Submission).where(Submission.status == "pending")

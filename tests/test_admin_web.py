@@ -225,6 +225,14 @@ def test_review_page_shows_the_diff_and_approval_publishes(web):
     assert "review.approve" in log and "editor1" in log
 
 
+def test_review_page_refuses_an_unknown_status(web):
+    client, services = web
+    login_as(client, services, "editor")
+    response = client.get("/admin/review?status=bogus")
+    assert response.status_code == 400
+    assert "&#39;bogus&#39; is not one of pending" in response.get_data(as_text=True)
+
+
 def test_old_submission_cannot_be_approved_over_a_newer_one(web):
     client, services = web
     from datetime import timedelta
