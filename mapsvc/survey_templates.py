@@ -31,8 +31,7 @@ from .survey_form import SURVEY_FIELDS, applicable
 from .taxonomy import UNKNOWN, Capability, Taxonomy
 
 ADDRESS_REFERENCE = "address_reference"  # not read by the importer: context for the reader
-LEVEL_WORDS = {"active": "積極的受入", "accept": "受入", "consult": "要相談", "no": "不可"}
-FLAG_WORDS = {"yes": "あり", "no": "なし"}
+# shorter than the taxonomy's 不明（未回答） for the dropdown; the importer reads both
 UNKNOWN_WORD = "不明"
 
 
@@ -44,11 +43,15 @@ class Column:
     width: int = 14
 
 
+def _words(taxonomy: Taxonomy, cap: Capability) -> dict[str, str]:
+    """Level (or yes/no) key -> the taxonomy's Japanese label, for level and flag columns."""
+    keys = [lv.key for lv in taxonomy.levels] if cap.kind == "level" else ["yes", "no"]
+    return {key: taxonomy.level_label(key) for key in keys}
+
+
 def _choices(taxonomy: Taxonomy, cap: Capability) -> tuple[str, ...]:
-    if cap.kind == "level":
-        return (*(LEVEL_WORDS[lv.key] for lv in taxonomy.levels), UNKNOWN_WORD)
-    if cap.kind == "flag":
-        return (*FLAG_WORDS.values(), UNKNOWN_WORD)
+    if cap.kind in ("level", "flag"):
+        return (*_words(taxonomy, cap).values(), UNKNOWN_WORD)
     if cap.kind == "choice":
         return tuple(o.ja for o in cap.options.values())
     return ()
@@ -100,8 +103,7 @@ def _cap_cell(taxonomy: Taxonomy, cap: Capability, value: dict[str, Any] | None)
         level = value.get("level")
         if level == UNKNOWN:
             return UNKNOWN_WORD
-        words = LEVEL_WORDS if cap.kind == "level" else FLAG_WORDS
-        return words.get(str(level), "")
+        return _words(taxonomy, cap).get(str(level), "")
     if cap.kind == "choice":
         option = cap.options.get(value.get("value"))
         return option.ja if option else ""
