@@ -244,35 +244,31 @@ def csv_bytes(
     lang: str,
     config: Mapping[str, Any],
     now: datetime,
-    extra: Mapping[int, dict[str, Any]] | None = None,
 ) -> bytes:
     """A CSV (UTF-8 with BOM) of the providers, in the given order, for one audience.
 
     Columns: the audience's fields with their labels in ``lang``, then capabilities
     (public: the offered ones by label; professional: one column per capability the
-    rows mention, with the level's label and note), then ``extra`` columns per position.
+    rows mention, with the level's label and note).
     """
     taxonomy = index.taxonomy
     records = [feature_properties(index, int(p), audience, lang, config, now) for p in positions]
     fields = taxonomy.public_fields() if audience == "public" else list(taxonomy.fields)
     fields = [f for f in fields if f not in ("service_area",)]
-    extra_cols: list[str] = []
-    for values in (extra or {}).values():
-        extra_cols.extend(k for k in values if k not in extra_cols)
     cap_cols: list[str] = []
     if audience != "public":
         seen = {k for r in records for k in (r.get("capabilities") or {})}
         cap_cols = [k for k in taxonomy.capabilities if k in seen]
     out = io.StringIO()
     writer = csv.writer(out)
-    header = list(extra_cols) + [taxonomy.fields[f].label.get(lang) for f in fields]
+    header = [taxonomy.fields[f].label.get(lang) for f in fields]
     header.append("最終確認の状態" if lang != "en" else "Confirmation")
     if audience == "public":
         header.append("対応できること" if lang != "en" else "Services")
     header.extend(taxonomy.capabilities[k].label.get(lang) for k in cap_cols)
     writer.writerow(header)
-    for pos, rec in zip(positions.tolist(), records, strict=True):
-        row = [(extra or {}).get(int(pos), {}).get(c, "") for c in extra_cols]
+    for rec in records:
+        row: list[Any] = []
         for f in fields:
             value = rec.get(f)
             row.append("" if value is None else (rec.get("type_label") if f == "type" else value))
@@ -309,15 +305,12 @@ def capability_text(taxonomy: Taxonomy, key: str, value: dict[str, Any] | None, 
     return f"{text}（{note}）" if note and lang != "en" else (f"{text} ({note})" if note else text)
 
 
-def grid_cells(
-    index: ProviderIndex, positions: np.ndarray, bbox: tuple[float, float, float, float], zoom: int
-) -> list[dict[str, Any]]:
+def grid_cells(index: ProviderIndex, positions: np.ndarray, zoom: int) -> list[dict[str, Any]]:
     """Counts of providers per display cell (64 screen pixels square at ``zoom``).
 
     For the map at low zoom: one GeoJSON point per non-empty cell, at the mean position of
     its providers, with ``count``. Cells are a fixed Web Mercator grid (a quarter of a map
     tile), so they do not move when the map pans (binning for display, not measuring).
-    ``bbox`` has already selected ``positions``.
     """
     if len(positions) == 0:
         return []

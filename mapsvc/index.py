@@ -27,7 +27,7 @@ import json
 import math
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -545,13 +545,3 @@ def shared_index(services: Any, refresh_s: float = 2.0) -> ProviderIndex:
     with _HOLDERS_LOCK:
         holder = _HOLDERS.setdefault(url, IndexHolder())
     return holder.get(services, refresh_s)
-
-
-def positions_of(index: ProviderIndex, uids: Iterable[str]) -> list[int]:
-    """Positions of the given ids that are in the index, in the given order."""
-    out = []
-    for uid in uids:
-        pos = index.position(uid)
-        if pos is not None:
-            out.append(pos)
-    return out

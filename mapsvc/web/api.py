@@ -205,7 +205,7 @@ def clusters(layer_id: str) -> Response:
     zoom = features.parse_int(request.args.get("zoom"), "zoom", 0, 22)
     mine = parse_filters(args.get("cap"), args.get("type"), index.taxonomy, audience())
     positions = features.select(index, layer_filters(layer).narrowed(mine), bbox)
-    cells = features.grid_cells(index, positions, bbox, zoom)
+    cells = features.grid_cells(index, positions, zoom)
     doc = {
         "type": "FeatureCollection",
         "numberMatched": int(len(positions)),
