@@ -45,6 +45,7 @@ from ..users import (
     too_many_attempts,
 )
 from .context import services
+from .errors import wants_json
 from .i18n import t
 
 bp = Blueprint("auth", __name__)
@@ -83,7 +84,7 @@ def init_app(app: Flask) -> None:
 
     @login_manager.unauthorized_handler
     def _unauthorized() -> Response:
-        if request.path.startswith("/api"):
+        if wants_json():
             abort(401, description="login required")
         return redirect(url_for("auth.login", next=request.path))
 

@@ -1,4 +1,4 @@
-"""Access to the app's services from views, and per-request housekeeping."""
+"""Access to the app's services from views and templates."""
 
 from __future__ import annotations
 
@@ -14,11 +14,6 @@ def services() -> Services:
 
 
 def init_app(app: Flask) -> None:
-    @app.teardown_appcontext
-    def _noop(_exc: BaseException | None) -> None:  # sessions are opened with `with` blocks
-        return None
-
     @app.context_processor
     def _inject() -> dict[str, Any]:
-        svc = services()
-        return {"taxonomy": svc.taxonomy, "config": app.config}
+        return {"taxonomy": services().taxonomy}  # Flask already provides `config`

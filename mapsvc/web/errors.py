@@ -16,10 +16,15 @@ from ..errors import MapsvcError
 log = logging.getLogger("mapsvc.web")
 
 
-def _wants_json() -> bool:
+def wants_json() -> bool:
+    """JSON errors for API routes (``/api/…`` and a view's own ``…/api/…``), downloads and
+    clients asking for JSON; HTML pages for the rest."""
+    path = request.path
     return (
-        request.path.startswith("/api/")
-        or request.path == "/api"
+        path == "/api"
+        or path.startswith("/api/")
+        or "/api/" in path
+        or "/download/" in path
         or request.accept_mimetypes.best == "application/json"
     )
 
@@ -27,15 +32,15 @@ def _wants_json() -> bool:
 def init_app(app: Flask) -> None:
     @app.errorhandler(MapsvcError)
     def _mapsvc_error(exc: MapsvcError) -> tuple[Response | str, int]:
-        status = exc.status if exc.status != 500 else 500
-        if _wants_json():
+        status = exc.status
+        if wants_json():
             return jsonify(exc.to_dict()), status
         return render_template("error.html", status=status, message=exc.message), status
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException) -> tuple[Response | str, int]:
         status = exc.code or 500
-        if _wants_json():
+        if wants_json():
             body = {"error": exc.name.lower().replace(" ", "_"), "message": exc.description}
             return jsonify(body), status
         return render_template("error.html", status=status, message=exc.description), status
@@ -44,6 +49,6 @@ def init_app(app: Flask) -> None:
     def _unexpected(exc: Exception) -> tuple[Response | str, int]:
         log.exception("unexpected error on %s %s", request.method, request.path)
         message = "internal error"
-        if _wants_json():
+        if wants_json():
             return jsonify({"error": "internal_error", "message": message}), 500
         return render_template("error.html", status=500, message=message), 500
