@@ -156,12 +156,13 @@ def find_conflicts(
             return float(np.hypot(ax - bx, ay - by))
         return None
 
+    akeys = {r["uid"]: address_key(r.get("address")) for r in records}
     by_name: dict[str, list[dict[str, Any]]] = defaultdict(list)
     by_address: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
     for r in records:
         if key := normalise_name(r.get("name")):
             by_name[key].append(r)
-        if akey := address_key(r.get("address")):
+        if akey := akeys[r["uid"]]:
             by_address[(akey, r["type"])].append(r)
     pairs: dict[tuple[str, str], ConflictPair] = {}
 
@@ -173,7 +174,7 @@ def find_conflicts(
             if key in pairs:
                 continue
             d = distance(a, b)
-            same_address = address_key(a.get("address")) == address_key(b.get("address")) != ""
+            same_address = akeys[a["uid"]] == akeys[b["uid"]] != ""
             if same_name and d is not None and d <= distance_m:
                 reason = f"same name, {d:.0f} m apart"
             elif same_address:
