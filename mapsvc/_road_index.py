@@ -9,6 +9,10 @@
 * the road *segments*: one geometry per road piece, with the travel time in each
   direction (a two-way road is one segment with both times, a one-way road has one).
 
+The reversed matrix and an STRtree of the segments (for searches *towards* a place, see
+:mod:`mapsvc.area_check`) are built on first use and kept with the index, so once per
+network signature (:func:`cached_road_index`).
+
 :func:`reached_parts` cuts the segments to what a node-time field reaches within a
 limit (pro rata along partly reached segments). These parts, buffered by the access
 distance, are the travel-time service area (see :mod:`mapsvc.service_areas`).
@@ -18,6 +22,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import networkx as nx
@@ -75,6 +80,38 @@ class RoadIndex:
         if sources.size == 0:
             return np.empty((0, self.n_nodes))
         return np.atleast_2d(dijkstra(self.matrix, directed=True, indices=sources, limit=limit_s))
+
+    @cached_property
+    def segment_tree(self) -> shapely.STRtree:
+        """STRtree over :attr:`seg_geom` (built on first use)."""
+        return shapely.STRtree(self.seg_geom)
+
+    @cached_property
+    def reversed_matrix(self) -> csr_matrix:
+        """:attr:`matrix` transposed (row = to, column = from), built on first use."""
+        return self.matrix.T.tocsr()
+
+    def times_to(self, targets: np.ndarray, offsets: np.ndarray, limit_s: float) -> np.ndarray:
+        """Fastest seconds from every node to any target plus that target's offset.
+
+        One backward Dijkstra on :attr:`reversed_matrix` from an extra node joined to
+        each target by its offset; the extra node's row is appended to the CSR arrays, so
+        no matrix is rebuilt per call. Targets must be distinct; inf beyond ``limit_s``.
+        """
+        n = self.n_nodes
+        targets = np.asarray(targets)
+        if targets.size == 0:
+            return np.full(n, np.inf)
+        rev = self.reversed_matrix
+        graph = csr_matrix(
+            (
+                np.concatenate([rev.data, np.maximum(np.asarray(offsets, dtype=float), 1e-9)]),
+                np.concatenate([rev.indices, targets.astype(rev.indices.dtype)]),
+                np.append(rev.indptr, rev.nnz + targets.size).astype(rev.indptr.dtype),
+            ),
+            shape=(n + 1, n + 1),
+        )
+        return np.asarray(dijkstra(graph, directed=True, indices=n, limit=limit_s)[:n])
 
 
 def _project_graph_coords(

@@ -14,74 +14,50 @@ from typing import Any
 
 import numpy as np
 import shapely
-from scipy.sparse import csr_matrix
-from scipy.sparse.csgraph import dijkstra
 
 from ._road_index import RoadIndex
 from .errors import InvalidInput
 from .service_areas import AreaContext, AreaRule, on_network
 
 
-def _entry_costs(road: RoadIndex, x: float, y: float, access_m: float) -> dict[int, float]:
-    """Per node: seconds from that node to the first road position within ``access_m``."""
+def _entry_costs(
+    road: RoadIndex, x: float, y: float, access_m: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """(nodes, seconds): from each node, the time to the first road position within ``access_m``.
+
+    A segment that passes within ``access_m`` is entered from its start (or, on a two-way
+    road, its end) and driven up to where it first comes that close; a node's cost is the
+    least over its segments. Vectorised over the segments near the point.
+    """
     point = shapely.Point(x, y)
-    tree = _segment_tree(road)
-    candidates = tree.query(point, predicate="dwithin", distance=access_m)
-    disc = point.buffer(access_m, quad_segs=16)
-    costs: dict[int, float] = {}
-    for i in candidates:
-        line = road.seg_geom[i]
-        inside = line.intersection(disc)
-        if inside.is_empty:
-            continue
-        coords = shapely.get_coordinates(inside)
-        positions = shapely.line_locate_point(line, shapely.points(coords))
-        length = float(road.seg_len[i]) or 1.0
-        if not np.isnan(road.seg_fwd_s[i]):
-            cost = float(road.seg_fwd_s[i]) * float(positions.min()) / length
-            a = int(road.seg_a[i])
-            costs[a] = min(costs.get(a, np.inf), cost)
-        if not np.isnan(road.seg_bwd_s[i]):
-            cost = float(road.seg_bwd_s[i]) * (length - float(positions.max())) / length
-            b = int(road.seg_b[i])
-            costs[b] = min(costs.get(b, np.inf), cost)
-    return costs
-
-
-def _segment_tree(road: RoadIndex) -> shapely.STRtree:
-    tree = getattr(road, "_segment_tree", None)
-    if tree is None:
-        tree = shapely.STRtree(road.seg_geom)
-        road._segment_tree = tree  # type: ignore[attr-defined]
-    return tree
-
-
-def _transposed(road: RoadIndex) -> csr_matrix:
-    transposed = getattr(road, "_transposed", None)
-    if transposed is None:
-        transposed = road.matrix.T.tocsr()
-        road._transposed = transposed  # type: ignore[attr-defined]
-    return transposed
+    seg = road.segment_tree.query(point, predicate="dwithin", distance=access_m)
+    inside = shapely.intersection(road.seg_geom[seg], point.buffer(access_m, quad_segs=16))
+    coords, which = shapely.get_coordinates(inside, return_index=True)
+    positions = shapely.line_locate_point(road.seg_geom[seg[which]], shapely.points(coords))
+    first = np.full(seg.size, np.inf)  # metres along the segment where it enters the disc
+    last = np.full(seg.size, -np.inf)  # ... and where it leaves it
+    np.minimum.at(first, which, positions)
+    np.maximum.at(last, which, positions)
+    length = np.where(road.seg_len[seg] > 0, road.seg_len[seg], 1.0)
+    fwd, bwd = road.seg_fwd_s[seg], road.seg_bwd_s[seg]
+    a = np.isfinite(first) & ~np.isnan(fwd)
+    b = np.isfinite(last) & ~np.isnan(bwd)
+    nodes = np.concatenate([road.seg_a[seg][a], road.seg_b[seg][b]])
+    seconds = np.concatenate(
+        [fwd[a] * first[a] / length[a], bwd[b] * (length[b] - last[b]) / length[b]]
+    )
+    unique, position = np.unique(nodes, return_inverse=True)
+    best = np.full(unique.size, np.inf)
+    np.minimum.at(best, position, seconds)
+    return unique, best
 
 
 def times_to_point(
     road: RoadIndex, x: float, y: float, access_m: float, limit_s: float
 ) -> np.ndarray:
     """Seconds from every node to within ``access_m`` of the point (inf beyond ``limit_s``)."""
-    costs = _entry_costs(road, x, y, access_m)
-    n = road.n_nodes
-    if not costs:
-        return np.full(n, np.inf)
-    # one extra node (index n) joined to each entry node: a backwards multi-target search
-    base = _transposed(road).tocoo()
-    entries = np.array(list(costs), dtype=np.int64)
-    weights = np.maximum(np.array([costs[e] for e in entries]), 1e-9)
-    rows = np.concatenate([base.row, np.full(entries.size, n)])
-    cols = np.concatenate([base.col, entries])
-    data = np.concatenate([base.data, weights])
-    graph = csr_matrix((data, (rows, cols)), shape=(n + 1, n + 1))
-    times = dijkstra(graph, directed=True, indices=n, limit=limit_s)
-    return np.asarray(times[:n])
+    nodes, seconds = _entry_costs(road, x, y, access_m)
+    return road.times_to(nodes, seconds, limit_s)
 
 
 def point_check(
