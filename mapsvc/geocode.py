@@ -33,6 +33,8 @@ from sqlalchemy.orm import Session
 
 from .addresses import normalise, split_prefecture_city
 from .codes import in_japan
+from .errors import InvalidConfig
+from .ingest.reader import decode
 from .models import GeocodeCacheEntry
 
 # geopy logs request URLs (which contain the query) at DEBUG; keep addresses out of logs.
@@ -49,13 +51,13 @@ class GazetteerEntry:
 
 
 def _read_text(path: Path) -> str:
-    data = path.read_bytes()
-    for enc in ("utf-8-sig", "cp932"):
-        try:
-            return data.decode(enc)
-        except UnicodeDecodeError:
-            continue
-    raise ValueError(f"{path}: neither UTF-8 nor CP932")
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InvalidConfig(
+            f"gazetteer file {path}: {exc.strerror or exc}", field="GAZETTEER_FILES"
+        ) from None
+    return decode(path, data, ("utf-8-sig", "cp932"))[0]
 
 
 def load_gazetteer_entries(path: Path, default_prefix: str = "") -> list[GazetteerEntry]:
@@ -63,37 +65,53 @@ def load_gazetteer_entries(path: Path, default_prefix: str = "") -> list[Gazette
 
     Raises
     ------
-    ValueError
-        The file is neither format; the message names the file and what is missing.
+    InvalidConfig
+        The file is neither format; the message names the file, the item or line, and
+        what is missing.
+    ImportFailed
+        The file is neither UTF-8 nor CP932 (with the line and column).
     """
     text = _read_text(path)
     prefix = normalise(default_prefix)
     entries: list[GazetteerEntry] = []
     if path.suffix.lower() == ".json":
-        for i, item in enumerate(json.loads(text)):
+        try:
+            items = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise InvalidConfig(
+                f"{path}: line {exc.lineno}, column {exc.colno}: invalid JSON: {exc.msg}",
+                field="GAZETTEER_FILES",
+            ) from None
+        for i, item in enumerate(items):
             try:
                 town = str(item["town"]) + str(item.get("koaza") or "")
                 lon, lat = float(item["lng"]), float(item["lat"])
             except (KeyError, TypeError, ValueError) as exc:
-                raise ValueError(f"{path}: item {i}: expected town, lat, lng ({exc})") from None
+                raise InvalidConfig(
+                    f"{path}: item {i}: expected town, lat, lng ({exc})", field="GAZETTEER_FILES"
+                ) from None
             entries.append(GazetteerEntry(prefix, normalise(town), town, lon, lat))
         return entries
     reader = csv.DictReader(io.StringIO(text))
     needed = {"大字町丁目名", "緯度", "経度"}
     if not reader.fieldnames or not needed <= set(reader.fieldnames):
-        raise ValueError(
-            f"{path}: expected 位置参照情報 columns {sorted(needed)} (and 都道府県名, 市区町村名)"
+        raise InvalidConfig(
+            f"{path}: expected 位置参照情報 columns {sorted(needed)} (and 都道府県名, 市区町村名)",
+            field="GAZETTEER_FILES",
         )
     for row in reader:
         row_prefix = (
             normalise((row.get("都道府県名") or "") + (row.get("市区町村名") or "")) or prefix
         )
         town = row["大字町丁目名"]
-        entries.append(
-            GazetteerEntry(
-                row_prefix, normalise(town), town, float(row["経度"]), float(row["緯度"])
-            )
-        )
+        try:
+            lon, lat = float(row["経度"]), float(row["緯度"])
+        except (TypeError, ValueError):
+            raise InvalidConfig(
+                f"{path}: line {reader.line_num}: 緯度/経度 are not numbers",
+                field="GAZETTEER_FILES",
+            ) from None
+        entries.append(GazetteerEntry(row_prefix, normalise(town), town, lon, lat))
     return entries
 
 
@@ -285,7 +303,7 @@ def build_chain(
 
     Raises
     ------
-    ValueError
+    InvalidConfig
         An unknown geocoder name, or a gazetteer file that cannot be read.
     """
     steps: list[tuple[str, Geocoder | None]] = []
@@ -308,8 +326,9 @@ def build_chain(
                 )
             )
         else:
-            raise ValueError(
-                f"unknown geocoder {name!r} in the chain; expected cache, gazetteer or gsi"
+            raise InvalidConfig(
+                f"unknown geocoder {name!r} in the chain; expected cache, gazetteer or gsi",
+                field="GEOCODERS",
             )
     return GeocoderChain(steps, session_factory)
 

@@ -179,3 +179,19 @@ def test_gazetteer_keeps_towns_of_different_cities_apart(tmp_path: Path) -> None
     assert gaz.geocode("高松市本町1-1").longitude == 134.05  # prefecture omitted
     assert gaz.geocode("香川県坂出市本町1-1") is None  # a city the gazetteer does not cover
     assert gaz.geocode("本町1-1") is not None  # no city: taken as local
+
+
+def test_broken_gazetteer_or_chain_stops_start_up(tmp_path: Path, sqlite_services) -> None:
+    from conftest import make_app
+
+    from mapsvc.errors import InvalidConfig
+
+    bad = tmp_path / "towns.csv"
+    bad.write_text(
+        "都道府県名,市区町村名,大字町丁目名,緯度,経度\n香川県,高松市,番町,北緯34度,134.0\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(InvalidConfig, match="towns.csv: line 2: 緯度/経度 are not numbers"):
+        make_app(sqlite_services, GAZETTEER_FILES=str(bad))
+    with pytest.raises(InvalidConfig, match="unknown geocoder 'google'"):
+        make_app(sqlite_services, GEOCODERS="cache,google")

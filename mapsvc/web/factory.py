@@ -8,6 +8,7 @@ from typing import Any
 from flask import Flask
 
 from ..config import ensure_secret_key
+from ..geocode import build_chain
 from ..services import Services
 
 
@@ -36,6 +37,7 @@ def build_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.extensions["mapsvc"] = services
     services.taxonomy  # noqa: B018 - validate the taxonomy at start-up: a broken file stops here
+    build_chain(config["GEOCODERS"], config)  # likewise the geocoder chain and gazetteer files
 
     from . import auth, context, errors, i18n
 
