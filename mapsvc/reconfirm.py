@@ -298,30 +298,37 @@ def provider_list(
         stmt = stmt.where((Provider.uid == text) | Provider.name.contains(text))
     if provider_type:
         stmt = stmt.where(Provider.type == provider_type)
-    rows = []
-    providers = list(session.scalars(stmt.limit(limit * 5 if state else limit)))
+    chosen: list[tuple[Provider, str]] = []
+    # the state is derived in Python, so with a state filter read on (in batches) until
+    # ``limit`` records match, however far down the list they are
+    result = session.scalars(stmt.execution_options(yield_per=1000) if state else stmt.limit(limit))
+    for p in result:
+        current = confirmation_state(
+            {"confirmed_at": p.confirmed_at, "created_at": p.created_at}, now, config
+        )
+        if state and current != state:
+            continue
+        chosen.append((p, current))
+        if len(chosen) == limit:
+            break
+    result.close()
     links = dict(
         session.execute(
             select(SurveyToken.provider_id, func.max(SurveyToken.expires_at))
-            .where(SurveyToken.provider_id.in_([p.id for p in providers]), active_clause(now))
+            .where(SurveyToken.provider_id.in_([p.id for p, _ in chosen]), active_clause(now))
             .group_by(SurveyToken.provider_id)
         ).all()
     )
-    for p in providers:
-        record = {"confirmed_at": p.confirmed_at, "created_at": p.created_at}
-        current = confirmation_state(record, now, config)
-        if state and current != state:
-            continue
-        rows.append(
-            {
-                "uid": p.uid,
-                "name": p.name,
-                "type": p.type,
-                "address": p.address,
-                "confirmed_at": p.confirmed_at,
-                "confirmed_by": p.confirmed_by,
-                "state": current,
-                "link_expires": links.get(p.id),
-            }
-        )
-    return rows[:limit]
+    return [
+        {
+            "uid": p.uid,
+            "name": p.name,
+            "type": p.type,
+            "address": p.address,
+            "confirmed_at": p.confirmed_at,
+            "confirmed_by": p.confirmed_by,
+            "state": current,
+            "link_expires": links.get(p.id),
+        }
+        for p, current in chosen
+    ]

@@ -146,3 +146,21 @@ def test_frame_and_index_values_work_too():
     assert confirmation_state({"confirmed_at": stamp}, NOW, CONFIG) == "confirmed"
     old = {"confirmed_at": pd.NaT, "created_at": pd.Timestamp("2023-01-01")}
     assert confirmation_state(old, NOW, CONFIG) == "unconfirmed"
+
+
+def test_provider_list_finds_every_record_in_a_state_not_just_early_names(services):
+    # six confirmed records sort before the one unconfirmed record; the list asks for one row
+    for i, letter in enumerate("ABCDEF"):
+        uid = add_provider(services, f"OK{i}", name=f"{letter} 診療所")
+        set_columns(services, uid, confirmed_at=at("2026-05-01T00:00:00"))
+    late = add_provider(services, "Z", name="Z 診療所")
+    set_columns(services, late, confirmed_at=at("2023-05-01T00:00:00"))
+    with services.store.session() as session:
+        rows = reconfirm.provider_list(
+            session, state="unconfirmed", config=CONFIG, now=NOW, limit=1
+        )
+        confirmed = reconfirm.provider_list(
+            session, state="confirmed", config=CONFIG, now=NOW, limit=2
+        )
+    assert [r["uid"] for r in rows] == [late]
+    assert [r["name"] for r in confirmed] == ["A 診療所", "B 診療所"]
