@@ -6,9 +6,10 @@ Japan) before writing anything, and upserts by ``(kind, code)``. Features sharin
 are dissolved into one area (N03 files carry one feature per island). Municipality codes
 are stored as 6 digits with check digit, whatever the file holds.
 
-:func:`areas_frame` gives the areas of one kind as a GeoDataFrame (EPSG:4326) and
+:func:`areas_frame` gives the areas of one kind as a GeoDataFrame (EPSG:4326),
 :func:`area_containing` answers "which area contains this point?" — e.g. which
-地域包括支援センター's 日常生活圏域 an address lies in.
+地域包括支援センター's 日常生活圏域 an address lies in — and :func:`codes_containing`
+answers it for many points at once (population units, providers).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
+import numpy as np
 import shapely
 from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
@@ -349,4 +351,25 @@ def area_containing(
     for c in FRAME_COLUMNS[1:]:
         value = row[c] if c in frame.columns else None
         out[c] = None if isinstance(value, float) and math.isnan(value) else value
+    return out
+
+
+def codes_containing(points: gpd.GeoDataFrame, areas: gpd.GeoDataFrame) -> np.ndarray:
+    """Code of the area containing each point (None outside every area), in point order.
+
+    A point on a shared boundary goes to the smallest code, as in :func:`area_containing`.
+    Both frames must be in the same CRS (``areas_frame`` gives EPSG:4326).
+    """
+    out = np.full(len(points), None, dtype=object)
+    polygons = areas[areas.geometry.notna()]
+    if len(points) == 0 or len(polygons) == 0:
+        return out
+    joined = gpd.sjoin(
+        points[["geometry"]].reset_index(drop=True),
+        polygons[["code", "geometry"]],
+        how="inner",
+        predicate="intersects",
+    ).sort_values("code", kind="stable")
+    first = joined.loc[~joined.index.duplicated(keep="first")]
+    out[first.index.to_numpy()] = first["code"].to_numpy()
     return out

@@ -22,6 +22,7 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 
+from .areas import codes_containing
 from .taxonomy import Taxonomy
 
 HOSPITAL = "home_care_support_hospital"
@@ -33,19 +34,7 @@ NEIGHBOUR_TOLERANCE_M = 50.0
 
 def _municipality_of(providers: gpd.GeoDataFrame, municipalities: gpd.GeoDataFrame) -> np.ndarray:
     """Municipality code per provider: the polygon holding it, else its code's first 5 digits."""
-    codes = np.full(len(providers), "", dtype=object)
-    if len(providers) == 0:
-        return codes
-    polys = municipalities[municipalities.geometry.notna()]
-    if len(polys):
-        joined = gpd.sjoin(
-            providers[["geometry"]].reset_index(drop=True),
-            polys[["code", "geometry"]],
-            how="left",
-            predicate="intersects",
-        )
-        joined = joined.sort_values("code").loc[lambda d: ~d.index.duplicated(keep="first")]
-        codes = joined["code"].reindex(range(len(providers))).fillna("").to_numpy(dtype=object)
+    codes = codes_containing(providers, municipalities)
     by_prefix = {str(c)[:5]: str(c) for c in municipalities["code"]}
     for i, own in enumerate(providers["municipality_code"].fillna("").astype(str)):
         if not codes[i] and own:

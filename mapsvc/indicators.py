@@ -30,6 +30,7 @@ import pandas as pd
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from .areas import codes_containing
 from .errors import InvalidInput, NotFound
 from .models import IndicatorSnapshot, IndicatorTarget, utcnow
 from .taxonomy import Taxonomy
@@ -74,20 +75,6 @@ def _offered(taxonomy: Taxonomy, providers: gpd.GeoDataFrame) -> dict[str, np.nd
     return out
 
 
-def _assign(points: gpd.GeoDataFrame, areas: gpd.GeoDataFrame) -> np.ndarray:
-    """Area code for each point (smallest code on shared boundaries; '' outside)."""
-    if len(points) == 0 or len(areas) == 0:
-        return np.full(len(points), "", dtype=object)
-    joined = gpd.sjoin(
-        points[["geometry"]].reset_index(drop=True),
-        areas[["code", "geometry"]],
-        how="left",
-        predicate="intersects",
-    )
-    joined = joined.sort_values("code").loc[lambda d: ~d.index.duplicated(keep="first")]
-    return joined["code"].reindex(range(len(points))).fillna("").to_numpy(dtype=object)
-
-
 def compute_indicators(
     providers: gpd.GeoDataFrame,
     population: gpd.GeoDataFrame,
@@ -130,8 +117,8 @@ def compute_indicators(
             continue
         if kind == "secondary_medical_area" and not several:
             continue
-        prov_area = _assign(active, frame)
-        pop_area = _assign(population, frame)
+        prov_area = codes_containing(active, frame)
+        pop_area = codes_containing(population, frame)
         totals = population["total"].to_numpy(dtype=np.int64)
         older = population["75+"].to_numpy(dtype=np.int64)
         for code, name in zip(frame["code"], frame["name"], strict=True):

@@ -14,7 +14,7 @@ import pandas as pd
 from sqlalchemy.orm import Session
 
 from ._road_index import RoadIndex, cached_road_index
-from .areas import AREA_KINDS, areas_frame
+from .areas import AREA_KINDS, areas_frame, codes_containing
 from .errors import DataUnavailable
 from .frames import load_providers_frame
 from .network import load_active_network
@@ -104,24 +104,10 @@ def population_for(
     for kind in kinds:
         areas = areas_frame(session, kind)
         if len(areas):
-            pop["group"] = assign_area(pop, areas).fillna(pop["group"])
+            codes = pd.Series(codes_containing(pop, areas), index=pop.index)
+            pop["group"] = codes.fillna(pop["group"])
             break
     return dataset, pop
-
-
-def assign_area(points: gpd.GeoDataFrame, areas: gpd.GeoDataFrame) -> pd.Series:
-    """Code of the area containing each point (None outside every area).
-
-    A point on a shared boundary goes to the smallest code, as in
-    :func:`mapsvc.areas.area_containing`.
-    """
-    if len(points) == 0 or len(areas) == 0:
-        return pd.Series([None] * len(points), index=points.index, dtype=object)
-    joined = gpd.sjoin(
-        points[["geometry"]], areas[["code", "geometry"]], how="left", predicate="intersects"
-    )
-    joined = joined.sort_values("code").loc[~joined.index.duplicated(keep="first")]
-    return joined["code"].reindex(points.index)
 
 
 def providers_for(session: Session) -> gpd.GeoDataFrame:
