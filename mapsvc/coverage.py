@@ -9,8 +9,12 @@ uncovered, so covered + uncovered == total for every column, always (a unit is e
 in or out, never partly).
 
 Everything is vectorised: one multi-source Dijkstra per distinct time limit, one
-nearest-geometry query for all points. :func:`what_if` adds hypothetical providers in
-memory (the registry is not touched) and reports the gain, area by area.
+nearest-geometry query for all points. :func:`mapsvc.what_if.what_if` adds hypothetical
+providers in memory (the registry is not touched) and reports the gain, area by area.
+
+A capability filter is the finder's :class:`mapsvc.filters.CapabilityFilter` (same
+"offers" rule, same description); :func:`parse_capability` reads the planner's
+``key[:min_level]`` with errors on the ``capability`` field.
 """
 
 from __future__ import annotations
@@ -23,30 +27,12 @@ import numpy as np
 import pandas as pd
 
 from .errors import InvalidInput
+from .filters import CapabilityFilter  # the finder's filter: one rule for "offers"
 from .population import BANDS
 from .service_areas import AreaContext, AreaRule, AreaSet, build_area_set, resolve_rules
 from .taxonomy import Taxonomy
 
 COUNT_COLUMNS: tuple[str, ...] = ("total", *BANDS, "65+", "75+")
-
-
-@dataclass(frozen=True)
-class CapabilityFilter:
-    """One capability the providers must offer (``min_level`` for level capabilities)."""
-
-    key: str
-    min_level: str | None = None
-
-    def spec(self) -> str:
-        return f"{self.key}:{self.min_level}" if self.min_level else self.key
-
-    def describe(self, taxonomy: Taxonomy, lang: str = "ja") -> str:
-        """In words: "訪問診療 (受入以上)" / "Home visit medical care (Accepting or better)"."""
-        label = taxonomy.capability(self.key).label.get(lang)
-        if not self.min_level:
-            return label
-        level = taxonomy.level_label(self.min_level, lang)
-        return f"{label}（{level}以上）" if lang != "en" else f"{label} ({level} or better)"
 
 
 @dataclass(frozen=True)
@@ -99,7 +85,7 @@ def parse_capability(spec: str, taxonomy: Taxonomy) -> CapabilityFilter:
     if cap.kind == "text":
         raise InvalidInput(f"{key} is free text and cannot be covered", field="capability")
     if not level:
-        return CapabilityFilter(key, None)
+        return CapabilityFilter(key)
     if cap.kind != "level":
         raise InvalidInput(
             f"{key} is a {cap.kind} capability; a minimum level applies only to "
@@ -112,7 +98,7 @@ def parse_capability(spec: str, taxonomy: Taxonomy) -> CapabilityFilter:
             f"{level!r} is not a minimum level for {key}; expected one of {', '.join(levels)}",
             field="capability",
         )
-    return CapabilityFilter(key, level)
+    return CapabilityFilter(key, min_level=level)
 
 
 def matching_providers(
@@ -129,8 +115,7 @@ def matching_providers(
     caps = providers["capabilities"].to_numpy()
     keep = np.array(
         [
-            bool(a)
-            and all(taxonomy.offers(f.key, (c or {}).get(f.key), f.min_level) for f in filters)
+            bool(a) and all(f.matches((c or {}).get(f.key), taxonomy) for f in filters)
             for a, c in zip(active, caps, strict=True)
         ],
         dtype=bool,
