@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from .areas import areas_frame
@@ -19,16 +18,8 @@ from .coverage import CoverageResult, Filter, compute_coverage, parse_capability
 from .errors import InvalidInput
 from .indicators import AREA_KINDS, compute_indicators
 from .planner_inputs import context_for, population_for, providers_for
+from .service_areas import check_limits
 from .what_if import what_if
-
-
-def _limits(minutes: float | None, radius_km: float | None) -> None:
-    if minutes is not None and radius_km is not None:
-        raise InvalidInput("give a time limit or a radius, not both", field="minutes")
-    if minutes is not None and not (np.isfinite(minutes) and minutes > 0):
-        raise InvalidInput(f"time limit must be > 0 minutes, got {minutes:g}", field="minutes")
-    if radius_km is not None and not (np.isfinite(radius_km) and radius_km > 0):
-        raise InvalidInput(f"radius must be > 0 km, got {radius_km:g}", field="radius_km")
 
 
 def run_coverage(
@@ -51,7 +42,7 @@ def run_coverage(
         No population loaded, or a time limit without a road network.
     """
     filters = _filters(services, specs, types)
-    _limits(minutes, radius_km)
+    check_limits(minutes, radius_km)
     with services.store.session() as session:
         dataset, pop = population_for(services, session, dataset)
         providers = providers_for(session)
@@ -88,7 +79,7 @@ def run_what_if(
 ) -> dict[str, Any]:
     """Coverage gain of hypothetical providers (see :func:`mapsvc.what_if.what_if`)."""
     filters = _filters(services, specs, types)
-    _limits(minutes, radius_km)
+    check_limits(minutes, radius_km)
     with services.store.session() as session:
         dataset, pop = population_for(services, session, dataset)
         providers = providers_for(session)

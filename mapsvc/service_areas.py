@@ -34,10 +34,12 @@ points inside its polygons (boundary included).
 Public API (plain values; the finder and the planner both use it)
 -----------------------------------------------------------------
 * :func:`area_context` → :class:`AreaContext` (projection, road index, defaults, codes).
+* :func:`check_limits` → refuses a bad ``minutes`` / ``radius_km`` before any work.
 * :func:`resolve_rules` → one :class:`AreaRule` per provider, plus problems.
 * :func:`build_area_set` → :class:`AreaSet` (the union; ``contains(xy)``, ``geometry()``).
 * :func:`provider_area_geometries` → each provider's own polygon (chunked Dijkstra).
-* :func:`point_check` → for one point, which providers' areas hold it, with travel time.
+* :func:`mapsvc.area_check.point_check` → for one point, which providers' areas hold it,
+  with travel time.
 * :mod:`mapsvc.service_area_cache` stores provider polygons keyed by network signature.
 """
 
@@ -181,6 +183,22 @@ def _code_polygon(code: str, ctx: AreaContext) -> Any:
     return None
 
 
+def check_limits(minutes: float | None, radius_km: float | None) -> None:
+    """Refuse an analysis limit that is not a finite number > 0, or both limits at once.
+
+    Raises
+    ------
+    InvalidInput
+        ``field`` is ``minutes`` or ``radius_km``.
+    """
+    if minutes is not None and radius_km is not None:
+        raise InvalidInput("give a time limit or a radius, not both", field="minutes")
+    if minutes is not None and not (np.isfinite(minutes) and minutes > 0):
+        raise InvalidInput(f"time limit must be > 0 minutes, got {minutes:g}", field="minutes")
+    if radius_km is not None and not (np.isfinite(radius_km) and radius_km > 0):
+        raise InvalidInput(f"radius must be > 0 km, got {radius_km:g}", field="radius_km")
+
+
 def resolve_rules(
     providers: gpd.GeoDataFrame,
     ctx: AreaContext,
@@ -209,16 +227,11 @@ def resolve_rules(
     Raises
     ------
     InvalidInput
-        ``minutes`` or ``radius_km`` given and not > 0, or both given.
+        ``minutes`` or ``radius_km`` given and not > 0, or both given (:func:`check_limits`).
     DataUnavailable
         ``minutes`` given but no road network is loaded.
     """
-    if minutes is not None and radius_km is not None:
-        raise InvalidInput("give a time limit or a radius, not both", field="minutes")
-    if minutes is not None and not minutes > 0:
-        raise InvalidInput(f"time limit must be > 0 minutes, got {minutes:g}", field="minutes")
-    if radius_km is not None and not radius_km > 0:
-        raise InvalidInput(f"radius must be > 0 km, got {radius_km:g}", field="radius_km")
+    check_limits(minutes, radius_km)
     if minutes is not None and ctx.road is None:
         raise DataUnavailable(
             "a travel-time analysis needs a road network: import one with "

@@ -155,9 +155,9 @@ def service_areas(
     from ..models import Provider
     from ..planner_inputs import context_for, providers_for
     from ..service_area_cache import provider_areas
+    from ..service_areas import check_limits
 
-    if minutes is not None and not minutes > 0:
-        raise InvalidInput(f"time limit must be > 0 minutes, got {minutes:g}", field="minutes")
+    check_limits(minutes, radius_km)
     with services.store.session() as session:
         providers = providers_for(session)
         if uid:
