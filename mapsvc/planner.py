@@ -2,14 +2,18 @@
 
 Each function reads what it needs from the store through :mod:`mapsvc.planner_inputs`
 and calls the domain modules (:mod:`mapsvc.coverage`, :mod:`mapsvc.what_if`,
-:mod:`mapsvc.indicators`, :mod:`mapsvc.candidates`). No Flask here.
+:mod:`mapsvc.indicators`, :mod:`mapsvc.candidates`). No Flask here. Both the CLI's
+``--json`` and the planner's JSON endpoints pass results through :func:`json_safe`.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
+from datetime import date
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from .areas import areas_frame
@@ -20,6 +24,21 @@ from .indicators import AREA_KINDS, compute_indicators
 from .planner_inputs import context_for, population_for, providers_for
 from .service_areas import check_limits
 from .what_if import what_if
+
+
+def json_safe(value: Any) -> Any:
+    """JSON-ready copy: NaN (a rate over nobody) → None, numpy → Python, dates → ISO."""
+    if isinstance(value, dict):
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
 
 
 def run_coverage(

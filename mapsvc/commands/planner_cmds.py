@@ -14,28 +14,9 @@ from ..services import Services
 
 
 def _echo_json(data: Any) -> None:
-    click.echo(json.dumps(_clean(data), ensure_ascii=False, default=_jsonable, allow_nan=False))
+    from ..planner import json_safe
 
-
-def _clean(value: Any) -> Any:
-    """NaN (a rate over nobody) becomes null: JSON has no NaN."""
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _clean(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_clean(v) for v in value]
-    return value
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    if hasattr(value, "item"):
-        return value.item()
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    raise TypeError(f"cannot serialise {type(value).__name__}")
+    click.echo(json.dumps(json_safe(data), ensure_ascii=False, allow_nan=False))
 
 
 def _warn_problems(problems: list[dict[str, Any]], strict: bool) -> None:

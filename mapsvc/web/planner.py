@@ -210,18 +210,18 @@ def _coverage_payload(result: Any, dataset: str) -> dict[str, Any]:
 @api
 def coverage_api() -> Any:
     """Coverage of a capability (query: capability, type, minutes | radius_km, population)."""
-    from ..planner import run_coverage
+    from ..planner import json_safe, run_coverage
 
     args = analysis_args(request.args)
     dataset, result = run_coverage(services(), **args)
-    return jsonify(_clean(_coverage_payload(result, dataset)))
+    return jsonify(json_safe(_coverage_payload(result, dataset)))
 
 
 @bp.route("/api/what-if", methods=["POST"])
 @api
 def what_if_api() -> Any:
     """Coverage gain of hypothetical providers (JSON body: analysis + providers)."""
-    from ..planner import run_what_if
+    from ..planner import json_safe, run_what_if
 
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
@@ -230,13 +230,14 @@ def what_if_api() -> Any:
     additions = body.get("providers")
     if not isinstance(additions, list):
         raise InvalidInput("providers must be a list of {lon, lat}", field="providers")
-    return jsonify(_clean(run_what_if(services(), additions=additions, **args)))
+    return jsonify(json_safe(run_what_if(services(), additions=additions, **args)))
 
 
 @bp.route("/api/indicators")
 @api
 def indicators_api() -> Any:
     """Choropleth data: areas of a kind with one indicator, class breaks, legend text."""
+    from ..planner import json_safe
     from ..planner_choropleth import choropleth
 
     kind = request.args.get("kind") or "daily_life_area"
@@ -247,7 +248,7 @@ def indicators_api() -> Any:
     data = choropleth(
         services(), kind, indicator, int(classes), request.args.get("population"), get_lang()
     )
-    return jsonify(_clean(data))
+    return jsonify(json_safe(data))
 
 
 @bp.route("/api/candidates")
@@ -257,19 +258,6 @@ def candidates_api() -> Any:
     from ..planner import run_candidates
 
     return jsonify(run_candidates(services()))
-
-
-def _clean(value: Any) -> Any:
-    """JSON-safe: NaN → null, numpy scalars → Python."""
-    if isinstance(value, float | np.floating):
-        return None if math.isnan(float(value)) else float(value)
-    if isinstance(value, np.integer):
-        return int(value)
-    if isinstance(value, dict):
-        return {k: _clean(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_clean(v) for v in value]
-    return value
 
 
 from . import planner_exports  # noqa: E402,F401 - registers the download and report routes
