@@ -14,6 +14,7 @@ import geopandas as gpd
 import pandas as pd
 from shapely.geometry import mapping
 
+from .codes import JAPAN_LAT, JAPAN_LON
 from .coverage import (
     CapabilityFilter,
     CoverageResult,
@@ -56,8 +57,8 @@ def hypothetical_frame(
         if not isinstance(item, dict):
             raise InvalidInput("expected an object with lon and lat", field=where)
         lon, lat = (
-            _coordinate(item, "lon", where, 122.0, 154.0),
-            _coordinate(item, "lat", where, 20.0, 46.0),
+            _coordinate(item, "lon", where, *JAPAN_LON),
+            _coordinate(item, "lat", where, *JAPAN_LAT),
         )
         default_type = next((f.key for f in filters if isinstance(f, TypeFilter)), "clinic")
         ptype = str(item.get("type") or default_type)
