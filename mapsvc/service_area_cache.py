@@ -68,7 +68,7 @@ def provider_areas(
     rules, problems = resolve_rules(providers, ctx, minutes=minutes, radius_km=radius_km)
     updated = dict(zip(providers["id"].astype(int), providers["updated_at"], strict=True))
     signature = ctx.road.signature if ctx.road is not None else ""
-    travel = [r for r in rules if r.kind == "travel_time" and r.node is not None]
+    travel = {r.provider_id: r for r in rules if r.kind == "travel_time" and r.node is not None}
     cached: dict[int, dict[str, Any]] = {}
     if travel:
         session.execute(
@@ -77,12 +77,11 @@ def provider_areas(
         for row in session.scalars(
             select(ServiceAreaCache).where(
                 ServiceAreaCache.network_signature == signature,
-                ServiceAreaCache.provider_id.in_([r.provider_id for r in travel]),
+                ServiceAreaCache.provider_id.in_(list(travel)),
             )
         ):
-            rule = next(r for r in travel if r.provider_id == row.provider_id)
             fresh = row.provider_updated_at == _as_datetime(updated[row.provider_id])
-            if fresh and row.minutes == rule.minutes:
+            if fresh and row.minutes == travel[row.provider_id].minutes:
                 cached[row.provider_id] = row.geometry
     todo = [r for r in rules if r.provider_id not in cached]
     computed = provider_area_geometries(todo, ctx)
