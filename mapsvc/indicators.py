@@ -20,7 +20,6 @@ dates side by side; :func:`set_target` records a planner's target per indicator.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import date
 from typing import Any
 
@@ -98,7 +97,7 @@ def compute_indicators(
         For types and capabilities.
     covered
         ``{capability: boolean mask over population}`` from coverage runs
-        (:func:`coverage_masks`), for the ``covered75:`` indicators.
+        (``CoverageResult.covered``), for the ``covered75:`` indicators.
 
     Returns
     -------
@@ -169,13 +168,6 @@ def compute_indicators(
 
 def _rate(num: float, den: float, per: float) -> float:
     return round(num / den * per, 4) if den else float("nan")
-
-
-def coverage_masks(
-    capabilities: list[str], run: Callable[[str], np.ndarray], taxonomy: Taxonomy
-) -> dict[str, np.ndarray]:
-    """``{capability: covered mask}`` for the known ones among ``capabilities``."""
-    return {key: run(key) for key in capabilities if key in taxonomy.capabilities}
 
 
 # ---- snapshots and targets -------------------------------------------------------------
