@@ -5,7 +5,9 @@ Every dataset uses the same 18 bands (:data:`BANDS`: ``"0-4"`` … ``"80-84"``, 
 :func:`import_population`, which recognises the format from the header (see
 :mod:`mapsvc._population_formats`): 自治体標準 地域・年齢別人口, Takamatsu's own schema,
 e-Stat mesh CSV, and mapsvc's grid (the demo). A dataset is one file's content: importing
-again into the same dataset upserts by key and removes units the file no longer has.
+again into the same dataset upserts by key and removes units the file no longer has;
+an import that changes anything bumps the store generation, so in-process caches of the
+planner's results refresh.
 
 Totals are kept as the data says. A unit whose bands do not add up to its total (e-Stat
 counts people of unknown age in the total only) is loaded as it is and listed in the
@@ -26,6 +28,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from ._population_formats import BANDS, READERS, RowRejected, Unit, read_table, read_text
+from .db import bump_generation
 from .errors import DataUnavailable, ImportFailed, InvalidInput
 from .models import PopulationUnit
 
@@ -279,6 +282,9 @@ def _write(
         )
     report.removed = len(existing)
     report.loaded = len(units)
+    if report.inserted or report.updated or report.removed:
+        # the planner's in-process caches (indicators, choropleths) key on the generation
+        bump_generation(session)
 
 
 def population_datasets(session: Session) -> list[dict[str, Any]]:

@@ -285,3 +285,41 @@ def test_cli_population_import_and_list(runner, sqlite_services):
         runner, sqlite_services, "population", "import", str(DATA / "generic_providers.csv")
     )
     assert result.exit_code == 1 and "unknown population format" in result.output
+
+
+def test_reimport_refreshes_the_planners_cached_indicators(sqlite_services, tmp_path):
+    """A running planner sees a re-imported population (its cache keys on the generation)."""
+    from mapsvc.areas import import_areas
+    from mapsvc.planner_choropleth import cached_indicators
+
+    import_areas(
+        sqlite_services,
+        real_path("takamatsu", "boundary", "N03-21_37_210101_s0010.geojson"),
+        "municipality",
+        municipality_code="37201",
+    )
+    path = real_path(*POP_2026)
+
+    def city_total() -> float:
+        _, frame = cached_indicators(sqlite_services, "t")
+        row = frame[
+            (frame["area_kind"] == "municipality") & (frame["indicator"] == "population:total")
+        ]
+        return float(row["value"].iloc[0])
+
+    import_population(sqlite_services, path, "t")
+    full = city_total()
+    generation = sqlite_services.store.generation()
+    import_population(sqlite_services, path, "t")  # unchanged: caches stay valid
+    assert sqlite_services.store.generation() == generation
+    lines = path.read_text(encoding="utf-8").splitlines()
+    shorter = tmp_path / path.name
+    shorter.write_text("\n".join(lines[:-5]) + "\n", encoding="utf-8")
+    import_population(sqlite_services, shorter, "t")
+    removed = {
+        name: total
+        for name, (total, _, _) in _independent_totals(path).items()
+        if name not in _independent_totals(shorter)
+    }
+    assert len(removed) == 5
+    assert city_total() == full - sum(removed.values())
