@@ -7,6 +7,7 @@ import json
 
 import geopandas as gpd
 import pandas as pd
+import shapely
 from flask import Response, render_template, request
 
 from ..errors import InvalidInput, NotFound
@@ -21,6 +22,7 @@ FORMATS = {
     "gpkg": "application/geopackage+sqlite3",
     "csv": "text/csv; charset=utf-8",
 }
+MAP_MARGIN_M = 5000.0  # the report's map shows providers this close to the area
 
 
 def _download(
@@ -125,7 +127,9 @@ def report(kind: str, code: str) -> str:
         total = int(sub[col].sum())
         cov = int(sub.loc[sub["covered"], col].sum())
         bands.append({"band": col, "total": total, "covered": cov, "uncovered": total - cov})
-    matched = list(result.rules)
+    # providers within MAP_MARGIN_M of the area (in metres, the analysis CRS)
+    near = area.to_crs(result.area_set.crs).geometry.iloc[0].buffer(MAP_MARGIN_M)
+    matched = [r for r in result.rules if shapely.contains_xy(near, r.x, r.y)]
     provider_points = gpd.GeoDataFrame(
         {"name": [r.name for r in matched]},
         geometry=gpd.GeoSeries.from_xy(
@@ -133,7 +137,6 @@ def report(kind: str, code: str) -> str:
         ).to_crs("EPSG:4326"),
         crs="EPSG:4326",
     )
-    provider_points = provider_points[provider_points.within(area.geometry.iloc[0].buffer(0.05))]
     summary = result.to_dict(services().taxonomy, get_lang())
     png = area_map_png(
         area,
