@@ -6,7 +6,7 @@
   var cfg = M.readConfig("map-config");
   var api = cfg.api;
   var csrf = document.querySelector('meta[name="csrf-token"]').content;
-  var esc = M.esc || function (v) { return String(v); };
+  var esc = M.esc;  // HTML-escapes every server value put into innerHTML below
 
   function $(id) { return document.getElementById(id); }
   function pct(v) { return v === null || v === undefined ? "–" : (v * 100).toFixed(1) + "%"; }
