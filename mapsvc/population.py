@@ -363,8 +363,8 @@ def population_frame(session: Session, dataset: str) -> gpd.GeoDataFrame:
     )
     for i, band in enumerate(BANDS):
         frame[band] = bands[:, i]
-    frame["65+"] = bands[:, BANDS.index("65-69") :].sum(axis=1)
-    frame["75+"] = bands[:, BANDS.index("75-79") :].sum(axis=1)
+    frame["65+"] = bands[:, [BANDS.index(b) for b in OLDER_BANDS]].sum(axis=1)
+    frame["75+"] = bands[:, [BANDS.index(b) for b in VERY_OLD_BANDS]].sum(axis=1)
     frame["area_code"] = [r.area_code for r in rows]
     frame["survey_date"] = [r.survey_date for r in rows]
     frame["synthetic"] = [bool((r.properties or {}).get("synthetic")) for r in rows]
