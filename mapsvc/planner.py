@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 
@@ -22,7 +23,7 @@ from .coverage import CoverageResult, Filter, compute_coverage, parse_capability
 from .errors import InvalidInput
 from .indicators import AREA_KINDS, compute_indicators
 from .planner_inputs import context_for, population_for, providers_for
-from .service_areas import check_limits
+from .service_areas import AreaContext, check_limits
 from .what_if import what_if
 
 
@@ -62,20 +63,23 @@ def run_coverage(
     """
     filters = _filters(services, specs, types)
     check_limits(minutes, radius_km)
-    with services.store.session() as session:
-        dataset, pop = population_for(services, session, dataset)
-        providers = providers_for(session)
-        ctx = context_for(
-            services,
-            session,
-            lons=list(providers["lon"]) + list(pop.geometry.x),
-            need_network=minutes is not None,
-        )
+    dataset, pop, providers, ctx = _inputs(services, dataset, need_network=minutes is not None)
     result = compute_coverage(
         providers, pop, ctx, filters, services.taxonomy,
         minutes=minutes, radius_km=radius_km, group_column="group", top=top,
     )  # fmt: skip
     return dataset, result
+
+
+def _inputs(
+    services: Any, dataset: str | None, need_network: bool = False
+) -> tuple[str, gpd.GeoDataFrame, gpd.GeoDataFrame, AreaContext]:
+    """(dataset, population with ``group``, providers, context) read in one transaction."""
+    with services.store.session() as session:
+        dataset, pop = population_for(services, session, dataset)
+        providers = providers_for(session)
+        ctx = context_for(services, session, lons=pop.geometry.x, need_network=need_network)
+    return dataset, pop, providers, ctx
 
 
 def _filters(services: Any, specs: Sequence[str], types: Sequence[str]) -> list[Filter]:
@@ -99,12 +103,7 @@ def run_what_if(
     """Coverage gain of hypothetical providers (see :func:`mapsvc.what_if.what_if`)."""
     filters = _filters(services, specs, types)
     check_limits(minutes, radius_km)
-    with services.store.session() as session:
-        dataset, pop = population_for(services, session, dataset)
-        providers = providers_for(session)
-        ctx = context_for(
-            services, session, lons=list(pop.geometry.x), need_network=minutes is not None
-        )
+    dataset, pop, providers, ctx = _inputs(services, dataset, need_network=minutes is not None)
     out = what_if(
         providers, pop, ctx, filters, services.taxonomy, additions,
         minutes=minutes, radius_km=radius_km, group_column="group",
@@ -127,11 +126,9 @@ def run_indicators(services: Any, dataset: str | None = None) -> tuple[str, pd.D
     network is loaded, else radius) for the ``PLANNER_COVERAGE_CAPABILITIES``.
     """
     taxonomy = services.taxonomy
+    dataset, pop, providers, ctx = _inputs(services, dataset)
     with services.store.session() as session:
-        dataset, pop = population_for(services, session, dataset)
-        providers = providers_for(session)
         areas = {kind: areas_frame(session, kind) for kind in AREA_KINDS}
-        ctx = context_for(services, session, lons=list(pop.geometry.x))
     covered = {}
     for key in services.config.get("PLANNER_COVERAGE_CAPABILITIES") or []:
         if key not in taxonomy.capabilities:
