@@ -68,20 +68,23 @@ def _iter_osm(path: Path) -> Iterator[ET.Element]:
         with _open(path) as fh:
             context = ET.iterparse(fh, events=("start", "end"))
             depth = 0
+            root = None
             for event, elem in context:
                 if event == "start":
-                    if depth == 0 and elem.tag != "osm":
-                        raise ImportFailed(
-                            f"{path}: not an OSM XML file (root element <{elem.tag}>, expected <osm>)",
-                            field="file",
-                        )
+                    if depth == 0:
+                        if elem.tag != "osm":
+                            raise ImportFailed(
+                                f"{path}: not an OSM XML file (root element <{elem.tag}>, expected <osm>)",
+                                field="file",
+                            )
+                        root = elem
                     depth += 1
                     continue
                 depth -= 1
                 if depth == 1:
                     if elem.tag in ("node", "way"):
                         yield elem
-                    elem.clear()
+                    root.clear()  # type: ignore[union-attr]  # else it keeps every element
     except ET.ParseError as exc:
         raise ImportFailed(f"{path}: not readable as XML ({exc})", field="file") from None
     except (OSError, EOFError) as exc:
