@@ -54,28 +54,27 @@ def type_labels(lang: str = "ja") -> dict[str, str]:
     return {k: t.label.get(lang) for k, t in services().taxonomy.provider_types.items()}
 
 
+def _dashboard_page(template: str, limit: int) -> str:
+    svc = services()
+    with svc.store.session() as session:
+        dash = build_dashboard(
+            session, svc.taxonomy, now=utcnow(), config=current_app.config, limit=limit
+        )
+    return render_template(template, dash=dash, type_labels=type_labels())
+
+
 @bp.route("/")
 @editor_view
 def index() -> str:
     """Editor's dashboard: what needs attention, counts per type and area."""
-    svc = services()
-    with svc.store.session() as session:
-        dash = build_dashboard(
-            session, svc.taxonomy, now=utcnow(), config=current_app.config, limit=50
-        )
-    return render_template("admin/index.html", dash=dash, type_labels=type_labels())
+    return _dashboard_page("admin/index.html", limit=50)
 
 
 @bp.route("/quality")
 @editor_view
 def quality() -> str:
     """Lists behind the dashboard counts: stale, not geocoded, conflicts, rejected rows."""
-    svc = services()
-    with svc.store.session() as session:
-        dash = build_dashboard(
-            session, svc.taxonomy, now=utcnow(), config=current_app.config, limit=500
-        )
-    return render_template("admin/quality.html", dash=dash, type_labels=type_labels())
+    return _dashboard_page("admin/quality.html", limit=500)
 
 
 from . import links, records, review  # noqa: E402,F401  (routes register on bp)

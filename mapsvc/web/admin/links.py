@@ -12,12 +12,11 @@ from ...errors import InvalidInput
 from ...ingest.importer import import_file
 from ...models import utcnow
 from ...reconfirm import due_csv, due_links, links_csv, provider_list, select_providers
-from ...staleness import STATES
+from ...staleness import STATES, state_label
 from ...survey import (
     ACTIVE,
-    EXPIRED,
     MAX_LINK_DAYS,
-    REVOKED,
+    IssuedLink,
     active_links,
     issue_links,
     link_days,
@@ -26,7 +25,7 @@ from ...survey import (
 )
 from ...survey_templates import template_csv, template_records, template_xlsx
 from ..context import services
-from ..i18n import t
+from ..i18n import get_lang, t
 from ..mapdata import base_url
 from . import actor, bp, csv_download, editor_view, type_labels
 
@@ -63,8 +62,21 @@ def providers() -> str:
         "admin/providers.html",
         rows=rows,
         type_labels=type_labels(),
-        states=STATES,
+        state_labels={s: state_label(s, get_lang()) for s in STATES},
         args=request.args,
+    )
+
+
+def _links_page(status: str | None, issued: list[IssuedLink] | None = None) -> str:
+    with services().store.session() as session:
+        rows = tokens_overview(session, status=status)
+    return render_template(
+        "admin/links.html",
+        rows=rows,
+        status=status,
+        type_labels=type_labels(),
+        issued=issued,
+        default_days=current_app.config["SURVEY_TOKEN_DAYS"],
     )
 
 
@@ -72,19 +84,7 @@ def providers() -> str:
 @editor_view
 def links() -> str:
     """Issued survey links with their status; forms to issue and revoke."""
-    status = request.args.get("status") or None
-    svc = services()
-    with svc.store.session() as session:
-        rows = tokens_overview(session, status=status)
-    return render_template(
-        "admin/links.html",
-        rows=rows,
-        status=status,
-        statuses=(ACTIVE, EXPIRED, REVOKED),
-        type_labels=type_labels(),
-        issued=None,
-        default_days=current_app.config["SURVEY_TOKEN_DAYS"],
-    )
+    return _links_page(request.args.get("status") or None)
 
 
 @bp.route("/links/issue", methods=["POST"])
@@ -116,17 +116,7 @@ def links_issue() -> Response | str:
         stamp = utcnow().strftime("%Y%m%d-%H%M")
         return csv_download(links_csv(issued, type_labels()), f"survey-links-{stamp}.csv")
     flash(t(f"{len(issued)} 件のリンクを発行しました。", f"{len(issued)} link(s) issued."))
-    with svc.store.session() as session:
-        rows = tokens_overview(session, status=ACTIVE)
-    return render_template(
-        "admin/links.html",
-        rows=rows,
-        status=ACTIVE,
-        statuses=(ACTIVE, EXPIRED, REVOKED),
-        type_labels=type_labels(),
-        issued=issued,
-        default_days=current_app.config["SURVEY_TOKEN_DAYS"],
-    )
+    return _links_page(ACTIVE, issued)
 
 
 @bp.route("/links/<token_id>/revoke", methods=["POST"])
