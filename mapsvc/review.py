@@ -64,16 +64,23 @@ def receive(
     if errors:
         raise InvalidAnswers(errors)
     payload = build_payload(provider_record(provider), incoming, answers)
-    who = payload["respondent"]
     return queue_submission(
         session,
         provider,
         payload,
         origin=origin,
         token_id=token_id,
-        submitted_by=f"{who['name']}（{who['title']}）" if who.get("title") else who.get("name"),
+        submitted_by=who_answered(payload["respondent"]),
         now=now,
     )
+
+
+def who_answered(respondent: Mapping[str, str]) -> str | None:
+    """「氏名（職名）」, or the name alone; None when nobody is named."""
+    name, title = respondent.get("name") or "", respondent.get("title") or ""
+    if name and title:
+        return f"{name}（{title}）"
+    return name or None
 
 
 def queue_submission(

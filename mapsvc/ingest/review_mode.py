@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from ..codes import header_key, nfkc
 from ..models import ImportRun, Provider, utcnow
 from ..registry import Change, jsonable
-from ..review import REVIEWABLE_FIELDS, queue_submission
+from ..review import REVIEWABLE_FIELDS, queue_submission, who_answered
 from .importer import ImportPlan, Rejection, record_rejections
 
 # Optional template columns the generic format does not read: who filled the row in.
@@ -141,15 +141,12 @@ def queue_plan(
             "file": plan.path.name,
             "line": line,
         }
-        who = respondent["name"]
-        if who and respondent["title"]:
-            who = f"{who}（{respondent['title']}）"
         queue_submission(
             session,
             providers[uid],
             payload,
             origin="template",
-            submitted_by=who or f"{actor}: {plan.path.name} line {line}",
+            submitted_by=who_answered(respondent) or f"{actor}: {plan.path.name} line {line}",
         )
         queued += 1
     record_rejections(session, run.id, plan.rejections)
