@@ -41,13 +41,13 @@ from shapely.geometry import shape
 
 from .filters import FilterSet
 from .projection import to_metres, utm_crs_for_extent
+from .service_areas import CODE_KINDS  # the order bare area codes are looked up in
 from .taxonomy import Taxonomy
 
 # service-area rules (``ProviderIndex.rule``)
 RULE_RADIUS = 0  # straight-line radius (provider's own ``km`` or the type's default)
 RULE_POLYGON = 1  # explicit polygon or area codes
 RULE_TRAVEL = 2  # travel time (provider's own minutes or the type's default)
-CODE_KINDS = ("town", "daily_life_area", "municipality", "secondary_medical_area")
 UNKNOWN = -1
 
 
