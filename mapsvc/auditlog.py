@@ -7,8 +7,6 @@ action, entity, before, after; see :mod:`mapsvc.registry`). Imports are recorded
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -18,6 +16,7 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from ._csv import csv_text
 from .errors import InvalidInput, NotFound
 from .models import AuditEntry, ImportRun, Provider, RejectedRow
 
@@ -114,22 +113,24 @@ def audit_choices(session: Session) -> dict[str, list[str]]:
 
 def audit_csv(rows: Iterable[AuditEntry]) -> str:
     """Audit rows as CSV text (before/after as JSON)."""
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\r\n")
-    writer.writerow(["at", "actor", "action", "entity", "entity_id", "before", "after"])
-    for r in rows:
-        writer.writerow(
-            [
-                r.at.isoformat(timespec="seconds"),
-                r.actor,
-                r.action,
-                r.entity,
-                r.entity_id,
-                json.dumps(r.before, ensure_ascii=False) if r.before is not None else "",
-                json.dumps(r.after, ensure_ascii=False) if r.after is not None else "",
-            ]
-        )
-    return buf.getvalue()
+    header = ["at", "actor", "action", "entity", "entity_id", "before", "after"]
+    return csv_text(
+        [
+            header,
+            *(
+                [
+                    r.at.isoformat(timespec="seconds"),
+                    r.actor,
+                    r.action,
+                    r.entity,
+                    r.entity_id,
+                    json.dumps(r.before, ensure_ascii=False) if r.before is not None else "",
+                    json.dumps(r.after, ensure_ascii=False) if r.after is not None else "",
+                ]
+                for r in rows
+            ),
+        ]
+    )
 
 
 def import_runs(session: Session, *, limit: int = 100) -> list[ImportRun]:
@@ -167,9 +168,9 @@ def rejects_csv(rows: Sequence[RejectedRow]) -> str:
         for key in r.row:
             if key not in columns:
                 columns.append(key)
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\r\n")
-    writer.writerow(["line", "reason", *columns])
-    for r in rows:
-        writer.writerow([r.line, r.reason, *[r.row.get(c, "") for c in columns]])
-    return buf.getvalue()
+    return csv_text(
+        [
+            ["line", "reason", *columns],
+            *([r.line, r.reason, *[r.row.get(c, "") for c in columns]] for r in rows),
+        ]
+    )

@@ -9,8 +9,6 @@ live links and professional contact details (FAX, e-mail): editors only.
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,6 +17,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from ._csv import csv_text
 from .codes import normalise_municipality_code
 from .errors import InvalidInput
 from .models import Area, Provider, SurveyToken, utcnow
@@ -207,25 +206,23 @@ def links_csv(links: Iterable[IssuedLink], type_labels: Mapping[str, str] | None
     contact_person, url, expires (YYYY-MM-DD, Japan time), token_id. The first row holds the
     keys, so mail-merge fields have plain names.
     """
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\r\n")
-    writer.writerow([key for key, _ in LINK_COLUMNS])
-    for link in links:
-        writer.writerow(
-            [
-                link.provider_uid,
-                link.name,
-                (type_labels or {}).get(link.type, link.type),
-                link.address or "",
-                link.fax or "",
-                link.email or "",
-                link.contact_person or "",
-                link.url,
-                _jst_day(link.expires_at),
-                link.token_id,
-            ]
-        )
-    return buf.getvalue()
+    labels = type_labels or {}
+    rows = [
+        [
+            link.provider_uid,
+            link.name,
+            labels.get(link.type, link.type),
+            link.address or "",
+            link.fax or "",
+            link.email or "",
+            link.contact_person or "",
+            link.url,
+            _jst_day(link.expires_at),
+            link.token_id,
+        ]
+        for link in links
+    ]
+    return csv_text([[key for key, _ in LINK_COLUMNS], *rows])
 
 
 DUE_COLUMNS = (
@@ -250,17 +247,16 @@ def due_csv(rows: Iterable[DueRow], type_labels: Mapping[str, str] | None = None
 
     ``state`` is 再確認待ち or 未確認; ``last_confirmed`` the date (Japan time) or empty.
     """
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\r\n")
-    writer.writerow(DUE_COLUMNS)
+    labels = type_labels or {}
+    out: list[Sequence[str]] = [DUE_COLUMNS]
     for row in rows:
         p = row.provider
         day = confirmed_date({"confirmed_at": p.confirmed_at})
-        writer.writerow(
+        out.append(
             [
                 p.uid,
                 p.name,
-                (type_labels or {}).get(p.type, p.type),
+                labels.get(p.type, p.type),
                 p.address or "",
                 p.fax or "",
                 p.email or "",
@@ -273,7 +269,7 @@ def due_csv(rows: Iterable[DueRow], type_labels: Mapping[str, str] | None = None
                 row.link.token_id if row.link else "",
             ]
         )
-    return buf.getvalue()
+    return csv_text(out)
 
 
 def provider_list(

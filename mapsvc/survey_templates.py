@@ -15,7 +15,6 @@ ranked lists joined with 、. Empty cells leave the stored answer alone.
 
 from __future__ import annotations
 
-import csv
 import io
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ._csv import csv_bytes
 from .errors import InvalidInput
 from .models import Provider
 from .registry import provider_record
@@ -168,13 +168,13 @@ def template_csv(
 ) -> bytes:
     """The CSV template (UTF-8 with BOM, so Excel opens it correctly)."""
     columns = template_columns(taxonomy, provider_type)
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\r\n")
-    writer.writerow([c.label for c in columns])
-    writer.writerow([c.key for c in columns])
-    for record in records:
-        writer.writerow(template_row(taxonomy, record, columns))
-    return buf.getvalue().encode("utf-8-sig")
+    return csv_bytes(
+        [
+            [c.label for c in columns],
+            [c.key for c in columns],
+            *(template_row(taxonomy, record, columns) for record in records),
+        ]
+    )
 
 
 def template_xlsx(

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from .._csv import BOM_ENCODING
 from ..config import ensure_secret_key
 from ..services import Services
 
@@ -17,7 +18,7 @@ def _write(out: Path | None, text: str) -> None:
         click.echo(text, nl=False)
         return
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_bytes(text.encode("utf-8-sig"))
+    out.write_bytes(text.encode(BOM_ENCODING))
 
 
 def _days(services: Services, days: int | None) -> int:

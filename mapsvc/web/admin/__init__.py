@@ -15,6 +15,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, render_template
 from flask_login import current_user
 
+from ..._csv import BOM_ENCODING
 from ...dashboard import build_dashboard
 from ...models import utcnow
 from ...staleness import JST
@@ -36,7 +37,7 @@ def actor() -> str:
 
 def csv_download(text: str, filename: str) -> Response:
     """CSV as an attachment, UTF-8 with BOM (Excel reads Japanese correctly)."""
-    response = Response(text.encode("utf-8-sig"), mimetype="text/csv; charset=utf-8")
+    response = Response(text.encode(BOM_ENCODING), mimetype="text/csv; charset=utf-8")
     response.headers["Content-Disposition"] = f"attachment; filename={filename}"
     response.headers["Cache-Control"] = "no-store"
     return response
