@@ -145,6 +145,7 @@ def test_professional_logs_in_finds_providers_and_exports_a_shortlist(
         # a click on the map chooses a place (kept in hidden fields, not in the URL)
         page.click("#map", position={"x": 300, "y": 300})
         assert page.input_value("#point-lon") != ""
+        assert "地図上の地点を指定しました" in page.inner_text("#point-status")
 
         page.fill("#address", "デモ市本町一丁目5-5")
         assert page.input_value("#point-lon") == ""  # the typed address wins

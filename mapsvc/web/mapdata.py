@@ -111,4 +111,8 @@ def map_texts() -> dict[str, str]:
         ),
         "searched": t("検索した地点", "Searched place"),
         "patient": t("指定した地点", "Chosen place"),
+        "pointChosen": t(
+            "地図上の地点を指定しました。「この条件で探す」を押してください。",
+            "Place chosen on the map. Press Search.",
+        ),
     }

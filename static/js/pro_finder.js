@@ -17,8 +17,7 @@
       document.getElementById("point-lon").value = latlng.lng.toFixed(6);
       document.getElementById("point-lat").value = latlng.lat.toFixed(6);
       document.getElementById("address").value = "";
-      document.getElementById("point-status").textContent =
-        (cfg.lang === "en" ? "Place chosen on the map. Press Search." : "地図上の地点を指定しました。「この条件で探す」を押してください。");
+      document.getElementById("point-status").textContent = t.pointChosen;
     }
   }
 
