@@ -42,6 +42,12 @@ def _form(uid, token_page, **fields):
     return data
 
 
+def _post(client, token, uid, **fields):
+    """Send the form as provider ``uid`` through the link ``token`` (with a CSRF token)."""
+    data = _form(uid, csrf_token(client, f"/survey/{token}"), **fields)
+    return client.post(f"/survey/{token}", data=data)
+
+
 def test_form_is_generated_for_the_type_with_current_answers(web):
     client, services = web
     uid = add_provider(
@@ -77,20 +83,18 @@ def test_submission_goes_to_the_review_queue_not_the_registry(web):
     uid = add_provider(services, "C")
     before = record(services, uid)
     token = _link(services, uid)
-    response = client.post(
-        f"/survey/{token}",
-        data=_form(
-            uid,
-            csrf_token(client, f"/survey/{token}"),
-            **{
-                "capabilities.ventilator": "accept",
-                "capabilities.ventilator.note": "要相談の場合あり",
-                "capabilities.contact_methods.phone": "1",
-                "capabilities.contact_methods.fax": "2",
-                "capabilities.home_care_support_clinic": "conventional",
-                "fields.fax": "087-811-1234",
-            },
-        ),
+    response = _post(
+        client,
+        token,
+        uid,
+        **{
+            "capabilities.ventilator": "accept",
+            "capabilities.ventilator.note": "要相談の場合あり",
+            "capabilities.contact_methods.phone": "1",
+            "capabilities.contact_methods.fax": "2",
+            "capabilities.home_care_support_clinic": "conventional",
+            "fields.fax": "087-811-1234",
+        },
     )
     assert response.status_code == 303
     assert response.headers["Location"].endswith(f"/survey/{token}/thanks")
@@ -111,18 +115,16 @@ def test_out_of_range_value_is_refused_next_to_the_field(web):
     client, services = web
     uid = add_provider(services, "C")
     token = _link(services, uid)
-    response = client.post(
-        f"/survey/{token}",
-        data=_form(
-            uid,
-            csrf_token(client, f"/survey/{token}"),
-            **{
-                "capabilities.ventilator": "always",
-                "service_area.kind": "radius",
-                "service_area.km": "900",
-                "fields.email": "nope",
-            },
-        ),
+    response = _post(
+        client,
+        token,
+        uid,
+        **{
+            "capabilities.ventilator": "always",
+            "service_area.kind": "radius",
+            "service_area.km": "900",
+            "fields.email": "nope",
+        },
     )
     assert response.status_code == 400
     html = response.get_data(as_text=True)
@@ -140,12 +142,7 @@ def test_unknown_capability_in_a_post_is_refused(web):
     client, services = web
     uid = add_provider(services, "C")
     token = _link(services, uid)
-    response = client.post(
-        f"/survey/{token}",
-        data=_form(
-            uid, csrf_token(client, f"/survey/{token}"), **{"capabilities.teleport": "accept"}
-        ),
-    )
+    response = _post(client, token, uid, **{"capabilities.teleport": "accept"})
     assert response.status_code == 400
     assert "unknown capability &#39;teleport&#39;" in response.get_data(as_text=True)
     assert submissions(services, uid) == []
@@ -156,12 +153,7 @@ def test_token_for_one_provider_cannot_update_another(web):
     a = add_provider(services, "A")
     b = add_provider(services, "B")
     token = _link(services, a)
-    response = client.post(
-        f"/survey/{token}",
-        data=_form(
-            b, csrf_token(client, f"/survey/{token}"), **{"capabilities.ventilator": "accept"}
-        ),
-    )
+    response = _post(client, token, b, **{"capabilities.ventilator": "accept"})
     assert response.status_code == 403
     assert submissions(services) == []
 
