@@ -20,8 +20,6 @@ Query parameters of the items endpoint (validated here, errors name the paramete
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import math
 from collections.abc import Mapping, Sequence
@@ -31,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from . import _csv
 from .errors import InvalidInput
 from .filters import FilterSet, parse_filters
 from .index import ProviderIndex
@@ -259,14 +258,12 @@ def csv_bytes(
     if audience != "public":
         seen = {k for r in records for k in (r.get("capabilities") or {})}
         cap_cols = [k for k in taxonomy.capabilities if k in seen]
-    out = io.StringIO()
-    writer = csv.writer(out)
     header = [taxonomy.fields[f].label.get(lang) for f in fields]
     header.append("最終確認の状態" if lang != "en" else "Confirmation")
     if audience == "public":
         header.append("対応できること" if lang != "en" else "Services")
     header.extend(taxonomy.capabilities[k].label.get(lang) for k in cap_cols)
-    writer.writerow(header)
+    rows: list[list[Any]] = [header]
     for rec in records:
         row: list[Any] = []
         for f in fields:
@@ -279,8 +276,8 @@ def csv_bytes(
             row.append(sep.join(taxonomy.capabilities[k].label.get(lang) for k in caps))
         for key in cap_cols:
             row.append(capability_text(taxonomy, key, caps.get(key), lang))
-        writer.writerow(row)
-    return ("\ufeff" + out.getvalue()).encode("utf-8")
+        rows.append(row)
+    return _csv.csv_bytes(rows)
 
 
 def capability_text(taxonomy: Taxonomy, key: str, value: dict[str, Any] | None, lang: str) -> str:

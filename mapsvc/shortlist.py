@@ -9,12 +9,11 @@ patient's address or point is not part of any row.
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
+from . import _csv
 from .features import capability_text, feature_properties
 from .index import ProviderIndex
 from .search import FinderResult
@@ -103,13 +102,11 @@ def shortlist_csv(rows: list[dict[str, Any]], lang: str, taxonomy: Any) -> bytes
         "Last confirmed" if en else "最終確認日",
         "Confirmation" if en else "確認の状態",
     ]
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(header)
+    lines: list[list[Any]] = [header]
     for row in rows:
         props = row["props"]
         caps = props.get("capabilities") or {}
-        writer.writerow(
+        lines.append(
             [
                 row["rank"],
                 row["name"],
@@ -124,4 +121,4 @@ def shortlist_csv(rows: list[dict[str, Any]], lang: str, taxonomy: Any) -> bytes
                 row["confirmation"]["label"],
             ]
         )
-    return ("\ufeff" + out.getvalue()).encode("utf-8")
+    return _csv.csv_bytes(lines)
