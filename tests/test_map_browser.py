@@ -124,6 +124,23 @@ def test_address_search_on_a_phone_names_the_right_centre(browser, demo_services
 
 
 @pytest.mark.browser
+def test_public_map_works_when_the_site_is_mounted_under_a_path(browser, demo_services):
+    from werkzeug.exceptions import NotFound
+    from werkzeug.middleware.dispatcher import DispatcherMiddleware
+
+    app = make_app(
+        demo_services, BASEMAP_URL=f"http://127.0.0.1:{_closed_port()}/{{z}}/{{x}}/{{y}}.png"
+    )
+    with serve_app(DispatcherMiddleware(NotFound(), {"/map": app})) as base:
+        page = browser.new_page()
+        page.goto(base + "/map/")
+        page.wait_for_selector(READY)
+        assert markers(page) > 500  # the layers came from /map/api/...
+        assert page.get_attribute("#print-link", "href").startswith("/map/print?")
+        page.close()
+
+
+@pytest.mark.browser
 def test_professional_logs_in_finds_providers_and_exports_a_shortlist(
     browser, demo_services, tmp_path
 ):

@@ -70,6 +70,14 @@ def test_map_page_builds_its_layer_control_from_the_layer_files(demo_client):
     )
 
 
+def test_map_script_urls_keep_the_path_the_site_is_mounted_under(demo_client):
+    mounted = "http://localhost/map/"
+    cfg = map_config(demo_client.get("/", base_url=mounted).get_data(as_text=True))
+    assert cfg["urls"] == {"collections": "/map/api/collections", "print": "/map/print"}
+    items = demo_client.get("/api/collections/medical/items?limit=1", base_url=mounted)
+    assert items.status_code == 200 and items.get_json()["numberReturned"] == 1
+
+
 def test_map_page_keeps_the_chosen_layers_and_filters_and_refuses_unknown_ones(demo_client):
     html = demo_client.get("/?sel=1&layer=pharmacy&cap=response_24h").get_data(as_text=True)
     cfg = map_config(html)

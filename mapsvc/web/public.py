@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, current_app, render_template, request
+from flask import Blueprint, current_app, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from ..errors import InvalidInput, MapsvcError
@@ -84,6 +84,11 @@ def _map_config(
         "visible": [layer.id for layer in layers],
         "filters": filters.specs(),
         "limit": int(cfg["MAP_ITEMS_LIMIT"]),
+        # the site may be mounted under a path: the script takes its URLs from here
+        "urls": {
+            "collections": url_for("api.collections"),
+            "print": url_for("public.print_list"),
+        },
         "extent": index.extent(FilterSet(types=_public_types())),
         "search": search,
         "labels": taxonomy_labels(lang, "public"),

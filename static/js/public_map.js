@@ -67,7 +67,7 @@
   }
 
   function loadLayer(id) {
-    var base = "/api/collections/" + encodeURIComponent(id);
+    var base = cfg.urls.collections + "/" + encodeURIComponent(id);
     return fetchJson(base + "/items?" + query({ limit: String(cfg.limit) })).then(function (doc) {
       if (doc.numberMatched > doc.numberReturned) {
         return fetchJson(base + "/clusters?" + query({ zoom: String(map.getZoom()) })).then(function (cells) {
@@ -182,7 +182,7 @@
     }
     params.set("bbox", bboxParam());
     var print = document.getElementById("print-link");
-    if (print) print.href = "/print?" + params.toString();
+    if (print) print.href = cfg.urls.print + "?" + params.toString();
     var form = document.getElementById("address-form");
     if (form) {
       form.querySelectorAll(".carry-layer, .carry-cap").forEach(function (el) { el.remove(); });
