@@ -10,17 +10,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from functools import wraps
 from typing import Any, TypeVar
 
 import numpy as np
 from flask import Blueprint, current_app, jsonify, render_template, request
-from flask_login import current_user
 from shapely.geometry import mapping
-from werkzeug.exceptions import HTTPException
 
-from ..errors import InvalidInput, MapsvcError
-from ..users import can_access
+from ..errors import InvalidInput
 from .auth import role_required
 from .context import services
 from .i18n import get_lang, t
@@ -30,37 +26,9 @@ F = TypeVar("F", bound=Callable[..., Any])
 MAX_SPECS = 10
 
 
-def api(view: F) -> F:
-    """JSON endpoint for planners: 401/403 as JSON instead of a login redirect."""
-
-    @wraps(view)
-    def wrapped(*args: Any, **kwargs: Any) -> Any:
-        if not current_user.is_authenticated:
-            return jsonify({"error": "unauthorized", "message": "login required"}), 401
-        if not can_access(getattr(current_user, "role", None), "planner"):
-            return jsonify({"error": "forbidden", "message": "planner role required"}), 403
-        return view(*args, **kwargs)
-
-    return wrapped  # type: ignore[return-value]
-
-
-@bp.errorhandler(MapsvcError)
-def _error(exc: MapsvcError) -> Any:
-    if _is_json_path():
-        return jsonify(exc.to_dict()), exc.status
-    return render_template("error.html", status=exc.status, message=exc.message), exc.status
-
-
-@bp.errorhandler(HTTPException)
-def _http_error(exc: HTTPException) -> Any:
-    if _is_json_path():
-        body = {"error": exc.name.lower().replace(" ", "_"), "message": exc.description}
-        return jsonify(body), exc.code or 500
-    return render_template("error.html", status=exc.code, message=exc.description), exc.code
-
-
-def _is_json_path() -> bool:
-    return request.path.startswith(("/planner/api/", "/planner/download/"))
+# JSON endpoints for planners: the app answers 401/403 and errors as JSON on …/api/… and
+# …/download/… paths (mapsvc.web.errors.wants_json), so the page role check serves both.
+api = role_required("planner")
 
 
 # ---- request parsing -------------------------------------------------------------------
