@@ -47,6 +47,15 @@ def test_page_renders_with_vendored_leaflet_only(planner_client) -> None:
     assert "unpkg" not in html and "cdn" not in html.lower()
 
 
+def test_page_urls_keep_the_path_the_site_is_mounted_under(planner_client) -> None:
+    import json
+
+    html = planner_client.get("/planner/", base_url="http://localhost/map/").get_data(as_text=True)
+    cfg = json.loads(re.search(r'id="map-config">(.*?)</script>', html, re.S).group(1))
+    assert cfg["base"] == "/map/planner" and cfg["api"] == "/map/planner/api"
+    assert "'/planner/" not in html and '"/planner/download' not in html
+
+
 def test_coverage_api_bands_add_up_and_area_is_geojson(planner_client) -> None:
     body = planner_client.get(
         "/planner/api/coverage?capability=home_visit_medical:consult&minutes=1"

@@ -9,11 +9,10 @@ printable report are in :mod:`mapsvc.web.planner_exports` (same blueprint).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 import numpy as np
-from flask import Blueprint, current_app, jsonify, render_template, request
+from flask import Blueprint, current_app, jsonify, render_template, request, url_for
 from shapely.geometry import mapping
 
 from ..errors import InvalidInput
@@ -22,7 +21,6 @@ from .context import services
 from .i18n import get_lang, t
 
 bp = Blueprint("planner", __name__)
-F = TypeVar("F", bound=Callable[..., Any])
 MAX_SPECS = 10
 
 
@@ -89,7 +87,9 @@ def index() -> str:
             "url": current_app.config["BASEMAP_URL"],
             "attribution": current_app.config["BASEMAP_ATTRIBUTION"],
         },
-        "api": "/planner/api",
+        # under whatever path the site is mounted at (url_for includes the script root)
+        "base": url_for("planner.index").rstrip("/"),
+        "api": url_for("planner.index").rstrip("/") + "/api",
         "lang": lang,
         "texts": {
             "covered": t("カバー", "Covered"),

@@ -114,7 +114,7 @@
     var body = analysis();
     lastQuery = body;
     var q = toQuery(body);
-    ["geojson", "gpkg", "csv"].forEach(function (f) { $("dl-cov-" + f).href = "/planner/download/coverage." + f + "?" + q; });
+    ["geojson", "gpkg", "csv"].forEach(function (f) { $("dl-cov-" + f).href = cfg.base + "/download/coverage." + f + "?" + q; });
     $("coverage-map").dataset.state = "loading";
     showError("cov-error", "");
     return getJSON(api + "/coverage?" + q).then(function (data) {
@@ -191,7 +191,7 @@
   function runIndicators() {
     var form = $("indicator-form");
     var q = new URLSearchParams({ kind: form.kind.value, indicator: form.indicator.value });
-    ["geojson", "gpkg", "csv"].forEach(function (f) { $("dl-ind-" + f).href = "/planner/download/indicators." + f + "?kind=" + form.kind.value; });
+    ["geojson", "gpkg", "csv"].forEach(function (f) { $("dl-ind-" + f).href = cfg.base + "/download/indicators." + f + "?kind=" + form.kind.value; });
     $("choropleth-map").dataset.state = "loading";
     showError("ind-error", "");
     return getJSON(api + "/indicators?" + q.toString()).then(function (data) {
@@ -219,7 +219,7 @@
       $("ind-table").querySelector("tbody").innerHTML = data.features.map(function (f) {
         var p = f.properties;
         return "<tr><td>" + esc(p.name) + "</td><td>" + (p.value === null ? "–" : Number(p.value).toPrecision(4)) + "</td><td>" +
-          num(p.numerator) + "</td><td>" + num(p.denominator) + "</td><td><a target=_blank href=\"/planner/report/" +
+          num(p.numerator) + "</td><td>" + num(p.denominator) + "</td><td><a target=_blank href=\"" + cfg.base + "/report/" +
           encodeURIComponent(data.kind) + "/" + encodeURIComponent(p.code) + "?" + cov.slice(1) + "\">PDF/印刷</a></td></tr>";
       }).join("");
       $("choropleth-map").dataset.state = "ready";
