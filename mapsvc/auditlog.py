@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from ._csv import csv_text
 from .errors import InvalidInput, NotFound
+from .ingest.importer import rejects_rows
 from .models import AuditEntry, ImportRun, Provider, RejectedRow
 
 
@@ -74,7 +75,7 @@ def _where(session: Session, flt: AuditFilter) -> list[Any]:
         uids = list(
             session.scalars(
                 select(Provider.uid)
-                .where(or_(Provider.uid == text, Provider.name.contains(text)))
+                .where(or_(Provider.uid == text, Provider.name.contains(text, autoescape=True)))
                 .limit(1000)
             )
         )
@@ -163,14 +164,4 @@ def import_run(session: Session, run_id: int) -> tuple[ImportRun, list[RejectedR
 
 def rejects_csv(rows: Sequence[RejectedRow]) -> str:
     """Rejected rows as CSV text: line, reason, then the row's original columns."""
-    columns: list[str] = []
-    for r in rows:
-        for key in r.row:
-            if key not in columns:
-                columns.append(key)
-    return csv_text(
-        [
-            ["line", "reason", *columns],
-            *([r.line, r.reason, *[r.row.get(c, "") for c in columns]] for r in rows),
-        ]
-    )
+    return csv_text(rejects_rows(rows))

@@ -76,3 +76,21 @@ def test_insert_and_update_are_audited_and_bump_the_generation(services) -> None
     assert audits[1].after["confirmed_by"] == "bob" and audits[1].before["confirmed_at"] is None
     assert p.confirmed_by == "bob" and p.confirmed_at is not None
     assert p.capabilities == {"night_response": {"level": "no"}}
+
+
+def test_audit_search_by_provider_name_takes_text_literally(services) -> None:
+    from mapsvc.auditlog import AuditFilter, audit_entries
+
+    with services.store.session() as session:
+        insert_records(
+            session,
+            "t",
+            [
+                {"source_id": "a", "type": "clinic", "name": "100%内科"},
+                {"source_id": "b", "type": "clinic", "name": "さくら内科"},
+            ],
+            actor="x",
+        )
+    with services.store.session() as session:
+        rows, total = audit_entries(session, AuditFilter(provider="%"))
+        assert total == 1 and rows[0].after["name"] == "100%内科"  # not every provider

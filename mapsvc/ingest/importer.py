@@ -8,10 +8,9 @@ rejects CSV and kept in the store), the rest are upserted idempotently by source
 
 from __future__ import annotations
 
-import csv
 import gc
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +18,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from .._csv import csv_bytes
 from ..codes import nfkc
 from ..db import Store
 from ..errors import ImportFailed, InvalidMapping
@@ -293,18 +293,30 @@ def default_rejects_path(path: Path, instance_path: Path) -> Path:
     return instance_path / "rejects" / f"{path.stem}.{stamp}.rejects.csv"
 
 
+def rejects_rows(
+    rejections: Sequence[Any], columns: Sequence[str] | None = None
+) -> list[list[Any]]:
+    """A rejects table: line, reason, then the row's original columns (header first).
+
+    Takes the import's :class:`Rejection` items or stored ``RejectedRow`` rows alike.
+    """
+    if columns is None:
+        seen: dict[str, None] = {}
+        for r in rejections:
+            seen.update(dict.fromkeys(r.row))
+        columns = list(seen)
+    columns = [c for c in columns if not c.startswith("@")]
+    return [
+        ["line", "reason", *columns],
+        *([r.line, r.reason, *[r.row.get(c, "") for c in columns]] for r in rejections),
+    ]
+
+
 def write_rejects(target: Path, plan: ImportPlan) -> None:
     """Rejected rows with line and reason first, then the original columns (UTF-8 with BOM)."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    columns = [h for h in plan.header if not h.startswith("@")] or sorted(
-        {k for r in plan.rejections for k in r.row}
-    )
     tmp = target.with_suffix(target.suffix + ".tmp")
-    with tmp.open("w", encoding="utf-8-sig", newline="") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(["line", "reason", *columns])
-        for r in plan.rejections:
-            writer.writerow([r.line, r.reason, *[r.row.get(c, "") for c in columns]])
+    tmp.write_bytes(csv_bytes(rejects_rows(plan.rejections, plan.header or None)))
     tmp.replace(target)
 
 
