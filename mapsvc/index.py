@@ -37,11 +37,10 @@ import pandas as pd
 import shapely
 from pyproj import CRS
 from scipy.spatial import cKDTree
-from shapely.geometry import shape
 
 from .filters import FilterSet
 from .projection import to_metres, utm_crs_for_extent
-from .service_areas import CODE_KINDS  # the order bare area codes are looked up in
+from .service_areas import explicit_area, lookup_code
 from .taxonomy import Taxonomy
 
 # service-area rules (``ProviderIndex.rule``)
@@ -296,19 +295,6 @@ def _area_polygons(
     }
 
 
-def _code_polygon(
-    code: str, polys: dict[tuple[str, str], tuple[Any, str]]
-) -> tuple[Any, str] | None:
-    if ":" in code:
-        kind, _, bare = code.partition(":")
-        return polys.get((kind, bare))
-    for kind in CODE_KINDS:
-        hit = polys.get((kind, code))
-        if hit is not None:
-            return hit
-    return None
-
-
 def _positive(value: Any) -> float | None:
     try:
         number = float(value)
@@ -393,29 +379,9 @@ def build_index(
         if not isinstance(area, dict) or not area:
             continue
         kind = area.get("kind")
-        geom, names, problem = None, [], None
-        if kind == "polygon":
-            try:
-                geom = shape(area["geometry"])
-                geom = shapely.transform(
-                    geom, lambda c: np.column_stack(transformer.transform(c[:, 0], c[:, 1]))
-                )
-                geom = shapely.make_valid(geom)
-            except (KeyError, TypeError, ValueError, AttributeError, shapely.errors.GEOSException):
-                geom, problem = None, "service_area polygon is not valid GeoJSON"
-        elif kind == "codes":
-            found = []
-            missing = []
-            for code in area.get("codes") or []:
-                hit = _code_polygon(str(code), polys)
-                if hit is None:
-                    missing.append(str(code))
-                else:
-                    found.append(hit[0])
-                    names.append(hit[1])
-            geom = shapely.union_all(found) if found else None
-            if missing:
-                problem = f"area code(s) not loaded: {', '.join(missing)}"
+        geom, names, problem = explicit_area(
+            area, transformer, lambda code: lookup_code(code, polys)
+        )
         if problem:
             problems.append({"provider": uids[i], "problem": "area", "message": problem})
         if geom is not None and not geom.is_empty:

@@ -45,14 +45,14 @@ Public API (plain values; the finder and the planner both use it)
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import shapely
-from pyproj import CRS
+from pyproj import CRS, Transformer
 from scipy.spatial import cKDTree
 from shapely.geometry import shape
 
@@ -146,40 +146,57 @@ def area_context(
     return AreaContext(crs, road, defaults, float(access_m), float(snap_m), polygons)
 
 
-def _explicit_geometry(area: dict[str, Any], ctx: AreaContext) -> tuple[Any, str | None]:
+def explicit_area(
+    area: dict[str, Any],
+    transformer: Transformer,
+    lookup: Callable[[str], tuple[Any, str | None] | None],
+) -> tuple[Any, list[str], str | None]:
+    """The explicit part of the rule (DESIGN.md section 6), shared by the planner and the
+    finder's index: (geometry in metres or None, names of the areas used, problem or None).
+
+    ``area`` is a provider's stored ``service_area``; kind ``polygon`` (GeoJSON Polygon or
+    MultiPolygon in EPSG:4326) or ``codes`` (area codes, ``kind:code`` or a bare code looked
+    up in :data:`CODE_KINDS` order by ``lookup``, which returns (geometry, name)). Any other
+    kind gives (None, [], None): the radius / travel-time rules decide.
+    """
     kind = area.get("kind")
     if kind == "polygon":
         try:
             geom = shape(area["geometry"])
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            return None, f"service_area polygon is not GeoJSON ({exc})"
+            return None, [], f"service_area polygon is not GeoJSON ({exc})"
         if geom.is_empty or geom.geom_type not in ("Polygon", "MultiPolygon"):
-            return None, "service_area polygon is empty or not a polygon"
-        projected = gpd.GeoSeries([geom], crs="EPSG:4326").to_crs(ctx.crs).iloc[0]
-        return shapely.make_valid(projected), None
+            return None, [], "service_area polygon is empty or not a polygon"
+        projected = shapely.transform(
+            geom, lambda c: np.column_stack(transformer.transform(c[:, 0], c[:, 1]))
+        )
+        return shapely.make_valid(projected), [], None
     if kind == "codes":
         found: list[Any] = []
+        names: list[str] = []
         missing: list[str] = []
         for code in area.get("codes") or []:
-            geom = _code_polygon(str(code), ctx)
-            (found.append(geom) if geom is not None else missing.append(str(code)))
-        if missing:
-            return (
-                shapely.union_all(found) if found else None,
-                f"area code(s) not loaded: {', '.join(missing)}",
-            )
-        return (shapely.union_all(found) if found else None), None
-    return None, None
+            hit = lookup(str(code))
+            if hit is None:
+                missing.append(str(code))
+                continue
+            found.append(hit[0])
+            if hit[1]:
+                names.append(hit[1])
+        problem = f"area code(s) not loaded: {', '.join(missing)}" if missing else None
+        return (shapely.union_all(found) if found else None), names, problem
+    return None, [], None
 
 
-def _code_polygon(code: str, ctx: AreaContext) -> Any:
+def lookup_code(code: str, table: dict[tuple[str, str], Any]) -> Any:
+    """``table[(kind, code)]`` for ``kind:code``, else the first of :data:`CODE_KINDS`."""
     if ":" in code:
         kind, _, bare = code.partition(":")
-        return ctx.area_polygons.get((kind, bare))
+        return table.get((kind, bare))
     for kind in CODE_KINDS:
-        geom = ctx.area_polygons.get((kind, code))
-        if geom is not None:
-            return geom
+        hit = table.get((kind, code))
+        if hit is not None:
+            return hit
     return None
 
 
@@ -243,12 +260,18 @@ def resolve_rules(
     if len(providers) == 0:
         return rules, problems
     xy = ctx.xy(providers.geometry.x.to_numpy(), providers.geometry.y.to_numpy())
+    transformer = to_metres(ctx.crs)
+
+    def lookup(code: str) -> tuple[Any, None] | None:
+        geom = lookup_code(code, ctx.area_polygons)
+        return None if geom is None else (geom, None)
+
     for i, row in enumerate(providers.itertuples(index=False)):
         stored = row.service_area if isinstance(row.service_area, dict) else {}
         base = AreaRule(
             int(row.id), str(row.uid), str(row.name), str(row.type), xy[i, 0], xy[i, 1], "", ""
         )
-        geom, problem = _explicit_geometry(stored, ctx)
+        geom, _names, problem = explicit_area(stored, transformer, lookup)
         if problem:
             problems.append(_problem(base, "area", problem))
         if geom is not None and not geom.is_empty:
@@ -278,9 +301,10 @@ def resolve_rules(
 
 def _positive(value: Any) -> bool:
     try:
-        return float(value) > 0
+        number = float(value)
     except (TypeError, ValueError):
         return False
+    return bool(np.isfinite(number) and number > 0)
 
 
 def _problem(rule: AreaRule, problem: str, message: str, **extra: Any) -> dict[str, Any]:

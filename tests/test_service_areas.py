@@ -202,3 +202,29 @@ def test_bad_limits_and_missing_network_are_clear_errors() -> None:
 def test_reached_parts_of_an_unreached_field_is_empty() -> None:
     road = build_road_index(grid_graph(2, 2), "s")
     assert len(reached_parts(road, np.full(road.n_nodes, np.inf), 60.0)) == 0
+
+
+def test_explicit_area_refuses_non_polygons_and_names_missing_codes() -> None:
+    """The explicit rule the planner and the finder's index both apply."""
+    from shapely.geometry import box
+
+    from mapsvc.projection import to_metres, utm_crs_for_lon
+    from mapsvc.service_areas import explicit_area, lookup_code
+
+    transformer = to_metres(utm_crs_for_lon(134.0))
+    point = {"kind": "polygon", "geometry": {"type": "Point", "coordinates": [134.0, 34.3]}}
+    assert explicit_area(point, transformer, lambda c: None) == (
+        None,
+        [],
+        "service_area polygon is empty or not a polygon",
+    )
+    table = {
+        ("town", "T1"): (box(0, 0, 10, 10), "港町"),
+        ("municipality", "T1"): (box(0, 0, 1, 1), "市"),
+    }
+    geom, names, problem = explicit_area(
+        {"kind": "codes", "codes": ["T1", "municipality:T1", "X9"]},
+        transformer,
+        lambda c: lookup_code(c, table),
+    )
+    assert names == ["港町", "市"] and problem == "area code(s) not loaded: X9" and geom.area == 100
