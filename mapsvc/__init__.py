@@ -22,8 +22,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     config
         Highest-priority settings (tests pass ``{"TESTING": True, "INSTANCE_PATH": ...}``);
         below them come ``MAPSVC_*`` environment variables, ``<instance>/mapsvc.toml`` and
-        the defaults in :mod:`mapsvc.config`.
+        the defaults in :mod:`mapsvc.core.config`.
     """
-    from .web.factory import build_app
+    from mapsvc.web.factory import build_app
 
     return build_app(config)

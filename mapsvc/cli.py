@@ -7,8 +7,8 @@ from typing import Any
 
 import click
 
-from .errors import MapsvcError
-from .services import Services
+from mapsvc.core.errors import MapsvcError
+from mapsvc.core.services import Services
 
 
 class MapsvcGroup(click.Group):
@@ -44,14 +44,14 @@ def main(ctx: click.Context, instance_path: str | None) -> None:
 
 
 def _register() -> None:
-    from .commands import registry_cmds
+    from mapsvc.commands import registry_cmds
 
     for command in registry_cmds.COMMANDS:
         main.add_command(command)
     import importlib
     import pkgutil
 
-    from . import commands
+    from mapsvc import commands
 
     for info in pkgutil.iter_modules(commands.__path__):
         if info.name == "registry_cmds":

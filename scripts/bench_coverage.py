@@ -4,7 +4,7 @@ Builds a synthetic road graph (a jittered street grid of >= 100,000 nodes with r
 speeds, some missing blocks and one-way streets, in EPSG:4326 around Takamatsu), then in
 the same run:
 
-* ``areas_s`` — mapsvc's method (:mod:`mapsvc._road_index`: CSR matrix built once,
+* ``areas_s`` — mapsvc's method (:mod:`mapsvc.geo._road_index`: CSR matrix built once,
   ``scipy.sparse.csgraph.dijkstra`` with ``limit``, 32 sources per call) computing each
   provider's reachable road network (node times within the limit);
 * ``baseline_areas_s`` — the same with ``networkx.single_source_dijkstra_path_length``
@@ -34,8 +34,8 @@ import networkx as nx
 import numpy as np
 from pyproj import Transformer
 
-from mapsvc._road_index import build_road_index, reached_parts
-from mapsvc.service_areas import AreaRule, AreaSet, area_context, build_area_set
+from mapsvc.geo._road_index import build_road_index, reached_parts
+from mapsvc.geo.service_areas import AreaRule, AreaSet, area_context, build_area_set
 
 SPACING_M = 120.0
 

@@ -1,4 +1,4 @@
-"""Benchmark: the editor dashboard (`mapsvc.dashboard.build_dashboard`) on a large registry.
+"""Benchmark: the editor dashboard (`mapsvc.upkeep.dashboard.build_dashboard`) on a large registry.
 
 Builds a synthetic registry in a fresh SQLite store: N providers over three sources, a
 tenth of them duplicated in a second source (same name, a few metres away, another phone)
@@ -24,10 +24,10 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from mapsvc.dashboard import build_dashboard
-from mapsvc.models import Provider, utcnow
-from mapsvc.registry import insert_records
-from mapsvc.services import Services
+from mapsvc.core.models import Provider, utcnow
+from mapsvc.core.registry import insert_records
+from mapsvc.core.services import Services
+from mapsvc.upkeep.dashboard import build_dashboard
 
 TYPES = ["clinic", "pharmacy", "home_nursing", "care_management", "home_help", "day_care"]
 

@@ -18,8 +18,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from mapsvc.core.services import Services
 from mapsvc.demo import load_demo
-from mapsvc.services import Services
 
 
 def main() -> None:

@@ -21,8 +21,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from mapsvc.core.services import Services
 from mapsvc.ingest.importer import import_file, plan_import
-from mapsvc.services import Services
 
 LEVELS = ["積極的受入", "受入", "要相談", "不可", "不明", ""]
 CAPS = {

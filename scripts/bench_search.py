@@ -1,15 +1,15 @@
 """Benchmark: the professional finder's query on 300,000 providers (national scale).
 
 Synthetic providers are generated straight into a frame (the shape of
-``mapsvc.frames.load_providers_frame``): 60 city centres across Japan with providers
+``mapsvc.core.frames.load_providers_frame``): 60 city centres across Japan with providers
 scattered around them, every provider type, ~25 capabilities each with levels drawn
 at random (unknown included), and service areas of every kind (type default, own
 radius, explicit polygon). With ``--write-store URL`` the same providers are also bulk
-inserted into a store through ``mapsvc.registry.insert_records`` (for the load test).
+inserted into a store through ``mapsvc.core.registry.insert_records`` (for the load test).
 
 The query is the finder's: point coverage + three capability filters
 (home_visit_medical:accept, night_response, terminal_care) + ordering with fair ties.
-It runs through the in-process index (``mapsvc.search.find_providers``) and, in the same
+It runs through the in-process index (``mapsvc.finder.search.find_providers``) and, in the same
 run on the same data, through a straightforward geopandas scan (capabilities checked
 per row with ``Taxonomy.offers``, ``GeoSeries.distance`` for the radius rule,
 ``contains`` for polygons, then sorting). Both must return the same providers.
@@ -35,12 +35,12 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from mapsvc.filters import parse_filters
-from mapsvc.frames import FRAME_COLUMNS
-from mapsvc.index import build_index
-from mapsvc.projection import to_metres
-from mapsvc.search import find_providers
-from mapsvc.taxonomy import load_taxonomy
+from mapsvc.core.filters import parse_filters
+from mapsvc.core.frames import FRAME_COLUMNS
+from mapsvc.core.projection import to_metres
+from mapsvc.core.taxonomy import load_taxonomy
+from mapsvc.finder.index import build_index
+from mapsvc.finder.search import find_providers
 
 ROOT = Path(__file__).resolve().parents[1]
 QUERY = ["home_visit_medical:accept", "night_response", "terminal_care"]
@@ -139,8 +139,8 @@ def baseline_query(
 
 
 def write_store(frame: pd.DataFrame, url: str) -> float:
-    from mapsvc.registry import insert_records
-    from mapsvc.services import Services
+    from mapsvc.core.registry import insert_records
+    from mapsvc.core.services import Services
 
     services = Services.from_config(
         {"DATABASE_URL": url, "INSTANCE_PATH": str(Path(url.removeprefix("sqlite:///")).parent)}
@@ -236,7 +236,7 @@ def main() -> None:
     )
 
     # the map's items query for a city-sized bbox at this scale
-    from mapsvc.features import select
+    from mapsvc.finder.features import select
 
     lon, lat = points[0]
     half = 0.15

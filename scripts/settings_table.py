@@ -1,4 +1,4 @@
-"""Print (or --write into README.md) the configuration table generated from mapsvc.config.
+"""Print (or --write into README.md) the configuration table generated from mapsvc.core.config.
 
 README.md keeps the table between the markers <!-- settings:start --> and
 <!-- settings:end -->; tests/test_codes_config.py checks it is current.
@@ -10,7 +10,7 @@ import argparse
 import re
 from pathlib import Path
 
-from mapsvc.config import PACKAGE_DIR, describe_settings
+from mapsvc.core.config import PACKAGE_DIR, describe_settings
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 START, END = "<!-- settings:start -->", "<!-- settings:end -->"

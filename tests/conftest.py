@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from mapsvc.services import Services
+from mapsvc.core.services import Services
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(__file__).resolve().parent / "data"
@@ -69,7 +69,7 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         )
     from sqlalchemy import text
 
-    from mapsvc.db import make_engine
+    from mapsvc.core.db import make_engine
 
     schema = "t_" + uuid.uuid4().hex[:16]
     admin = make_engine(PG_URL)
@@ -173,8 +173,8 @@ def login_as(client: Any, services: Services, role: str, username: str | None = 
     """Create a user with ``role`` (if needed) and log the test client in."""
     from sqlalchemy import select
 
-    from mapsvc.models import User
-    from mapsvc.users import add_user
+    from mapsvc.core.models import User
+    from mapsvc.core.users import add_user
 
     username = username or f"{role}-user"
     password = "correct horse battery"

@@ -30,7 +30,7 @@ Fixtures:
 ``demo_template`` (session)
     :class:`DemoTemplate`: the template instance folder, the load report and manifest.
 ``demo_services`` (function)
-    :class:`mapsvc.services.Services` on a private copy (SQLite; geocoders
+    :class:`mapsvc.core.services.Services` on a private copy (SQLite; geocoders
     ``cache,gazetteer`` with the demo gazetteer; active road network ``demo``;
     population dataset ``demo-250m``).
 ``demo_app`` / ``demo_client`` (function)
@@ -51,8 +51,8 @@ from typing import Any
 import pytest
 from conftest import build_services, make_app
 
+from mapsvc.core.services import Services
 from mapsvc.demo import DemoLoadReport, load_demo
-from mapsvc.services import Services
 
 
 @dataclass(frozen=True)

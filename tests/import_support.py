@@ -7,10 +7,10 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from mapsvc.core.models import AuditEntry, Provider
+from mapsvc.core.registry import provider_record
+from mapsvc.core.services import Services
 from mapsvc.ingest.importer import ImportReport, import_file
-from mapsvc.models import AuditEntry, Provider
-from mapsvc.registry import provider_record
-from mapsvc.services import Services
 
 DATA = Path(__file__).resolve().parent / "data"
 

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 from pyproj import Transformer
 
-from mapsvc.coverage import BANDS
+from mapsvc.planner.coverage import BANDS
 
 LON0, LAT0 = 134.05, 34.30
 CRS_M = "EPSG:6690"  # JGD2011 UTM 53N, the zone mapsvc picks for these longitudes
@@ -124,7 +124,7 @@ def load_grid_network(services: Any, tmp_path: Any, **grid: Any) -> Any:
     """Save a :func:`grid_graph` as GraphML and import it the way a user would."""
     import osmnx as ox
 
-    from mapsvc.network import import_network
+    from mapsvc.geo.network import import_network
 
     path = tmp_path / "grid.graphml"
     ox.save_graphml(grid_graph(**grid), path)
@@ -133,7 +133,7 @@ def load_grid_network(services: Any, tmp_path: Any, **grid: Any) -> Any:
 
 def add_providers(services: Any, rows: list[dict[str, Any]], source: str = "test") -> list[str]:
     """Insert providers (``dx``/``dy`` metres from the origin) through the registry."""
-    from mapsvc.registry import insert_records, provider_uid
+    from mapsvc.core.registry import insert_records, provider_uid
 
     records = []
     for i, row in enumerate(rows, start=1):
@@ -160,7 +160,7 @@ def add_population(
     services: Any, dataset: str, frame: gpd.GeoDataFrame, kind: str = "mesh"
 ) -> None:
     """Write a :func:`population_frame` into the store (test set-up only)."""
-    from mapsvc.models import PopulationUnit
+    from mapsvc.core.models import PopulationUnit
 
     with services.store.session() as session:
         for row in frame.to_dict("records"):
@@ -187,7 +187,7 @@ def add_area(
     import shapely
     from shapely.geometry import mapping
 
-    from mapsvc.models import Area
+    from mapsvc.core.models import Area
 
     square = shapely.Polygon(
         [lonlat(x0, -1000), lonlat(x1, -1000), lonlat(x1, 2000), lonlat(x0, 2000)]

@@ -8,8 +8,8 @@ from typing import Any
 import networkx as nx
 import pandas as pd
 
-from mapsvc.frames import FRAME_COLUMNS
-from mapsvc.registry import insert_records, provider_uid
+from mapsvc.core.frames import FRAME_COLUMNS
+from mapsvc.core.registry import insert_records, provider_uid
 
 BASE_LON, BASE_LAT = 134.0466, 34.3401  # 高松市番町 (a real place; coordinates only)
 DEG_LON_M = 92_000.0  # metres per degree of longitude at 34.3° N (approximately)

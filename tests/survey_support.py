@@ -7,9 +7,9 @@ from typing import Any
 
 from sqlalchemy import select, update
 
-from mapsvc.models import AuditEntry, Provider, Submission
-from mapsvc.registry import get_provider, insert_records, provider_record, provider_uid
-from mapsvc.services import Services
+from mapsvc.core.models import AuditEntry, Provider, Submission
+from mapsvc.core.registry import get_provider, insert_records, provider_record, provider_uid
+from mapsvc.core.services import Services
 
 SOURCE = "test"
 

@@ -10,8 +10,8 @@ import pytest
 from conftest import csrf_token, login_as, make_app
 from survey_support import add_provider, provider_audits, record, submissions
 
-from mapsvc import review
-from mapsvc.registry import get_provider
+from mapsvc.core.registry import get_provider
+from mapsvc.upkeep import review
 
 GET_PAGES = [
     "/admin/",
@@ -75,7 +75,7 @@ def test_other_roles_are_refused(web, role):
 
 def test_editor_login_lands_on_admin(web):
     client, services = web
-    from mapsvc.users import add_user
+    from mapsvc.core.users import add_user
 
     with services.store.session() as session:
         add_user(session, "ed", "correct horse battery", "editor")
@@ -237,7 +237,7 @@ def test_old_submission_cannot_be_approved_over_a_newer_one(web):
     client, services = web
     from datetime import timedelta
 
-    from mapsvc.models import utcnow
+    from mapsvc.core.models import utcnow
 
     uid = add_provider(services, "C")
     old = _queue(services, uid, "consult", utcnow() - timedelta(hours=2))
@@ -349,7 +349,7 @@ def test_users_add_and_change_role(web):
     client.post("/admin/users/cm1/role", data={"csrf_token": token, "role": "planner"})
     from sqlalchemy import select
 
-    from mapsvc.models import AuditEntry, User
+    from mapsvc.core.models import AuditEntry, User
 
     with services.store.session() as session:
         user = session.scalar(select(User).where(User.username == "cm1"))

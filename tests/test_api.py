@@ -11,7 +11,7 @@ from conftest import login_as, make_app
 from openapi_spec_validator import validate
 from search_support import BASE_LAT, BASE_LON, add_providers, east
 
-from mapsvc.visibility import professional_only_names
+from mapsvc.core.visibility import professional_only_names
 
 PRO_FAX = "087-555-0199"
 PRO_NOTE = "裏口のインターホンを押してください"

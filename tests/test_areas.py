@@ -9,9 +9,9 @@ import pytest
 from conftest import real_path, run_cli
 from sqlalchemy import func, select
 
-from mapsvc.areas import area_containing, areas_frame, import_areas
-from mapsvc.errors import ImportFailed, InvalidInput
-from mapsvc.models import Area
+from mapsvc.core.errors import ImportFailed, InvalidInput
+from mapsvc.core.models import Area
+from mapsvc.geo.areas import area_containing, areas_frame, import_areas
 
 N03 = ("takamatsu", "boundary", "N03-21_37_210101_s0010.geojson")
 TAKAMATSU_STATION = (134.0467, 34.3506)

@@ -6,8 +6,8 @@ import geopandas as gpd
 import shapely
 from planner_support import lonlat, providers_frame
 
-from mapsvc.candidates import find_candidates
-from mapsvc.taxonomy import load_taxonomy
+from mapsvc.core.taxonomy import load_taxonomy
+from mapsvc.planner.candidates import find_candidates
 
 TAX = load_taxonomy("layers")
 

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from mapsvc.addresses import kanji_to_int, normalise
-from mapsvc.codes import check_digit, normalise_municipality_code
-from mapsvc.config import load_config
-from mapsvc.errors import InvalidConfig
+from mapsvc.core.addresses import kanji_to_int, normalise
+from mapsvc.core.codes import check_digit, normalise_municipality_code
+from mapsvc.core.config import load_config
+from mapsvc.core.errors import InvalidConfig
 
 
 @pytest.mark.parametrize(
@@ -87,6 +87,6 @@ def test_every_setting_is_documented() -> None:
     assert render(readme) == readme, (
         "README settings table is stale: run python scripts/settings_table.py --write"
     )
-    from mapsvc.config import SETTINGS
+    from mapsvc.core.config import SETTINGS
 
     assert all(f"`MAPSVC_{s.name}`" in readme for s in SETTINGS)

@@ -7,19 +7,19 @@ import pytest
 import shapely
 from planner_support import grid_graph, population_frame, providers_frame, uniform_population
 
-from mapsvc._road_index import build_road_index
-from mapsvc.coverage import (
+from mapsvc.core.errors import InvalidInput
+from mapsvc.core.taxonomy import load_taxonomy
+from mapsvc.geo._road_index import build_road_index
+from mapsvc.geo.service_areas import area_context
+from mapsvc.planner.coverage import (
     COUNT_COLUMNS,
     CapabilityFilter,
     compute_coverage,
     matching_providers,
     parse_capability,
 )
-from mapsvc.coverage_batch import coverage_by_municipality
-from mapsvc.errors import InvalidInput
-from mapsvc.service_areas import area_context
-from mapsvc.taxonomy import load_taxonomy
-from mapsvc.what_if import what_if
+from mapsvc.planner.coverage_batch import coverage_by_municipality
+from mapsvc.planner.what_if import what_if
 
 TAX = load_taxonomy("layers")
 HOME_VISIT = [CapabilityFilter("home_visit_medical", "accept")]

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from survey_support import add_provider, at, set_columns
 
-from mapsvc.dashboard import address_key, build_dashboard, find_conflicts, normalise_name
-from mapsvc.models import Area, ImportRun, RejectedRow
-from mapsvc.registry import insert_records, provider_uid
+from mapsvc.core.models import Area, ImportRun, RejectedRow
+from mapsvc.core.registry import insert_records, provider_uid
+from mapsvc.upkeep.dashboard import address_key, build_dashboard, find_conflicts, normalise_name
 
 NOW = at("2026-06-15T00:00:00")
 CONFIG = {"STALE_MONTHS": 12, "RECONFIRM_MONTHS": 12, "UNCONFIRMED_MONTHS": 24}

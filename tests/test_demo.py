@@ -14,8 +14,16 @@ import shapely
 from conftest import run_cli
 from sqlalchemy import func, select
 
-from mapsvc.areas import area_containing, areas_frame
-from mapsvc.codes import normalise_municipality_code
+from mapsvc.core.codes import normalise_municipality_code
+from mapsvc.core.frames import load_providers_frame
+from mapsvc.core.models import (
+    Area,
+    AuditEntry,
+    ImportRun,
+    PopulationUnit,
+    Provider,
+    RoadNetwork,
+)
 from mapsvc.demo import (
     DEMO_DATASET,
     DEMO_SOURCE,
@@ -24,18 +32,10 @@ from mapsvc.demo import (
     load_demo,
 )
 from mapsvc.demo.generate import FILES, build_files
-from mapsvc.frames import load_providers_frame
-from mapsvc.geocode import GazetteerGeocoder
-from mapsvc.models import (
-    Area,
-    AuditEntry,
-    ImportRun,
-    PopulationUnit,
-    Provider,
-    RoadNetwork,
-)
-from mapsvc.network import load_active_network
-from mapsvc.population import BANDS, cell_polygons, population_datasets, population_frame
+from mapsvc.geo.areas import area_containing, areas_frame
+from mapsvc.geo.geocode import GazetteerGeocoder
+from mapsvc.geo.network import load_active_network
+from mapsvc.geo.population import BANDS, cell_polygons, population_datasets, population_frame
 
 pytest_plugins = ["demo_support"]  # demo_template, demo_services (ruff-clean fixture import)
 

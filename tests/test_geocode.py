@@ -14,8 +14,8 @@ from conftest import run_cli
 from import_support import DATA, records, run_import
 from sqlalchemy import func, select
 
-from mapsvc.geocode import GazetteerGeocoder, GeocoderChain, GSIGeocoder, build_chain
-from mapsvc.models import AuditEntry, GeocodeCacheEntry
+from mapsvc.core.models import AuditEntry, GeocodeCacheEntry
+from mapsvc.geo.geocode import GazetteerGeocoder, GeocoderChain, GSIGeocoder, build_chain
 
 ISJ = DATA / "isj_oaza_sample.csv"
 
@@ -153,7 +153,7 @@ def test_import_geocodes_offline_with_the_gazetteer(tmp_path: Path) -> None:
 
     svc = build_services(tmp_path, f"sqlite:///{tmp_path / 's.sqlite'}", GAZETTEER_FILES=str(ISJ))
     try:
-        from mapsvc.geocode import import_geocoder
+        from mapsvc.geo.geocode import import_geocoder
 
         report = run_import(
             svc, DATA / "jp_standard_medical.csv", tmp_path, geocode=import_geocoder(svc)
@@ -184,7 +184,7 @@ def test_gazetteer_keeps_towns_of_different_cities_apart(tmp_path: Path) -> None
 def test_broken_gazetteer_or_chain_stops_start_up(tmp_path: Path, sqlite_services) -> None:
     from conftest import make_app
 
-    from mapsvc.errors import InvalidConfig
+    from mapsvc.core.errors import InvalidConfig
 
     bad = tmp_path / "towns.csv"
     bad.write_text(

@@ -9,7 +9,7 @@ import pytest
 from conftest import run_cli
 from import_support import DATA, read_rejects, records, run_import, snapshot
 
-from mapsvc.errors import ImportFailed
+from mapsvc.core.errors import ImportFailed
 from mapsvc.ingest import importer
 
 

@@ -10,7 +10,7 @@ from conftest import run_cli
 from import_support import DATA, read_rejects, records, run_import
 from sqlalchemy import select
 
-from mapsvc.models import AuditEntry, ImportRun
+from mapsvc.core.models import AuditEntry, ImportRun
 
 
 def test_jp_standard_medical(services, tmp_path: Path) -> None:

@@ -8,8 +8,9 @@ import pytest
 import shapely
 from planner_support import lonlat, population_frame, providers_frame
 
-from mapsvc.errors import InvalidInput, NotFound
-from mapsvc.indicators import (
+from mapsvc.core.errors import InvalidInput, NotFound
+from mapsvc.core.taxonomy import load_taxonomy
+from mapsvc.planner.indicators import (
     compare_snapshots,
     compute_indicators,
     save_snapshot,
@@ -17,7 +18,6 @@ from mapsvc.indicators import (
     snapshot_dates,
     with_targets,
 )
-from mapsvc.taxonomy import load_taxonomy
 
 TAX = load_taxonomy("layers")
 

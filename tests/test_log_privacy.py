@@ -30,8 +30,8 @@ from typing import Any
 import pytest
 from conftest import make_app, serve_app
 
-from mapsvc.addresses import normalise
-from mapsvc.users import add_user
+from mapsvc.core.addresses import normalise
+from mapsvc.core.users import add_user
 
 pytest_plugins = ["demo_support"]  # demo_services
 

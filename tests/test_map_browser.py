@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 from conftest import make_app, serve_app
 
-from mapsvc.areas import areas_frame
-from mapsvc.users import add_user
+from mapsvc.core.users import add_user
+from mapsvc.geo.areas import areas_frame
 
 pytest_plugins = ["demo_support"]  # demo_services
 PASSWORD = "correct horse battery"

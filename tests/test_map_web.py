@@ -11,10 +11,10 @@ import pytest
 from conftest import csrf_token, login_as, make_app
 from sqlalchemy import delete, select, update
 
-from mapsvc.areas import areas_frame
-from mapsvc.models import Area, Provider, utcnow
-from mapsvc.registry import provider_record
-from mapsvc.staleness import add_months
+from mapsvc.core.models import Area, Provider, utcnow
+from mapsvc.core.registry import provider_record
+from mapsvc.core.staleness import add_months
+from mapsvc.geo.areas import areas_frame
 
 pytest_plugins = ["demo_support"]  # demo_services, demo_client fixtures
 
@@ -142,7 +142,7 @@ def test_unconfirmed_records_are_marked_never_hidden(demo_services):
         session.execute(update(Provider).where(Provider.uid == uid).values(confirmed_at=old))
         name = session.scalar(select(Provider.name).where(Provider.uid == uid))
         session.execute(update(Provider).where(Provider.uid != uid).values(confirmed_at=utcnow()))
-        from mapsvc.db import bump_generation
+        from mapsvc.core.db import bump_generation
 
         bump_generation(session)
     client = make_app(demo_services).test_client()
@@ -293,12 +293,12 @@ def test_shortlist_csv_and_print_keep_the_order_the_user_saw(demo_services):
 def test_finder_agrees_with_the_planners_service_area_rule(demo_services):
     """For any place, the finder and the planner's point check (whose answers match the
     planner's service-area polygons) say the same about every on-network provider."""
-    from mapsvc.area_check import point_check
-    from mapsvc.filters import FilterSet
-    from mapsvc.index import load_index
-    from mapsvc.planner_inputs import context_for, providers_for, road_index
-    from mapsvc.search import find_providers
-    from mapsvc.service_areas import resolve_rules
+    from mapsvc.core.filters import FilterSet
+    from mapsvc.finder.index import load_index
+    from mapsvc.finder.search import find_providers
+    from mapsvc.geo.area_check import point_check
+    from mapsvc.geo.service_areas import resolve_rules
+    from mapsvc.planner.inputs import context_for, providers_for, road_index
 
     index = load_index(demo_services)
     road = road_index(demo_services)

@@ -12,9 +12,9 @@ import pytest
 from conftest import DATA, real_path, run_cli
 from sqlalchemy import select
 
-from mapsvc.errors import DataUnavailable, ImportFailed, InvalidInput
-from mapsvc.models import RoadNetwork
-from mapsvc.network import (
+from mapsvc.core.errors import DataUnavailable, ImportFailed, InvalidInput
+from mapsvc.core.models import RoadNetwork
+from mapsvc.geo.network import (
     DEFAULT_SPEEDS_KPH,
     DRIVABLE_HIGHWAYS,
     clear_network_cache,

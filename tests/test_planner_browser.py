@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from conftest import make_app, serve_app
 
-from mapsvc.users import add_user
+from mapsvc.core.users import add_user
 
 pytest_plugins = ["demo_support"]
 PASSWORD = "correct horse battery"

@@ -15,8 +15,8 @@ from planner_support import (
 )
 from sqlalchemy import select, update
 
-from mapsvc.models import Provider, ServiceAreaCache
-from mapsvc.service_areas import OffNetwork
+from mapsvc.core.models import Provider, ServiceAreaCache
+from mapsvc.geo.service_areas import OffNetwork
 
 HOME = {"home_visit_medical": {"level": "accept"}}
 
@@ -187,7 +187,7 @@ def _add_area(services, kind: str, code: str, name: str, x0: float, x1: float, p
     from planner_support import lonlat
     from shapely.geometry import mapping
 
-    from mapsvc.models import Area
+    from mapsvc.core.models import Area
 
     square = shapely.Polygon(
         [lonlat(x0, -1000), lonlat(x1, -1000), lonlat(x1, 2000), lonlat(x0, 2000)]

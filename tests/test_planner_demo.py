@@ -14,8 +14,8 @@ import shapely
 from pyproj import Transformer
 from shapely.ops import substring
 
-from mapsvc.network import load_active_network
-from mapsvc.planner import run_coverage
+from mapsvc.geo.network import load_active_network
+from mapsvc.planner.analyses import run_coverage
 
 pytest_plugins = ["demo_support"]
 ACCESS_M = 300.0  # SERVICE_AREA_ACCESS_M default

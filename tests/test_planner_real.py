@@ -84,7 +84,7 @@ def test_hospital_radius_numbers_match_an_independent_computation(takamatsu, run
         raw, geometry=gpd.points_from_xy(latlon[1], latlon[0]), crs=4326
     ).to_crs(6690)
     with services.store.session() as s:
-        from mapsvc.frames import load_providers_frame
+        from mapsvc.core.frames import load_providers_frame
 
         providers = load_providers_frame(s)
     hospitals = providers[

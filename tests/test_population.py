@@ -10,9 +10,9 @@ import pytest
 from conftest import DATA, build_services, real_path, run_cli
 from sqlalchemy import func, select
 
-from mapsvc.errors import DataUnavailable, ImportFailed, InvalidInput
-from mapsvc.models import PopulationUnit
-from mapsvc.population import (
+from mapsvc.core.errors import DataUnavailable, ImportFailed, InvalidInput
+from mapsvc.core.models import PopulationUnit
+from mapsvc.geo.population import (
     BANDS,
     cell_polygons,
     derived_bands,
@@ -83,7 +83,7 @@ def test_takamatsu_2026_towns_sum_to_418129(services):
 
 
 def test_units_outside_the_loaded_municipality_boundary_are_reported(sqlite_services):
-    from mapsvc.areas import import_areas
+    from mapsvc.geo.areas import import_areas
 
     import_areas(
         sqlite_services,
@@ -149,7 +149,7 @@ def test_jp_standard_towns_located_by_area_or_gazetteer(tmp_path):
             ),
             encoding="utf-8",
         )
-        from mapsvc.areas import import_areas
+        from mapsvc.geo.areas import import_areas
 
         import_areas(services, towns, "town")
         report = import_population(services, DATA / "population_jp_standard_cp932.csv", "std")
@@ -289,8 +289,8 @@ def test_cli_population_import_and_list(runner, sqlite_services):
 
 def test_reimport_refreshes_the_planners_cached_indicators(sqlite_services, tmp_path):
     """A running planner sees a re-imported population (its cache keys on the generation)."""
-    from mapsvc.areas import import_areas
-    from mapsvc.planner_choropleth import cached_indicators
+    from mapsvc.geo.areas import import_areas
+    from mapsvc.planner.choropleth import cached_indicators
 
     import_areas(
         sqlite_services,

@@ -15,10 +15,10 @@ from typing import Any
 from conftest import csrf_token, make_app
 from sqlalchemy import select
 
-from mapsvc.areas import areas_frame
-from mapsvc.models import Provider
-from mapsvc.registry import provider_record
-from mapsvc.visibility import professional_only_names
+from mapsvc.core.models import Provider
+from mapsvc.core.registry import provider_record
+from mapsvc.core.visibility import professional_only_names
+from mapsvc.geo.areas import areas_frame
 
 pytest_plugins = ["demo_support"]  # demo_services
 

@@ -15,9 +15,9 @@ from survey_support import (
     submissions,
 )
 
-from mapsvc import review
-from mapsvc.errors import Conflict, InvalidInput
-from mapsvc.registry import Change, apply_changes, diff, get_provider, provider_record
+from mapsvc.core.errors import Conflict, InvalidInput
+from mapsvc.core.registry import Change, apply_changes, diff, get_provider, provider_record
+from mapsvc.upkeep import review
 
 T0 = at("2026-04-01T09:00:00")
 

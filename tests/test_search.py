@@ -16,12 +16,12 @@ from search_support import (
     provider_row,
 )
 
-from mapsvc._road_index import build_road_index
-from mapsvc.errors import InvalidFilter
-from mapsvc.filters import FilterSet, parse_filters
-from mapsvc.index import IndexHolder, build_index, load_index
-from mapsvc.search import find_providers, nearby_providers
-from mapsvc.taxonomy import load_taxonomy
+from mapsvc.core.errors import InvalidFilter
+from mapsvc.core.filters import FilterSet, parse_filters
+from mapsvc.core.taxonomy import load_taxonomy
+from mapsvc.finder.index import IndexHolder, build_index, load_index
+from mapsvc.finder.search import find_providers, nearby_providers
+from mapsvc.geo._road_index import build_road_index
 
 TAX = load_taxonomy("layers")
 

@@ -8,16 +8,16 @@ import pytest
 import shapely
 from planner_support import grid_graph, lonlat, providers_frame
 
-from mapsvc._road_index import build_road_index, reached_parts
-from mapsvc.area_check import point_check
-from mapsvc.errors import DataUnavailable, InvalidInput
-from mapsvc.service_areas import (
+from mapsvc.core.errors import DataUnavailable, InvalidInput
+from mapsvc.core.taxonomy import load_taxonomy
+from mapsvc.geo._road_index import build_road_index, reached_parts
+from mapsvc.geo.area_check import point_check
+from mapsvc.geo.service_areas import (
     area_context,
     build_area_set,
     provider_area_geometries,
     resolve_rules,
 )
-from mapsvc.taxonomy import load_taxonomy
 
 TAXONOMY = load_taxonomy("layers")
 DEFAULTS = TAXONOMY.service_area_defaults()
@@ -208,8 +208,8 @@ def test_explicit_area_refuses_non_polygons_and_names_missing_codes() -> None:
     """The explicit rule the planner and the finder's index both apply."""
     from shapely.geometry import box
 
-    from mapsvc.projection import to_metres, utm_crs_for_lon
-    from mapsvc.service_areas import explicit_area, lookup_code
+    from mapsvc.core.projection import to_metres, utm_crs_for_lon
+    from mapsvc.geo.service_areas import explicit_area, lookup_code
 
     transformer = to_metres(utm_crs_for_lon(134.0))
     point = {"kind": "polygon", "geometry": {"type": "Point", "coordinates": [134.0, 34.3]}}

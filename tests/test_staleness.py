@@ -9,14 +9,14 @@ from datetime import date, datetime, timedelta
 import pytest
 from survey_support import add_provider, at, set_columns
 
-from mapsvc import reconfirm, survey
-from mapsvc.models import utcnow
-from mapsvc.staleness import (
+from mapsvc.core.models import utcnow
+from mapsvc.core.staleness import (
     add_months,
     confirmation_badge,
     confirmation_state,
     confirmed_date,
 )
+from mapsvc.upkeep import reconfirm, survey
 
 NOW = at("2026-06-15T03:00:00")
 CONFIG = {"RECONFIRM_MONTHS": 12, "UNCONFIRMED_MONTHS": 24}
@@ -89,7 +89,7 @@ def test_due_list_reuses_active_links_and_issues_missing_ones(services):
     set_columns(services, fresh, confirmed_at=at("2026-05-01T00:00:00"))
     set_columns(services, old, confirmed_at=at("2023-05-01T00:00:00"), confirmed_by="旧担当")
     with services.store.session() as session:
-        from mapsvc.registry import get_provider
+        from mapsvc.core.registry import get_provider
 
         existing = survey.issue_token(
             session, get_provider(session, due_with_link), actor="e", days=60, now=NOW

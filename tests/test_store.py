@@ -7,8 +7,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import select
 
-from mapsvc.models import AuditEntry, Base, Provider
-from mapsvc.registry import (
+from mapsvc.core.models import AuditEntry, Base, Provider
+from mapsvc.core.registry import (
     Change,
     apply_changes,
     diff,
@@ -79,7 +79,7 @@ def test_insert_and_update_are_audited_and_bump_the_generation(services) -> None
 
 
 def test_audit_search_by_provider_name_takes_text_literally(services) -> None:
-    from mapsvc.auditlog import AuditFilter, audit_entries
+    from mapsvc.core.auditlog import AuditFilter, audit_entries
 
     with services.store.session() as session:
         insert_records(

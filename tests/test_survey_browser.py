@@ -8,10 +8,10 @@ import pytest
 from conftest import make_app, serve_app
 from survey_support import add_provider, record
 
-from mapsvc.models import utcnow
-from mapsvc.staleness import confirmation_badge, confirmed_date
-from mapsvc.users import add_user
-from mapsvc.visibility import reduce_record
+from mapsvc.core.models import utcnow
+from mapsvc.core.staleness import confirmation_badge, confirmed_date
+from mapsvc.core.users import add_user
+from mapsvc.core.visibility import reduce_record
 
 PASSWORD = "correct horse battery"
 

@@ -9,7 +9,7 @@ import json
 from conftest import run_cli
 from survey_support import add_provider, record, set_columns, submissions
 
-from mapsvc.survey import resolve
+from mapsvc.upkeep.survey import resolve
 
 
 def _csv(path):
@@ -70,7 +70,7 @@ def test_link_validity_out_of_range_is_a_clear_error(services, runner):
 def test_due_list_issues_links_for_due_records(services, runner, tmp_path):
     due = add_provider(services, "D")
     fresh = add_provider(services, "F")
-    from mapsvc.models import utcnow
+    from mapsvc.core.models import utcnow
 
     set_columns(services, fresh, confirmed_at=utcnow())
     out = tmp_path / "due.csv"

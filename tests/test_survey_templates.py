@@ -9,11 +9,11 @@ import pytest
 from openpyxl import load_workbook
 from survey_support import add_provider, provider_audits, record, submissions
 
-from mapsvc import review
+from mapsvc.core.models import ImportRun, RejectedRow
 from mapsvc.ingest.importer import import_file
 from mapsvc.ingest.reader import read_raw
-from mapsvc.models import ImportRun, RejectedRow
-from mapsvc.survey_templates import (
+from mapsvc.upkeep import review
+from mapsvc.upkeep.survey_templates import (
     template_columns,
     template_csv,
     template_records,

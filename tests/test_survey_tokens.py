@@ -8,9 +8,9 @@ import pytest
 from sqlalchemy import select
 from survey_support import add_provider, at, set_columns
 
-from mapsvc import reconfirm, survey
-from mapsvc.models import AuditEntry, Provider, SurveyToken
-from mapsvc.registry import get_provider
+from mapsvc.core.models import AuditEntry, Provider, SurveyToken
+from mapsvc.core.registry import get_provider
+from mapsvc.upkeep import reconfirm, survey
 
 SECRET = "test-secret-key"
 T0 = at("2026-04-01T09:00:00")
@@ -161,7 +161,7 @@ def test_batch_selection_by_type_area_and_due(services):
 
 
 def test_area_from_the_areas_table(services):
-    from mapsvc.models import Area
+    from mapsvc.core.models import Area
 
     inside = add_provider(services, "IN", lon=134.05, lat=34.34)
     add_provider(services, "OUT", lon=134.20, lat=34.30)

@@ -9,9 +9,9 @@ import pytest
 from conftest import csrf_token, make_app
 from survey_support import add_provider, record, submissions
 
-from mapsvc import survey
-from mapsvc.models import utcnow
-from mapsvc.registry import get_provider
+from mapsvc.core.models import utcnow
+from mapsvc.core.registry import get_provider
+from mapsvc.upkeep import survey
 
 SECRET = "test-secret-key"
 

@@ -9,8 +9,8 @@ import pytest
 import yaml
 from conftest import ROOT, run_cli
 
-from mapsvc.errors import InvalidLayerDefinition
-from mapsvc.taxonomy import load_taxonomy
+from mapsvc.core.errors import InvalidLayerDefinition
+from mapsvc.core.taxonomy import load_taxonomy
 
 LAYERS = ROOT / "layers"
 
@@ -189,7 +189,7 @@ def test_layers_validate_command(tmp_path: Path, runner, sqlite_services) -> Non
 
 
 def test_layer_with_professional_filter_must_not_be_public(tmp_path: Path) -> None:
-    from mapsvc.layers import load_layers
+    from mapsvc.core.layers import load_layers
 
     folder = tmp_path / "layers"
     shutil.copytree(LAYERS, folder)

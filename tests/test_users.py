@@ -6,9 +6,9 @@ import pytest
 from conftest import csrf_token, run_cli
 from sqlalchemy import select
 
-from mapsvc.errors import Conflict, InvalidInput
-from mapsvc.models import AuditEntry, User
-from mapsvc.users import add_user, authenticate, can_access
+from mapsvc.core.errors import Conflict, InvalidInput
+from mapsvc.core.models import AuditEntry, User
+from mapsvc.core.users import add_user, authenticate, can_access
 
 
 def test_add_user_hashes_and_audits(services) -> None:

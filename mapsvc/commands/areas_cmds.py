@@ -7,9 +7,9 @@ from pathlib import Path
 import click
 from sqlalchemy import func, select
 
-from ..areas import AREA_KINDS
-from ..models import Area
-from ..services import Services
+from mapsvc.core.models import Area
+from mapsvc.core.services import Services
+from mapsvc.geo.areas import AREA_KINDS
 
 
 @click.group("areas")
@@ -44,7 +44,7 @@ def areas_import(
     Upserts by kind and code; features with the same code are merged. Every geometry
     must be a valid polygon inside Japan, otherwise nothing is loaded.
     """
-    from ..areas import import_areas
+    from mapsvc.geo.areas import import_areas
 
     services.store.upgrade()
     count = import_areas(

@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from ..services import Services
+from mapsvc.core.services import Services
 
 PRODUCTION_HINT = (
     "For production, run behind a WSGI server instead, e.g.\n"
@@ -18,7 +18,7 @@ def _serve(services: Services, host: str, port: int) -> None:
     """Serve the app with werkzeug's threaded development server (blocks until Ctrl+C)."""
     from werkzeug.serving import run_simple
 
-    from .. import create_app
+    from mapsvc import create_app
 
     app = create_app({"INSTANCE_PATH": services.config["INSTANCE_PATH"]})
     click.echo(f"mapsvc is serving on http://{host}:{port}/  (Ctrl+C to stop)")
@@ -63,7 +63,7 @@ def demo(services: Services, host: str, port: int, no_serve: bool, force: bool) 
     loads them through the normal importers; running it again changes nothing. No user
     accounts are created: add them with `mapsvc users add NAME --role ROLE`.
     """
-    from ..demo import load_demo
+    from mapsvc.demo import load_demo
 
     report = load_demo(services, force=force)
     _report(report)

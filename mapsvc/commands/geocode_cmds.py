@@ -7,10 +7,10 @@ import json
 import click
 from sqlalchemy import select
 
-from ..geocode import build_chain
-from ..models import Provider
-from ..registry import Change, apply_changes, provider_record
-from ..services import Services
+from mapsvc.core.models import Provider
+from mapsvc.core.registry import Change, apply_changes, provider_record
+from mapsvc.core.services import Services
+from mapsvc.geo.geocode import build_chain
 
 
 @click.command("geocode")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from ..services import Services
+from mapsvc.core.services import Services
 
 
 @click.group("network")
@@ -29,7 +29,7 @@ def network_import(services: Services, file: Path, name: str) -> None:
     Only drivable roads are kept; edges get speed_kph (maxspeed, else a default per
     highway class, see NETWORK_SPEEDS) and travel_time in seconds.
     """
-    from ..network import import_network
+    from mapsvc.geo.network import import_network
 
     services.store.upgrade()
     row = import_network(services, file, name=name)
@@ -43,7 +43,7 @@ def network_import(services: Services, file: Path, name: str) -> None:
 @click.pass_obj
 def network_list(services: Services) -> None:
     """List registered road networks (the active one is marked with *)."""
-    from ..network import list_networks
+    from mapsvc.geo.network import list_networks
 
     services.store.upgrade()
     with services.store.session() as session:

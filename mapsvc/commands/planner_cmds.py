@@ -9,12 +9,12 @@ from typing import Any
 
 import click
 
-from ..errors import DataUnavailable, InvalidInput
-from ..services import Services
+from mapsvc.core.errors import DataUnavailable, InvalidInput
+from mapsvc.core.services import Services
 
 
 def _echo_json(data: Any) -> None:
-    from ..planner import json_safe
+    from mapsvc.planner.analyses import json_safe
 
     click.echo(json.dumps(json_safe(data), ensure_ascii=False, allow_nan=False))
 
@@ -77,7 +77,7 @@ def coverage(
     else travel time when a network is loaded, else the type's radius). Every band
     adds up: covered + uncovered = total.
     """
-    from ..planner import run_coverage
+    from mapsvc.planner.analyses import run_coverage
 
     dataset, result = run_coverage(
         services,
@@ -133,10 +133,10 @@ def service_areas(
     as_json: bool,
 ) -> None:
     """Compute (and cache) providers' service areas."""
-    from ..models import Provider
-    from ..planner_inputs import context_for, providers_for
-    from ..service_area_cache import provider_areas
-    from ..service_areas import check_limits
+    from mapsvc.core.models import Provider
+    from mapsvc.geo.service_area_cache import provider_areas
+    from mapsvc.geo.service_areas import check_limits
+    from mapsvc.planner.inputs import context_for, providers_for
 
     check_limits(minutes, radius_km)
     with services.store.session() as session:
@@ -156,7 +156,7 @@ def service_areas(
             session, providers, ctx, minutes=minutes, radius_km=radius_km
         )
     if uid and problems and any(p["problem"] == "off_network" for p in problems):
-        from ..service_areas import OffNetwork
+        from mapsvc.geo.service_areas import OffNetwork
 
         raise OffNetwork(problems[0]["message"], field="provider")
     _warn_problems(problems, strict=False)
@@ -210,7 +210,7 @@ def indicators(
     as_json: bool,
 ) -> None:
     """Indicators per area: counts, per 10万人, per 1,000 aged 75+, covered share of 75+."""
-    from ..indicators import compare_snapshots, save_snapshot, set_target, with_targets
+    from mapsvc.planner.indicators import compare_snapshots, save_snapshot, set_target, with_targets
 
     if target:
         kind, code, indicator, value = target
@@ -222,7 +222,7 @@ def indicators(
         with services.store.session() as session:
             frame = compare_snapshots(session, *compare)
     else:
-        from ..planner import run_indicators
+        from mapsvc.planner.analyses import run_indicators
 
         _, frame = run_indicators(services, dataset)
         if snapshot:
@@ -255,7 +255,7 @@ def _fmt(value: Any) -> str:
 @click.pass_obj
 def candidates(services: Services, as_json: bool) -> None:
     """在宅医療において積極的役割を担う医療機関: candidates per municipality, with reasons."""
-    from ..planner import run_candidates
+    from mapsvc.planner.analyses import run_candidates
 
     result = run_candidates(services)
     if as_json:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from ..services import Services
+from mapsvc.core.services import Services
 
 
 @click.group("population")
@@ -26,7 +26,7 @@ def population_import(services: Services, file: Path, dataset: str | None, as_js
     The format is recognised from the header. Rows that cannot be loaded are listed with
     their line and reason; a file that cannot be read changes nothing.
     """
-    from ..population import import_population
+    from mapsvc.geo.population import import_population
 
     services.store.upgrade()
     report = import_population(services, file, dataset)
@@ -59,7 +59,7 @@ def population_import(services: Services, file: Path, dataset: str | None, as_js
 @click.pass_obj
 def population_list(services: Services) -> None:
     """List loaded population datasets."""
-    from ..population import population_datasets
+    from mapsvc.geo.population import population_datasets
 
     services.store.upgrade()
     with services.store.session() as session:

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import click
 
-from ..errors import InvalidLayerDefinition
-from ..services import Services
+from mapsvc.core.errors import InvalidLayerDefinition
+from mapsvc.core.services import Services
 
 
 @click.command("init-db")
@@ -71,8 +71,8 @@ def import_cmd(
     be read at all stops with a message and leaves the store unchanged. With --review
     (filled survey templates) rows go to the editor's review queue, not the registry.
     """
-    from ..geocode import import_geocoder
-    from ..ingest.importer import import_file
+    from mapsvc.geo.geocode import import_geocoder
+    from mapsvc.ingest.importer import import_file
 
     services.store.upgrade()
     geocode = import_geocoder(services)
@@ -118,7 +118,7 @@ def import_cmd(
 @click.pass_obj
 def formats(services: Services) -> None:
     """List the import formats shipped with mapsvc."""
-    from ..ingest.mapping import shipped_mappings
+    from mapsvc.ingest.mapping import shipped_mappings
 
     for m in shipped_mappings(services.taxonomy):
         click.echo(f"{m.name:24} {m.title}  ({m.path.name})")
@@ -136,8 +136,8 @@ def layers() -> None:
 @click.pass_obj
 def layers_validate(services: Services, folder: Path | None) -> None:
     """Check taxonomy.yaml and every layer file in FOLDER (default: the configured one)."""
-    from ..layers import load_layers
-    from ..taxonomy import load_taxonomy
+    from mapsvc.core.layers import load_layers
+    from mapsvc.core.taxonomy import load_taxonomy
 
     folder = folder or Path(services.config["LAYERS_DIR"])
     try:

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import click
 
-from .._csv import BOM_ENCODING
-from ..config import ensure_secret_key
-from ..services import Services
+from mapsvc.core._csv import BOM_ENCODING
+from mapsvc.core.config import ensure_secret_key
+from mapsvc.core.services import Services
 
 
 def _write(out: Path | None, text: str) -> None:
@@ -82,8 +82,8 @@ def survey_issue(
 
     The CSV holds live links and FAX numbers: keep it with the editors.
     """
-    from ..reconfirm import links_csv, select_providers
-    from ..survey import issue_links
+    from mapsvc.upkeep.reconfirm import links_csv, select_providers
+    from mapsvc.upkeep.survey import issue_links
 
     unknown = [t for t in types if t not in services.taxonomy.provider_types]
     if unknown:
@@ -118,8 +118,8 @@ def survey_issue(
 @click.pass_obj
 def survey_links(services: Services, base_url: str, out: Path | None) -> None:
     """Print every active link again (e.g. to resend a FAX)."""
-    from ..reconfirm import links_csv
-    from ..survey import active_links
+    from mapsvc.upkeep.reconfirm import links_csv
+    from mapsvc.upkeep.survey import active_links
 
     secret = ensure_secret_key(services.config)
     with services.store.session() as session:
@@ -149,7 +149,7 @@ def survey_due(
     actor: str,
 ) -> None:
     """Records due for re-confirmation (MAPSVC_RECONFIRM_MONTHS) with their survey links."""
-    from ..reconfirm import due_csv, due_links
+    from mapsvc.upkeep.reconfirm import due_csv, due_links
 
     services.store.upgrade()
     secret = ensure_secret_key(services.config)
@@ -179,7 +179,7 @@ def survey_revoke(
     services: Services, token_id: str | None, provider_uid: str | None, actor: str
 ) -> None:
     """Withdraw a survey link (it stops working at once)."""
-    from ..survey import revoke
+    from mapsvc.upkeep.survey import revoke
 
     with services.store.session() as session:
         count = revoke(session, actor=actor, token_id=token_id, provider_uid=provider_uid)
@@ -192,7 +192,7 @@ def survey_revoke(
 @click.pass_obj
 def survey_list(services: Services, status: str | None, as_json: bool) -> None:
     """List issued links (newest first) with their status."""
-    from ..survey import tokens_overview
+    from mapsvc.upkeep.survey import tokens_overview
 
     with services.store.session() as session:
         rows = tokens_overview(session, status=status)
@@ -222,7 +222,7 @@ def survey_template(
 
     Filled templates come back with `mapsvc import FILE --review`.
     """
-    from ..survey_templates import template_csv, template_records, template_xlsx
+    from mapsvc.upkeep.survey_templates import template_csv, template_records, template_xlsx
 
     build = template_xlsx if out.suffix.lower() == ".xlsx" else template_csv
     with services.store.session() as session:
@@ -242,7 +242,7 @@ def review() -> None:
 @click.pass_obj
 def review_list(services: Services, as_json: bool) -> None:
     """Pending submissions by provider, oldest first, with their changes."""
-    from ..review import review_queue
+    from mapsvc.upkeep.review import review_queue
 
     with services.store.session() as session:
         groups = review_queue(session, services.taxonomy)
@@ -285,7 +285,7 @@ def review_list(services: Services, as_json: bool) -> None:
 @click.pass_obj
 def review_approve(services: Services, submission_id: int, actor: str) -> None:
     """Apply a submission to its provider and confirm the record."""
-    from ..review import approve
+    from mapsvc.upkeep.review import approve
 
     with services.store.session() as session:
         change = approve(session, submission_id, actor=actor)
@@ -302,7 +302,7 @@ def review_approve(services: Services, submission_id: int, actor: str) -> None:
 @click.pass_obj
 def review_reject(services: Services, submission_id: int, reason: str, actor: str) -> None:
     """Reject a submission with a reason; the registry is not changed."""
-    from ..review import reject
+    from mapsvc.upkeep.review import reject
 
     with services.store.session() as session:
         reject(session, submission_id, actor=actor, reason=reason)

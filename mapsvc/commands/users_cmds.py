@@ -5,9 +5,9 @@ from __future__ import annotations
 import click
 from sqlalchemy import select
 
-from ..models import User
-from ..services import Services
-from ..users import ROLES, add_user
+from mapsvc.core.models import User
+from mapsvc.core.services import Services
+from mapsvc.core.users import ROLES, add_user
 
 
 @click.group("users")

@@ -13,9 +13,9 @@ Modules: ``geography`` (boundary, towns, areas), ``population`` (mesh grid), ``n
 
 from __future__ import annotations
 
-from .generate import generate_demo
-from .geography import CITY, CITY_LABEL, MUNICIPALITY_CODE
-from .load import (
+from mapsvc.demo.generate import generate_demo
+from mapsvc.demo.geography import CITY, CITY_LABEL, MUNICIPALITY_CODE
+from mapsvc.demo.load import (
     DEMO_DATASET,
     DEMO_NETWORK,
     DEMO_SOURCE,

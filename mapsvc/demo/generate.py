@@ -30,9 +30,8 @@ from typing import Any
 import numpy as np
 import shapely
 
-from ..population import BANDS
-from ..taxonomy import Taxonomy
-from .geography import (
+from mapsvc.core.taxonomy import Taxonomy
+from mapsvc.demo.geography import (
     CITY,
     CITY_LABEL,
     MUNICIPALITY_CODE,
@@ -41,9 +40,10 @@ from .geography import (
     Geography,
     build_geography,
 )
-from .network import build_network
-from .population import build_population
-from .providers import REFERENCE_DATE, build_providers, columns
+from mapsvc.demo.network import build_network
+from mapsvc.demo.population import build_population
+from mapsvc.demo.providers import REFERENCE_DATE, build_providers, columns
+from mapsvc.geo.population import BANDS
 
 GENERATOR_VERSION = 1
 FILES = (

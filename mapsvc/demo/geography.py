@@ -18,7 +18,7 @@ import shapely
 from shapely.geometry import Point, Polygon
 from shapely.geometry.base import BaseGeometry
 
-from ..projection import to_degrees, to_metres, utm_crs_for_lon
+from mapsvc.core.projection import to_degrees, to_metres, utm_crs_for_lon
 
 # A plausible inland site on the Kanto plain (栃木県, prefecture 09). The city itself,
 # its code 09999 (+ check digit 6; city numbers 999 are never assigned), its towns and

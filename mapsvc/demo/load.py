@@ -9,12 +9,12 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import exists, select
 
-from ..models import Area, PopulationUnit, Provider
-from .generate import GENERATOR_VERSION, generate_demo, read_manifest
-from .geography import CITY, MUNICIPALITY_CODE, PREFECTURE
+from mapsvc.core.models import Area, PopulationUnit, Provider
+from mapsvc.demo.generate import GENERATOR_VERSION, generate_demo, read_manifest
+from mapsvc.demo.geography import CITY, MUNICIPALITY_CODE, PREFECTURE
 
 if TYPE_CHECKING:
-    from ..services import Services
+    from mapsvc.core.services import Services
 
 DEMO_SOURCE = "demo"  # provider source namespace
 DEMO_DATASET = "demo-250m"  # population dataset
@@ -90,8 +90,8 @@ def configure_gazetteer(services: Services, gazetteer: Path) -> str | None:
 
 def _providers(services: Services, path: Path) -> dict[str, int] | None:
     """Import the providers with the real importer, unless it would change nothing."""
-    from ..geocode import import_geocoder
-    from ..ingest.importer import import_file, plan_import
+    from mapsvc.geo.geocode import import_geocoder
+    from mapsvc.ingest.importer import import_file, plan_import
 
     geocode = import_geocoder(services)
     with services.store.sessions() as session:
@@ -122,7 +122,7 @@ def load_demo(services: Services, force: bool = False) -> DemoLoadReport:
     Parameters
     ----------
     services
-        :class:`mapsvc.services.Services`; the seed is ``DEMO_SEED``.
+        :class:`mapsvc.core.services.Services`; the seed is ``DEMO_SEED``.
     force
         Regenerate the files even when they exist for this seed.
 
@@ -132,9 +132,9 @@ def load_demo(services: Services, force: bool = False) -> DemoLoadReport:
         What was generated and loaded; a second call reports nothing new and writes
         nothing (no provider, area, population, network or import-run changes).
     """
-    from ..areas import import_areas
-    from ..network import import_network
-    from ..population import import_population
+    from mapsvc.geo.areas import import_areas
+    from mapsvc.geo.network import import_network
+    from mapsvc.geo.population import import_population
 
     started = time.perf_counter()
     steps: dict[str, float] = {}

@@ -15,7 +15,7 @@ import math
 import networkx as nx
 import numpy as np
 
-from .geography import CITY_LABEL, RADIUS_M, Geography
+from mapsvc.demo.geography import CITY_LABEL, RADIUS_M, Geography
 
 BLOCK_M = 240.0
 _NAMES = {

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 from shapely.geometry import Point
 
-from ..population import BANDS
-from .geography import RADIUS_M, Geography
+from mapsvc.demo.geography import RADIUS_M, Geography
+from mapsvc.geo.population import BANDS
 
 LAT_STEP = 7.5 / 3600  # level-5 mesh height in degrees
 LON_STEP = 11.25 / 3600  # level-5 mesh width in degrees

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from ..taxonomy import Taxonomy
+from mapsvc.core.taxonomy import Taxonomy
 
 LEVELS = ("active", "accept", "consult", "no", "unknown", "")
 FLAGS = ("yes", "no", "unknown", "")

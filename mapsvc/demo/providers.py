@@ -15,10 +15,10 @@ from typing import Any
 import numpy as np
 from shapely.geometry import Point
 
-from ..taxonomy import Taxonomy
-from . import profiles
-from .geography import CITY, KANJI_CHOME, MUNICIPALITY_CODE, PREFECTURE, Geography, Town
-from .population import LAT_STEP, LON_STEP, Cell
+from mapsvc.core.taxonomy import Taxonomy
+from mapsvc.demo import profiles
+from mapsvc.demo.geography import CITY, KANJI_CHOME, MUNICIPALITY_CODE, PREFECTURE, Geography, Town
+from mapsvc.demo.population import LAT_STEP, LON_STEP, Cell
 
 REFERENCE_DATE = date(2026, 10, 1)  # "today" of the demo data (confirmations count back)
 COUNTS: dict[str, int] = {

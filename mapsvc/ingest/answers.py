@@ -13,20 +13,20 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from ..codes import nfkc
-from ..registry import Change, diff, existing_by_source, existing_by_uid
-from ..taxonomy import Taxonomy
-from .importer import ImportPlan, Rejection
-from .mapping import Mapping
-from .reader import Table
-from .rows import _find
+from mapsvc.core.codes import nfkc
+from mapsvc.core.registry import Change, diff, existing_by_source, existing_by_uid
+from mapsvc.core.taxonomy import Taxonomy
+from mapsvc.ingest.importer import ImportPlan, Rejection
+from mapsvc.ingest.mapping import Mapping
+from mapsvc.ingest.reader import Table
+from mapsvc.ingest.rows import _find
 
 
 def plan_answers(
     session: Session, table: Table, mapping: Mapping, taxonomy: Taxonomy
 ) -> ImportPlan:
     """Plan capability updates from an answers file (see module docstring)."""
-    from ..codes import header_key
+    from mapsvc.core.codes import header_key
 
     spec = mapping.answers
     assert spec is not None
@@ -39,7 +39,7 @@ def plan_answers(
         table.path, mapping, spec.provider_source, rows=len(table.rows), header=table.header
     )
     if not (provider_col and question_col and answer_col):
-        from ..errors import ImportFailed
+        from mapsvc.core.errors import ImportFailed
 
         raise ImportFailed(
             f"{table.path}: line {table.header_line}: an answers file needs the columns "

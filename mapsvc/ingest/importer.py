@@ -18,12 +18,12 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from .._csv import csv_bytes
-from ..codes import nfkc
-from ..db import Store
-from ..errors import ImportFailed, InvalidMapping
-from ..models import ImportRun, RejectedRow, utcnow
-from ..registry import (
+from mapsvc.core._csv import csv_bytes
+from mapsvc.core.codes import nfkc
+from mapsvc.core.db import Store
+from mapsvc.core.errors import ImportFailed, InvalidMapping
+from mapsvc.core.models import ImportRun, RejectedRow, utcnow
+from mapsvc.core.registry import (
     Change,
     apply_changes,
     diff,
@@ -31,10 +31,16 @@ from ..registry import (
     existing_by_uid,
     insert_records,
 )
-from ..taxonomy import Taxonomy
-from .mapping import Mapping, detect_mapping, load_mapping, mapping_by_name, shipped_mappings
-from .reader import Table, file_kind, read_raw, to_table
-from .rows import RowRejected, resolve, row_to_record
+from mapsvc.core.taxonomy import Taxonomy
+from mapsvc.ingest.mapping import (
+    Mapping,
+    detect_mapping,
+    load_mapping,
+    mapping_by_name,
+    shipped_mappings,
+)
+from mapsvc.ingest.reader import Table, file_kind, read_raw, to_table
+from mapsvc.ingest.rows import RowRejected, resolve, row_to_record
 
 # geocode(address, session) -> {"lon", "lat", "geocoder", "precision"} or None; the session
 # is the import's own, so cached results commit (or roll back) with the import.
@@ -182,7 +188,7 @@ def plan_import(
                 f"{path}: --review takes table formats (survey templates), not {mapping.name}",
                 field="format",
             )
-        from .answers import plan_answers
+        from mapsvc.ingest.answers import plan_answers
 
         return plan_answers(session, table, mapping, taxonomy)
     plan = ImportPlan(
@@ -392,7 +398,7 @@ def import_file(
         Offline geocoder chain for rows without coordinates.
     review
         Put each row in the review queue as a pending submission (origin ``template``)
-        instead of writing the registry (see :mod:`mapsvc.ingest.review_mode`).
+        instead of writing the registry (see :mod:`mapsvc.upkeep.returns`).
 
     Returns
     -------
@@ -417,7 +423,7 @@ def import_file(
         )
         queued = 0
         if review:
-            from .review_mode import screen_for_review
+            from mapsvc.upkeep.returns import screen_for_review
 
             screen_for_review(plan)
         target = None
@@ -428,7 +434,7 @@ def import_file(
                 else default_rejects_path(path, Path(instance_path))
             )
         if review:
-            from .review_mode import queue_plan
+            from mapsvc.upkeep.returns import queue_plan
 
             run_id, queued = queue_plan(session, plan, actor=actor, rejects_path=target)
         else:

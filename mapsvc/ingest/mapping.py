@@ -14,10 +14,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from .._yaml import load_yaml
-from ..codes import header_key, nfkc
-from ..errors import InvalidMapping
-from ..taxonomy import Taxonomy
+from mapsvc.core._yaml import load_yaml
+from mapsvc.core.codes import header_key, nfkc
+from mapsvc.core.errors import InvalidMapping
+from mapsvc.core.taxonomy import Taxonomy
 
 FORMATS_DIR = Path(__file__).resolve().parent / "formats"
 

@@ -15,8 +15,8 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from ..codes import header_key
-from ..errors import ImportFailed
+from mapsvc.core.codes import header_key
+from mapsvc.core.errors import ImportFailed
 
 GEOMETRY_LON = "@lon"
 GEOMETRY_LAT = "@lat"

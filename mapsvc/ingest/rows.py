@@ -8,11 +8,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from ..addresses import normalise as normalise_address
-from ..codes import header_key, in_japan, nfkc, normalise_municipality_code, parse_coordinate
-from ..taxonomy import Taxonomy
-from .mapping import TEMPLATE_FIELD, Mapping
-from .reader import GEOMETRY
+from mapsvc.core.addresses import normalise as normalise_address
+from mapsvc.core.codes import (
+    header_key,
+    in_japan,
+    nfkc,
+    normalise_municipality_code,
+    parse_coordinate,
+)
+from mapsvc.core.taxonomy import Taxonomy
+from mapsvc.ingest.mapping import TEMPLATE_FIELD, Mapping
+from mapsvc.ingest.reader import GEOMETRY
 
 _PLAIN_FIELDS = (
     "name",

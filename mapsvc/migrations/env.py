@@ -1,11 +1,11 @@
-"""Alembic environment: the engine comes from mapsvc.db (config.attributes["engine"])."""
+"""Alembic environment: the engine comes from mapsvc.core.db (config.attributes["engine"])."""
 
 from __future__ import annotations
 
 from alembic import context
 from sqlalchemy import create_engine
 
-from mapsvc.models import Base
+from mapsvc.core.models import Base
 
 config = context.config
 target_metadata = Base.metadata

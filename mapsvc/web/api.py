@@ -1,6 +1,6 @@
 """The layer API (``/api``), OGC API - Features style, so QGIS can add a layer by URL.
 
-Thin views: parse, call :mod:`mapsvc.features` / :mod:`mapsvc.ogc`, wrap. The caller's
+Thin views: parse, call :mod:`mapsvc.finder.features` / :mod:`mapsvc.finder.ogc`, wrap. The caller's
 role decides the fields (anonymous = public). Errors are JSON (``mapsvc.web.errors``).
 """
 
@@ -13,12 +13,13 @@ from urllib.parse import urlencode
 import numpy as np
 from flask import Blueprint, Response, current_app, request
 
-from .. import __version__, features, ogc
-from ..errors import InvalidInput, NotFound
-from ..filters import layer_filters, parse_filters
-from ..models import utcnow
-from .i18n import get_lang
-from .mapdata import audience, base_url, layer_or_404, provider_index, visible_layers
+from mapsvc import __version__
+from mapsvc.core.errors import InvalidInput, NotFound
+from mapsvc.core.filters import layer_filters, parse_filters
+from mapsvc.core.models import utcnow
+from mapsvc.finder import features, ogc
+from mapsvc.web.i18n import get_lang
+from mapsvc.web.mapdata import audience, base_url, layer_or_404, provider_index, visible_layers
 
 bp = Blueprint("api", __name__)
 _JSON_PARAMS = ("f", "lang")

@@ -36,17 +36,17 @@ from werkzeug.wrappers import Response
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
-from ..models import User
-from ..users import (
+from mapsvc.core.models import User
+from mapsvc.core.users import (
     authenticate,
     can_access,
     clear_attempts,
     record_failed_attempt,
     too_many_attempts,
 )
-from .context import services
-from .errors import wants_json
-from .i18n import t
+from mapsvc.web.context import services
+from mapsvc.web.errors import wants_json
+from mapsvc.web.i18n import t
 
 bp = Blueprint("auth", __name__)
 login_manager = LoginManager()

@@ -2,7 +2,7 @@
 
 Templates anywhere can call ``confirmation(record)`` (a provider record or an index row
 with ``confirmed_at`` and, ideally, ``created_at``) and get the dict of
-:func:`mapsvc.staleness.confirmation_badge` for now, in the page's language::
+:func:`mapsvc.core.staleness.confirmation_badge` for now, in the page's language::
 
     {% from "_confirmation.html" import last_confirmed %}
     {{ last_confirmed(record) }}   {# 最終確認日 2026-04-01, or 未確認（最終確認日 …） #}
@@ -17,9 +17,9 @@ from typing import Any
 
 from flask import Blueprint, current_app
 
-from ..models import utcnow
-from ..staleness import confirmation_badge
-from .i18n import get_lang
+from mapsvc.core.models import utcnow
+from mapsvc.core.staleness import confirmation_badge
+from mapsvc.web.i18n import get_lang
 
 bp = Blueprint("confirmation", __name__)
 

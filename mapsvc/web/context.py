@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import Flask, current_app
 
-from ..services import Services
+from mapsvc.core.services import Services
 
 
 def services() -> Services:

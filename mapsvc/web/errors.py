@@ -11,7 +11,7 @@ import logging
 from flask import Flask, Response, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
-from ..errors import MapsvcError
+from mapsvc.core.errors import MapsvcError
 
 log = logging.getLogger("mapsvc.web")
 

@@ -7,9 +7,9 @@ from typing import Any
 
 from flask import Flask
 
-from ..config import ensure_secret_key
-from ..geocode import build_chain
-from ..services import Services
+from mapsvc.core.config import ensure_secret_key
+from mapsvc.core.services import Services
+from mapsvc.geo.geocode import build_chain
 
 
 def build_app(overrides: dict[str, Any] | None = None) -> Flask:
@@ -39,14 +39,14 @@ def build_app(overrides: dict[str, Any] | None = None) -> Flask:
     services.taxonomy  # noqa: B018 - validate the taxonomy at start-up: a broken file stops here
     build_chain(config["GEOCODERS"], config)  # likewise the geocoder chain and gazetteer files
 
-    from . import auth, context, errors, i18n
+    from mapsvc.web import auth, context, errors, i18n
 
     auth.init_app(app)
     i18n.init_app(app)
     context.init_app(app)
     errors.init_app(app)
 
-    from . import blueprints
+    from mapsvc.web import blueprints
 
     blueprints.register(app)
     return app

@@ -9,15 +9,15 @@ from typing import Any
 
 from flask import current_app, request
 
-from .._road_index import RoadIndex
-from ..errors import NotFound
-from ..index import ProviderIndex, shared_index
-from ..layers import Layer, load_layers
-from ..planner_inputs import road_index as planner_road_index
-from ..visibility import audience_for_role
-from .auth import current_role
-from .context import services
-from .i18n import t
+from mapsvc.core.errors import NotFound
+from mapsvc.core.layers import Layer, load_layers
+from mapsvc.core.visibility import audience_for_role
+from mapsvc.finder.index import ProviderIndex, shared_index
+from mapsvc.geo._road_index import RoadIndex
+from mapsvc.planner.inputs import road_index as planner_road_index
+from mapsvc.web.auth import current_role
+from mapsvc.web.context import services
+from mapsvc.web.i18n import t
 
 _LAYERS: dict[str, list[Layer]] = {}
 _LAYERS_LOCK = threading.Lock()
@@ -66,7 +66,7 @@ def base_url() -> str:
 
 def is_demo() -> bool:
     """Is the store the synthetic demo municipality (banner on every map page)?"""
-    from ..demo import is_demo_store
+    from mapsvc.demo import is_demo_store
 
     def check() -> bool:
         with services().store.session() as session:

@@ -1,6 +1,6 @@
 """Planner view ``/planner`` (planner role): coverage map, what-if, choropleths, candidates.
 
-Views are thin: they parse the request, call one function of :mod:`mapsvc.planner`, and
+Views are thin: they parse the request, call one function of :mod:`mapsvc.planner.analyses`, and
 render JSON, GeoJSON or HTML. JSON endpoints live under ``/planner/api/…``; bad input is
 a 400 JSON body naming the field, an anonymous request a 401 JSON body. Downloads and the
 printable report are in :mod:`mapsvc.web.planner_exports` (same blueprint).
@@ -15,10 +15,10 @@ import numpy as np
 from flask import Blueprint, current_app, jsonify, render_template, request, url_for
 from shapely.geometry import mapping
 
-from ..errors import InvalidInput
-from .auth import role_required
-from .context import services
-from .i18n import get_lang, t
+from mapsvc.core.errors import InvalidInput
+from mapsvc.web.auth import role_required
+from mapsvc.web.context import services
+from mapsvc.web.i18n import get_lang, t
 
 bp = Blueprint("planner", __name__)
 MAX_SPECS = 10
@@ -72,7 +72,7 @@ def analysis_args(source: Any) -> dict[str, Any]:
 @role_required("planner")
 def index() -> str:
     """The planner's page: coverage map, what-if, indicators, candidates."""
-    from ..indicators import AREA_KINDS
+    from mapsvc.planner.indicators import AREA_KINDS
 
     svc = services()
     taxonomy = svc.taxonomy
@@ -115,9 +115,9 @@ def index() -> str:
 @api
 def meta() -> Any:
     """Loaded data the page offers: datasets, network, snapshot dates."""
-    from ..indicators import snapshot_dates
-    from ..network import list_networks
-    from ..population import population_datasets
+    from mapsvc.geo.network import list_networks
+    from mapsvc.geo.population import population_datasets
+    from mapsvc.planner.indicators import snapshot_dates
 
     with services().store.session() as session:
         datasets = population_datasets(session)
@@ -154,7 +154,7 @@ def _coverage_payload(result: Any, dataset: str) -> dict[str, Any]:
             if tot > 0
         ],
     }
-    from ..projection import to_degrees
+    from mapsvc.core.projection import to_degrees
 
     lons, lats = to_degrees(result.area_set.crs).transform(
         [r.x for r in result.rules], [r.y for r in result.rules]
@@ -178,7 +178,7 @@ def _coverage_payload(result: Any, dataset: str) -> dict[str, Any]:
 @api
 def coverage_api() -> Any:
     """Coverage of a capability (query: capability, type, minutes | radius_km, population)."""
-    from ..planner import json_safe, run_coverage
+    from mapsvc.planner.analyses import json_safe, run_coverage
 
     args = analysis_args(request.args)
     dataset, result = run_coverage(services(), **args)
@@ -189,7 +189,7 @@ def coverage_api() -> Any:
 @api
 def what_if_api() -> Any:
     """Coverage gain of hypothetical providers (JSON body: analysis + providers)."""
-    from ..planner import json_safe, run_what_if
+    from mapsvc.planner.analyses import json_safe, run_what_if
 
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
@@ -205,8 +205,8 @@ def what_if_api() -> Any:
 @api
 def indicators_api() -> Any:
     """Choropleth data: areas of a kind with one indicator, class breaks, legend text."""
-    from ..planner import json_safe
-    from ..planner_choropleth import choropleth
+    from mapsvc.planner.analyses import json_safe
+    from mapsvc.planner.choropleth import choropleth
 
     kind = request.args.get("kind") or "daily_life_area"
     indicator = request.args.get("indicator") or "per1000_75:cap:home_visit_medical"
@@ -223,9 +223,9 @@ def indicators_api() -> Any:
 @api
 def candidates_api() -> Any:
     """在宅医療において積極的役割を担う医療機関 candidates per municipality."""
-    from ..planner import run_candidates
+    from mapsvc.planner.analyses import run_candidates
 
     return jsonify(run_candidates(services()))
 
 
-from . import planner_exports  # noqa: E402,F401 - registers the download and report routes
+from mapsvc.web import planner_exports  # noqa: E402,F401 - registers the download and report routes

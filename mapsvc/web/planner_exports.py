@@ -10,12 +10,12 @@ import pandas as pd
 import shapely
 from flask import Response, render_template, request
 
-from ..errors import InvalidInput, NotFound
-from ..planner_report import area_map_png, csv_bytes, flat, write_geopackage
-from .auth import role_required
-from .context import services
-from .i18n import get_lang, t
-from .planner import analysis_args, api, bp
+from mapsvc.core.errors import InvalidInput, NotFound
+from mapsvc.planner.report import area_map_png, csv_bytes, flat, write_geopackage
+from mapsvc.web.auth import role_required
+from mapsvc.web.context import services
+from mapsvc.web.i18n import get_lang, t
+from mapsvc.web.planner import analysis_args, api, bp
 
 FORMATS = {
     "geojson": "application/geo+json",
@@ -52,8 +52,8 @@ def _fmt(fmt: str) -> str:
 @api
 def download_coverage(fmt: str) -> Response:
     """Population units with covered/uncovered, and the covered area (GeoPackage layer)."""
-    from ..coverage import COUNT_COLUMNS
-    from ..planner import run_coverage
+    from mapsvc.planner.analyses import run_coverage
+    from mapsvc.planner.coverage import COUNT_COLUMNS
 
     _fmt(fmt)
     dataset, result = run_coverage(services(), **analysis_args(request.args))
@@ -78,9 +78,9 @@ def download_coverage(fmt: str) -> Response:
 @api
 def download_indicators(fmt: str) -> Response:
     """Indicators of an area kind: long table (CSV), areas with one column each (GeoJSON/GPKG)."""
-    from ..areas import areas_frame
-    from ..indicators import AREA_KINDS
-    from ..planner_choropleth import cached_indicators
+    from mapsvc.geo.areas import areas_frame
+    from mapsvc.planner.choropleth import cached_indicators
+    from mapsvc.planner.indicators import AREA_KINDS
 
     _fmt(fmt)
     kind = request.args.get("kind") or "daily_life_area"
@@ -106,9 +106,9 @@ def download_indicators(fmt: str) -> Response:
 @role_required("planner")
 def report(kind: str, code: str) -> str:
     """Printable one-page report of one area: coverage map image, coverage and indicators."""
-    from ..areas import areas_frame
-    from ..planner import run_coverage
-    from ..planner_choropleth import cached_indicators
+    from mapsvc.geo.areas import areas_frame
+    from mapsvc.planner.analyses import run_coverage
+    from mapsvc.planner.choropleth import cached_indicators
 
     args = analysis_args(request.args)
     if not args["specs"] and not args["types"]:

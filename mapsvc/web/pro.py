@@ -16,18 +16,18 @@ from flask import Blueprint, current_app, render_template, request
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
-from ..codes import JAPAN_LAT, JAPAN_LON
-from ..errors import InvalidInput, MapsvcError
-from ..filters import FilterSet, parse_filters
-from ..geocode import build_chain
-from ..locate import check_address, locate_address
-from ..models import utcnow
-from ..search import FinderResult, find_providers
-from ..shortlist import shortlist_csv, shortlist_rows
-from .auth import role_required
-from .context import services
-from .i18n import get_lang, t
-from .mapdata import is_demo, map_texts, provider_index, road_index, taxonomy_labels
+from mapsvc.core.codes import JAPAN_LAT, JAPAN_LON
+from mapsvc.core.errors import InvalidInput, MapsvcError
+from mapsvc.core.filters import FilterSet, parse_filters
+from mapsvc.core.models import utcnow
+from mapsvc.finder.locate import check_address, locate_address
+from mapsvc.finder.search import FinderResult, find_providers
+from mapsvc.finder.shortlist import shortlist_csv, shortlist_rows
+from mapsvc.geo.geocode import build_chain
+from mapsvc.web.auth import role_required
+from mapsvc.web.context import services
+from mapsvc.web.i18n import get_lang, t
+from mapsvc.web.mapdata import is_demo, map_texts, provider_index, road_index, taxonomy_labels
 
 bp = Blueprint("pro", __name__)
 LEVEL_CHOICES = ("consult", "accept", "active")

@@ -13,17 +13,17 @@ from typing import Any
 from flask import Blueprint, current_app, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from ..errors import InvalidInput, MapsvcError
-from ..features import feature_properties, parse_bbox, select
-from ..filters import FilterSet, layer_filters, parse_filters
-from ..geocode import build_chain
-from ..layers import Layer
-from ..locate import check_address, locate_address, support_centre
-from ..models import utcnow
-from ..search import nearby_providers
-from .context import services
-from .i18n import get_lang, t
-from .mapdata import all_layers, is_demo, map_texts, provider_index, taxonomy_labels
+from mapsvc.core.errors import InvalidInput, MapsvcError
+from mapsvc.core.filters import FilterSet, layer_filters, parse_filters
+from mapsvc.core.layers import Layer
+from mapsvc.core.models import utcnow
+from mapsvc.finder.features import feature_properties, parse_bbox, select
+from mapsvc.finder.locate import check_address, locate_address, support_centre
+from mapsvc.finder.search import nearby_providers
+from mapsvc.geo.geocode import build_chain
+from mapsvc.web.context import services
+from mapsvc.web.i18n import get_lang, t
+from mapsvc.web.mapdata import all_layers, is_demo, map_texts, provider_index, taxonomy_labels
 
 bp = Blueprint("public", __name__)
 

@@ -20,10 +20,10 @@ from flask import (
     url_for,
 )
 
-from ..registry import provider_record
-from ..review import InvalidAnswers, receive
-from ..survey import resolve
-from ..survey_form import (
+from mapsvc.core.registry import provider_record
+from mapsvc.upkeep.review import InvalidAnswers, receive
+from mapsvc.upkeep.survey import resolve
+from mapsvc.upkeep.survey_form import (
     SURVEY_FIELDS,
     answers_from_form,
     current_answers,
@@ -31,8 +31,8 @@ from ..survey_form import (
     input_label,
     validate_answers,
 )
-from .context import services
-from .i18n import get_lang
+from mapsvc.web.context import services
+from mapsvc.web.i18n import get_lang
 
 bp = Blueprint("survey", __name__)
 

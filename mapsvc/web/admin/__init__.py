@@ -15,12 +15,12 @@ from typing import Any
 from flask import Blueprint, Response, current_app, render_template
 from flask_login import current_user
 
-from ..._csv import BOM_ENCODING
-from ...dashboard import build_dashboard
-from ...models import utcnow
-from ...staleness import JST
-from ..auth import role_required
-from ..context import services
+from mapsvc.core._csv import BOM_ENCODING
+from mapsvc.core.models import utcnow
+from mapsvc.core.staleness import JST
+from mapsvc.upkeep.dashboard import build_dashboard
+from mapsvc.web.auth import role_required
+from mapsvc.web.context import services
 
 bp = Blueprint("admin", __name__)
 
@@ -78,4 +78,4 @@ def quality() -> str:
     return _dashboard_page("admin/quality.html", limit=500)
 
 
-from . import links, records, review  # noqa: E402,F401  (routes register on bp)
+from mapsvc.web.admin import links, records, review  # noqa: E402,F401  (routes register on bp)

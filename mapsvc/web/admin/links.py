@@ -8,12 +8,12 @@ from flask import current_app, flash, redirect, render_template, request, url_fo
 from werkzeug.utils import secure_filename
 from werkzeug.wrappers import Response
 
-from ...errors import InvalidInput
-from ...ingest.importer import import_file
-from ...models import utcnow
-from ...reconfirm import due_csv, due_links, links_csv, provider_list, select_providers
-from ...staleness import STATES, state_label
-from ...survey import (
+from mapsvc.core.errors import InvalidInput
+from mapsvc.core.models import utcnow
+from mapsvc.core.staleness import STATES, state_label
+from mapsvc.ingest.importer import import_file
+from mapsvc.upkeep.reconfirm import due_csv, due_links, links_csv, provider_list, select_providers
+from mapsvc.upkeep.survey import (
     ACTIVE,
     MAX_LINK_DAYS,
     IssuedLink,
@@ -23,11 +23,11 @@ from ...survey import (
     revoke,
     tokens_overview,
 )
-from ...survey_templates import template_csv, template_records, template_xlsx
-from ..context import services
-from ..i18n import get_lang, t
-from ..mapdata import base_url
-from . import actor, bp, csv_download, editor_view, type_labels
+from mapsvc.upkeep.survey_templates import template_csv, template_records, template_xlsx
+from mapsvc.web.admin import actor, bp, csv_download, editor_view, type_labels
+from mapsvc.web.context import services
+from mapsvc.web.i18n import get_lang, t
+from mapsvc.web.mapdata import base_url
 
 UPLOAD_TYPES = (".csv", ".xlsx", ".geojson", ".json")
 

@@ -6,7 +6,7 @@ from flask import flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from ...auditlog import (
+from mapsvc.core.auditlog import (
     AuditFilter,
     audit_choices,
     audit_csv,
@@ -16,12 +16,12 @@ from ...auditlog import (
     parse_day,
     rejects_csv,
 )
-from ...errors import Conflict, InvalidInput
-from ...models import User
-from ...users import ROLES, add_user, set_role
-from ..context import services
-from ..i18n import t
-from . import actor, bp, csv_download, editor_view
+from mapsvc.core.errors import Conflict, InvalidInput
+from mapsvc.core.models import User
+from mapsvc.core.users import ROLES, add_user, set_role
+from mapsvc.web.admin import actor, bp, csv_download, editor_view
+from mapsvc.web.context import services
+from mapsvc.web.i18n import t
 
 PAGE = 100
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 from flask import flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from ...errors import Conflict, InvalidInput
-from ...review import approve, reject, review_queue
-from ..context import services
-from ..i18n import get_lang, t
-from . import actor, bp, editor_view, type_labels
+from mapsvc.core.errors import Conflict, InvalidInput
+from mapsvc.upkeep.review import approve, reject, review_queue
+from mapsvc.web.admin import actor, bp, editor_view, type_labels
+from mapsvc.web.context import services
+from mapsvc.web.i18n import get_lang, t
 
 
 @bp.route("/review")

@@ -1,0 +1,131 @@
+"""User accounts and roles (professional, planner, editor); no Flask here."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import timedelta
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from mapsvc.core.errors import Conflict, InvalidInput
+from mapsvc.core.models import LoginAttempt, User, utcnow
+from mapsvc.core.registry import audit
+
+ROLES = ("professional", "planner", "editor")
+# What each role may open: editors can do everything planners and professionals can.
+ROLE_ACCESS = {
+    "professional": {"professional"},
+    "planner": {"professional", "planner"},
+    "editor": {"professional", "planner", "editor"},
+}
+MIN_PASSWORD_LENGTH = 10
+
+
+def add_user(
+    session: Session,
+    username: str,
+    password: str,
+    role: str,
+    *,
+    actor: str = "cli",
+    display_name: str | None = None,
+) -> User:
+    """Create a user with a hashed password.
+
+    Raises
+    ------
+    InvalidInput
+        Unknown role, empty user name or a password shorter than 10 characters.
+    Conflict
+        The user name is taken.
+    """
+    username = username.strip()
+    if not username:
+        raise InvalidInput("user name is empty", field="username")
+    if role not in ROLES:
+        raise InvalidInput(f"role {role!r} is not one of {', '.join(ROLES)}", field="role")
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise InvalidInput(
+            f"password must have at least {MIN_PASSWORD_LENGTH} characters", field="password"
+        )
+    if session.scalar(select(User).where(User.username == username)) is not None:
+        raise Conflict(f"user {username!r} already exists", field="username")
+    user = User(
+        username=username,
+        password_hash=generate_password_hash(password),
+        role=role,
+        display_name=display_name,
+    )
+    session.add(user)
+    session.flush()
+    audit(
+        session,
+        actor=actor,
+        action="user.add",
+        entity="user",
+        entity_id=username,
+        after={"username": username, "role": role},
+    )
+    return user
+
+
+def set_role(session: Session, username: str, role: str, *, actor: str) -> User:
+    if role not in ROLES:
+        raise InvalidInput(f"role {role!r} is not one of {', '.join(ROLES)}", field="role")
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise InvalidInput(f"no user {username!r}", field="username")
+    before = {"role": user.role}
+    user.role = role
+    audit(
+        session,
+        actor=actor,
+        action="user.role",
+        entity="user",
+        entity_id=username,
+        before=before,
+        after={"role": role},
+    )
+    return user
+
+
+def authenticate(session: Session, username: str, password: str) -> User | None:
+    """The active user with this name and password, else None (same cost either way)."""
+    user = session.scalar(select(User).where(User.username == username.strip()))
+    if user is None or not user.active:
+        check_password_hash(generate_password_hash("x"), password)  # keep timing similar
+        return None
+    return user if check_password_hash(user.password_hash, password) else None
+
+
+def can_access(role: str | None, area: str) -> bool:
+    return role is not None and area in ROLE_ACCESS.get(role, set())
+
+
+def _attempt_key(username: str, remote: str) -> str:
+    return hashlib.sha256(f"{username.strip().lower()}\x1f{remote}".encode()).hexdigest()
+
+
+def too_many_attempts(
+    session: Session, username: str, remote: str, limit: int, window_s: int
+) -> bool:
+    since = utcnow() - timedelta(seconds=window_s)
+    count = session.scalar(
+        select(func.count())
+        .select_from(LoginAttempt)
+        .where(LoginAttempt.key == _attempt_key(username, remote), LoginAttempt.at >= since)
+    )
+    return bool(count and count >= limit)
+
+
+def record_failed_attempt(session: Session, username: str, remote: str, window_s: int) -> None:
+    session.add(LoginAttempt(key=_attempt_key(username, remote)))
+    session.execute(
+        delete(LoginAttempt).where(LoginAttempt.at < utcnow() - timedelta(seconds=window_s * 4))
+    )
+
+
+def clear_attempts(session: Session, username: str, remote: str) -> None:
+    session.execute(delete(LoginAttempt).where(LoginAttempt.key == _attempt_key(username, remote)))
