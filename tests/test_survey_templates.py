@@ -10,9 +10,9 @@ from openpyxl import load_workbook
 from survey_support import add_provider, provider_audits, record, submissions
 
 from mapsvc.core.models import ImportRun, RejectedRow
-from mapsvc.ingest.importer import import_file
 from mapsvc.ingest.reader import read_raw
 from mapsvc.upkeep import review
+from mapsvc.upkeep.returns import import_returns
 from mapsvc.upkeep.survey_templates import (
     template_columns,
     template_csv,
@@ -50,11 +50,10 @@ def _template(services, kind):
 
 
 def _import_review(services, path, tmp_path):
-    return import_file(
+    return import_returns(
         services.store,
         path,
         services.taxonomy,
-        review=True,
         actor="editor",
         rejects_path=tmp_path / "rejects.csv",
         instance_path=services.instance_path,

@@ -16,14 +16,11 @@ PRODUCTION_HINT = (
 
 def _serve(services: Services, host: str, port: int) -> None:
     """Serve the app with werkzeug's threaded development server (blocks until Ctrl+C)."""
-    from werkzeug.serving import run_simple
+    from mapsvc.web.serve import serve
 
-    from mapsvc import create_app
-
-    app = create_app({"INSTANCE_PATH": services.config["INSTANCE_PATH"]})
     click.echo(f"mapsvc is serving on http://{host}:{port}/  (Ctrl+C to stop)")
     click.echo(PRODUCTION_HINT.format(instance=services.config["INSTANCE_PATH"], port=port))
-    run_simple(host, port, app, threaded=True, use_reloader=False, use_debugger=False)
+    serve(services.config["INSTANCE_PATH"], host, port)
 
 
 def _report(report: Any) -> None:

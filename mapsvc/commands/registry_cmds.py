@@ -73,6 +73,7 @@ def import_cmd(
     """
     from mapsvc.geo.geocode import import_geocoder
     from mapsvc.ingest.importer import import_file
+    from mapsvc.upkeep.returns import TEMPLATE_RETURNS
 
     services.store.upgrade()
     geocode = import_geocoder(services)
@@ -87,7 +88,7 @@ def import_cmd(
         source=source,
         geocode=geocode,
         instance_path=services.instance_path,
-        review=review,
+        review=TEMPLATE_RETURNS if review else None,
     )
     if as_json:
         summary = report.summary()

@@ -25,3 +25,22 @@ def csv_text(rows: Iterable[Sequence[Any]]) -> str:
 def csv_bytes(rows: Iterable[Sequence[Any]]) -> bytes:
     """Rows as CSV in UTF-8 with a BOM (for Excel)."""
     return csv_text(rows).encode(BOM_ENCODING)
+
+
+def rejects_rows(
+    rejections: Sequence[Any], columns: Sequence[str] | None = None
+) -> list[list[Any]]:
+    """A rejects table: line, reason, then the row's original columns (header first).
+
+    Takes the import's :class:`Rejection` items or stored ``RejectedRow`` rows alike.
+    """
+    if columns is None:
+        seen: dict[str, None] = {}
+        for r in rejections:
+            seen.update(dict.fromkeys(r.row))
+        columns = list(seen)
+    columns = [c for c in columns if not c.startswith("@")]
+    return [
+        ["line", "reason", *columns],
+        *([r.line, r.reason, *[r.row.get(c, "") for c in columns]] for r in rejections),
+    ]

@@ -16,10 +16,9 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from mapsvc.core._csv import csv_text
+from mapsvc.core._csv import csv_text, rejects_rows
 from mapsvc.core.errors import InvalidInput, NotFound
 from mapsvc.core.models import AuditEntry, ImportRun, Provider, RejectedRow
-from mapsvc.ingest.importer import rejects_rows
 
 
 @dataclass(frozen=True)

@@ -35,7 +35,7 @@ from mapsvc.core.addresses import normalise, split_prefecture_city
 from mapsvc.core.codes import in_japan
 from mapsvc.core.errors import InvalidConfig
 from mapsvc.core.models import GeocodeCacheEntry
-from mapsvc.ingest.reader import decode
+from mapsvc.core.textfile import decode
 
 # geopy logs request URLs (which contain the query) at DEBUG; keep addresses out of logs.
 logging.getLogger("geopy").setLevel(logging.WARNING)

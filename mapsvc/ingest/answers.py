@@ -16,8 +16,8 @@ from sqlalchemy.orm import Session
 from mapsvc.core.codes import nfkc
 from mapsvc.core.registry import Change, diff, existing_by_source, existing_by_uid
 from mapsvc.core.taxonomy import Taxonomy
-from mapsvc.ingest.importer import ImportPlan, Rejection
 from mapsvc.ingest.mapping import Mapping
+from mapsvc.ingest.plan import ImportPlan, Rejection
 from mapsvc.ingest.reader import Table
 from mapsvc.ingest.rows import _find
 

@@ -10,19 +10,18 @@ from __future__ import annotations
 
 import gc
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy.orm import Session
 
-from mapsvc.core._csv import csv_bytes
+from mapsvc.core._csv import csv_bytes, rejects_rows
 from mapsvc.core.codes import nfkc
 from mapsvc.core.db import Store
 from mapsvc.core.errors import ImportFailed, InvalidMapping
-from mapsvc.core.models import ImportRun, RejectedRow, utcnow
+from mapsvc.core.models import ImportRun, utcnow
 from mapsvc.core.registry import (
     Change,
     apply_changes,
@@ -39,77 +38,16 @@ from mapsvc.ingest.mapping import (
     mapping_by_name,
     shipped_mappings,
 )
+from mapsvc.ingest.plan import (
+    Geocode,
+    ImportPlan,
+    ImportReport,
+    Rejection,
+    ReviewMode,
+    record_rejections,
+)
 from mapsvc.ingest.reader import Table, file_kind, read_raw, to_table
 from mapsvc.ingest.rows import RowRejected, resolve, row_to_record
-
-# geocode(address, session) -> {"lon", "lat", "geocoder", "precision"} or None; the session
-# is the import's own, so cached results commit (or roll back) with the import.
-Geocode = Callable[[str, Session], dict[str, Any] | None]
-
-
-@dataclass
-class Rejection:
-    line: int
-    reason: str
-    row: dict[str, str]
-
-
-@dataclass
-class ImportPlan:
-    """What an import would do, before anything is written."""
-
-    path: Path
-    mapping: Mapping
-    source: str
-    rows: int
-    inserts: list[dict[str, Any]] = field(default_factory=list)
-    changes: list[Change] = field(default_factory=list)
-    unchanged: int = 0
-    rejections: list[Rejection] = field(default_factory=list)
-    header: list[str] = field(default_factory=list)
-    # answers layout counts rows, not providers
-    updated_rows: int = 0
-    # review mode (survey templates): rows go to the review queue; rows for providers not
-    # in the registry are rejected instead of inserted; matched = (line, uid, row) of every
-    # row that names an existing provider (changed or not)
-    review: bool = False
-    matched: list[tuple[int, str, dict[str, str]]] = field(default_factory=list)
-
-    @property
-    def counts(self) -> dict[str, int]:
-        updated = self.updated_rows if self.mapping.layout == "answers" else len(self.changes)
-        return {
-            "inserted": len(self.inserts),
-            "updated": updated,
-            "unchanged": self.unchanged,
-            "rejected": len(self.rejections),
-            "rows": self.rows,
-        }
-
-
-@dataclass
-class ImportReport:
-    inserted: int
-    updated: int
-    unchanged: int
-    rejected: int
-    rows: int
-    format: str
-    source: str
-    rejects_path: str | None
-    pending_geocode: int
-    run_id: int | None
-    queued: int = 0  # review mode: submissions put in the review queue
-
-    def summary(self) -> dict[str, int]:
-        """The four counts and the number of data rows read (the `--json` output)."""
-        return {
-            "inserted": self.inserted,
-            "updated": self.updated,
-            "unchanged": self.unchanged,
-            "rejected": self.rejected,
-            "rows": self.rows,
-        }
 
 
 def choose_mapping(
@@ -299,25 +237,6 @@ def default_rejects_path(path: Path, instance_path: Path) -> Path:
     return instance_path / "rejects" / f"{path.stem}.{stamp}.rejects.csv"
 
 
-def rejects_rows(
-    rejections: Sequence[Any], columns: Sequence[str] | None = None
-) -> list[list[Any]]:
-    """A rejects table: line, reason, then the row's original columns (header first).
-
-    Takes the import's :class:`Rejection` items or stored ``RejectedRow`` rows alike.
-    """
-    if columns is None:
-        seen: dict[str, None] = {}
-        for r in rejections:
-            seen.update(dict.fromkeys(r.row))
-        columns = list(seen)
-    columns = [c for c in columns if not c.startswith("@")]
-    return [
-        ["line", "reason", *columns],
-        *([r.line, r.reason, *[r.row.get(c, "") for c in columns]] for r in rejections),
-    ]
-
-
 def write_rejects(target: Path, plan: ImportPlan) -> None:
     """Rejected rows with line and reason first, then the original columns (UTF-8 with BOM)."""
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -345,23 +264,6 @@ def apply_plan(session: Session, plan: ImportPlan, *, actor: str, rejects_path: 
     return run.id
 
 
-def record_rejections(session: Session, run_id: int, rejections: list[Rejection]) -> None:
-    """Keep rejected rows with their reasons for the editor's dashboard."""
-    if rejections:
-        session.execute(
-            RejectedRow.__table__.insert(),
-            [
-                {
-                    "import_run_id": run_id,
-                    "line": r.line,
-                    "reason": r.reason,
-                    "row": {k: v for k, v in r.row.items() if not k.startswith("@")},
-                }
-                for r in rejections
-            ],
-        )
-
-
 def import_file(
     store: Store,
     path: Path | str,
@@ -374,7 +276,7 @@ def import_file(
     source: str | None = None,
     geocode: Geocode | None = None,
     instance_path: Path | str = "instance",
-    review: bool = False,
+    review: ReviewMode | None = None,
 ) -> ImportReport:
     """Import one file into the registry.
 
@@ -397,8 +299,8 @@ def import_file(
     geocode
         Offline geocoder chain for rows without coordinates.
     review
-        Put each row in the review queue as a pending submission (origin ``template``)
-        instead of writing the registry (see :mod:`mapsvc.upkeep.returns`).
+        A review mode (:data:`mapsvc.upkeep.returns.TEMPLATE_RETURNS`): each row goes to the
+        review queue as a pending submission instead of writing the registry.
 
     Returns
     -------
@@ -419,13 +321,11 @@ def import_file(
             mapping_path=Path(mapping_path) if mapping_path else None,
             source=source,
             geocode=None if review else geocode,
-            review=review,
+            review=review is not None,
         )
         queued = 0
-        if review:
-            from mapsvc.upkeep.returns import screen_for_review
-
-            screen_for_review(plan)
+        if review is not None:
+            review.screen(plan)
         target = None
         if plan.rejections:
             target = (
@@ -433,10 +333,8 @@ def import_file(
                 if rejects_path
                 else default_rejects_path(path, Path(instance_path))
             )
-        if review:
-            from mapsvc.upkeep.returns import queue_plan
-
-            run_id, queued = queue_plan(session, plan, actor=actor, rejects_path=target)
+        if review is not None:
+            run_id, queued = review.queue(session, plan, actor=actor, rejects_path=target)
         else:
             run_id = apply_plan(session, plan, actor=actor, rejects_path=target)
         if target is not None:
@@ -446,7 +344,7 @@ def import_file(
         1 for c in plan.changes if c.after.get("geocode_status") == "pending"
     )
     counts = plan.counts
-    if review:
+    if review is not None:
         counts.update(updated=0, unchanged=0)
     return ImportReport(
         counts["inserted"],

@@ -17,6 +17,7 @@ from typing import Any
 
 from mapsvc.core.codes import header_key
 from mapsvc.core.errors import ImportFailed
+from mapsvc.core.textfile import decode
 
 GEOMETRY_LON = "@lon"
 GEOMETRY_LAT = "@lat"
@@ -53,29 +54,6 @@ def file_kind(path: Path) -> str:
     if suffix in (".xlsx", ".xlsm"):
         return "xlsx"
     return "csv"
-
-
-def decode(path: Path, data: bytes, encodings: Iterable[str]) -> tuple[str, str]:
-    """Decode with the first encoding that works (a BOM means UTF-8)."""
-    if data.startswith(b"\xef\xbb\xbf"):
-        encodings = ["utf-8-sig"]
-    first_error: UnicodeDecodeError | None = None
-    tried: list[str] = []
-    for enc in encodings:
-        tried.append(enc)
-        try:
-            return data.decode(enc), enc
-        except UnicodeDecodeError as exc:
-            first_error = first_error or exc
-    assert first_error is not None
-    start = first_error.start
-    line = data.count(b"\n", 0, start) + 1
-    column = start - (data.rfind(b"\n", 0, start) + 1) + 1
-    raise ImportFailed(
-        f"{path}: line {line}, column {column} (byte {start}): cannot decode as {' or '.join(tried)}; "
-        "save the file as UTF-8 or Shift_JIS (CP932), or name the encoding in a mapping file",
-        field="encoding",
-    )
 
 
 def read_raw(path: Path, encodings: Iterable[str] = ("utf-8-sig", "utf-8", "cp932")) -> RawTable:

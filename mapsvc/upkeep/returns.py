@@ -1,6 +1,6 @@
 """Review mode of the importer: returned survey templates go to the review queue.
 
-``import_file(..., review=True)`` (``mapsvc import FILE --review``, the admin upload)
+:func:`import_returns` (``mapsvc import FILE --review``, the admin upload)
 plans the import as usual, then, instead of writing the registry, turns every row that
 names an existing provider into a pending :class:`~mapsvc.core.models.Submission` (origin
 ``template``): its changes against the current record, or none (the provider confirmed
@@ -21,9 +21,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mapsvc.core.codes import header_key, nfkc
+from mapsvc.core.db import Store
 from mapsvc.core.models import ImportRun, Provider, utcnow
 from mapsvc.core.registry import Change, jsonable
-from mapsvc.ingest.importer import ImportPlan, Rejection, record_rejections
+from mapsvc.core.taxonomy import Taxonomy
+from mapsvc.ingest.importer import import_file
+from mapsvc.ingest.plan import ImportPlan, ImportReport, Rejection, record_rejections
 from mapsvc.upkeep.review import REVIEWABLE_FIELDS, queue_submission, who_answered
 
 # Optional template columns the generic format does not read: who filled the row in.
@@ -159,3 +162,25 @@ def queue_plan(
     }
     run.finished_at = utcnow()
     return run.id, queued
+
+
+class _TemplateReturns:
+    """The importer's review mode for returned survey templates."""
+
+    def screen(self, plan: ImportPlan) -> None:
+        screen_for_review(plan)
+
+    def queue(
+        self, session: Session, plan: ImportPlan, *, actor: str, rejects_path: Path | None
+    ) -> tuple[int, int]:
+        return queue_plan(session, plan, actor=actor, rejects_path=rejects_path)
+
+
+TEMPLATE_RETURNS = _TemplateReturns()
+
+
+def import_returns(
+    store: Store, path: Path | str, taxonomy: Taxonomy, **options: Any
+) -> ImportReport:
+    """Import returned survey templates into the review queue (``import_file`` options)."""
+    return import_file(store, path, taxonomy, review=TEMPLATE_RETURNS, **options)

@@ -11,8 +11,8 @@ from werkzeug.wrappers import Response
 from mapsvc.core.errors import InvalidInput
 from mapsvc.core.models import utcnow
 from mapsvc.core.staleness import STATES, state_label
-from mapsvc.ingest.importer import import_file
 from mapsvc.upkeep.reconfirm import due_csv, due_links, links_csv, provider_list, select_providers
+from mapsvc.upkeep.returns import import_returns
 from mapsvc.upkeep.survey import (
     ACTIVE,
     MAX_LINK_DAYS,
@@ -206,12 +206,11 @@ def template_upload() -> Response:
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{stamp}-{name}"
     upload.save(path)
-    report = import_file(
+    report = import_returns(
         svc.store,
         path,
         svc.taxonomy,
         actor=actor(),
-        review=True,
         rejects_path=svc.instance_path / "rejects" / f"{path.stem}.rejects.csv",
         instance_path=svc.instance_path,
     )

@@ -15,7 +15,7 @@ from mapsvc.planner.report import area_map_png, csv_bytes, flat, write_geopackag
 from mapsvc.web.auth import role_required
 from mapsvc.web.context import services
 from mapsvc.web.i18n import get_lang, t
-from mapsvc.web.planner import analysis_args, api, bp
+from mapsvc.web.planner._common import analysis_args, api, bp
 
 FORMATS = {
     "geojson": "application/geo+json",
