@@ -3,12 +3,12 @@
 The taxonomy is data (``layers/taxonomy.yaml``). :func:`load_taxonomy` validates it
 completely, collecting every problem, and raises one :class:`InvalidLayerDefinition`
 naming the file, the key and what was expected. :meth:`Taxonomy.parse_value` turns what
-a data file or form says ("受入", "○", "yes", "要相談") into the stored value.
+a data file or form says ("受入", "○", "yes", "要相談") into the stored value, through the
+word tables in :mod:`mapsvc.core.taxonomy_values`.
 """
 
 from __future__ import annotations
 
-import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -16,127 +16,35 @@ from typing import Any
 
 from mapsvc.core._yaml import load_yaml
 from mapsvc.core.errors import InvalidLayerDefinition
+from mapsvc.core.taxonomy_values import (
+    UNKNOWN,
+    Capability,
+    FieldDef,
+    Label,
+    Level,
+    ProviderType,
+    parse_capability_value,
+)
+
+# the parts live in taxonomy_values; callers import them from here
+__all__ = [
+    "AUDIENCES",
+    "FLAG_LEVELS",
+    "KINDS",
+    "UNKNOWN",
+    "Capability",
+    "FieldDef",
+    "Label",
+    "Level",
+    "ProviderType",
+    "Taxonomy",
+    "cached_taxonomy",
+    "load_taxonomy",
+]
 
 AUDIENCES = ("public", "professional")
 KINDS = ("level", "flag", "choice", "ranked", "text")
-UNKNOWN = "unknown"
 FLAG_LEVELS = ("yes", "no")
-
-# What people write in spreadsheets and surveys, normalised (NFKC, lower case).
-_LEVEL_WORDS = {
-    "active": "active",
-    "積極的受入": "active",
-    "積極的に受入": "active",
-    "積極的受け入れ": "active",
-    "◎": "active",
-    "accept": "accept",
-    "受入": "accept",
-    "受入可": "accept",
-    "受け入れ": "accept",
-    "受け入れ可": "accept",
-    "可": "accept",
-    "対応可": "accept",
-    "○": "accept",
-    "◯": "accept",
-    "yes": "accept",
-    "あり": "accept",
-    "有": "accept",
-    "true": "accept",
-    "1": "accept",
-    "行っている": "accept",
-    "consult": "consult",
-    "要相談": "consult",
-    "相談": "consult",
-    "応相談": "consult",
-    "△": "consult",
-    "no": "no",
-    "不可": "no",
-    "×": "no",
-    "✕": "no",
-    "なし": "no",
-    "無": "no",
-    "false": "no",
-    "0": "no",
-    "行っていない": "no",
-    "対応不可": "no",
-    "unknown": UNKNOWN,
-    "不明": UNKNOWN,
-    "不明(未回答)": UNKNOWN,
-    "未回答": UNKNOWN,
-    "?": UNKNOWN,
-}
-_FLAG_WORDS = {
-    "yes": "yes",
-    "true": "yes",
-    "1": "yes",
-    "あり": "yes",
-    "有": "yes",
-    "○": "yes",
-    "◯": "yes",
-    "可": "yes",
-    "届出あり": "yes",
-    "受理": "yes",
-    "済": "yes",
-    "no": "no",
-    "false": "no",
-    "0": "no",
-    "なし": "no",
-    "無": "no",
-    "×": "no",
-    "✕": "no",
-    "不可": "no",
-    "unknown": UNKNOWN,
-    "不明": UNKNOWN,
-    "未回答": UNKNOWN,
-}
-
-
-def normalise_word(text: str) -> str:
-    """NFKC, trimmed, lower case: the form survey words are compared in."""
-    return unicodedata.normalize("NFKC", text).strip().lower()
-
-
-@dataclass(frozen=True)
-class Label:
-    ja: str
-    en: str
-
-    def get(self, lang: str) -> str:
-        return self.en if lang == "en" else self.ja
-
-
-@dataclass(frozen=True)
-class Level:
-    key: str
-    label: Label
-    rank: int
-
-
-@dataclass(frozen=True)
-class ProviderType:
-    key: str
-    label: Label
-    category: str
-    radius_km: float
-    travel_minutes: float
-
-
-@dataclass(frozen=True)
-class FieldDef:
-    key: str
-    label: Label
-    audience: str
-
-
-@dataclass(frozen=True, eq=False)
-class Capability:
-    key: str
-    label: Label
-    group: str
-    applies_to: tuple[str, ...]
-    kind: str
-    audience: str
-    options: dict[str, Label] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, eq=False)
@@ -216,69 +124,10 @@ class Taxonomy:
             # survey files repeat a handful of words: remember what each one means
             memo = self._memo.get((key, raw))
             if memo is None:
-                memo = self._parse(cap, key, raw, None)
+                memo = parse_capability_value(cap, self.levels, key, raw, None)
                 self._memo[(key, raw)] = memo
             return dict(memo) if memo is not None else None
-        return self._parse(cap, key, raw, note)
-
-    def _parse(
-        self, cap: Capability, key: str, raw: Any, note: str | None
-    ) -> dict[str, Any] | None:
-        if raw is None or (isinstance(raw, str) and not raw.strip()):
-            return (
-                {"level": UNKNOWN, "note": note} if note and cap.kind in ("level", "flag") else None
-            )
-        result: dict[str, Any]
-        if cap.kind == "level":
-            word = normalise_word(str(raw))
-            level = _LEVEL_WORDS.get(word)
-            if level is None:
-                accepted = ", ".join(
-                    [lv.key for lv in self.levels] + [lv.label.ja for lv in self.levels] + [UNKNOWN]
-                )
-                raise ValueError(
-                    f"{raw!r} is not an acceptance level for {key}; expected one of {accepted}"
-                )
-            result = {"level": level}
-        elif cap.kind == "flag":
-            word = normalise_word(str(raw))
-            level = _FLAG_WORDS.get(word)
-            if level is None:
-                raise ValueError(
-                    f"{raw!r} is not yes/no for {key}; expected yes, no, あり, なし, ○, × or unknown"
-                )
-            result = {"level": level}
-        elif cap.kind == "choice":
-            option = self._option(cap, str(raw))
-            if option is None:
-                raise ValueError(
-                    f"{raw!r} is not an option of {key}; expected one of {', '.join(cap.options)}"
-                )
-            result = {"value": option}
-        elif cap.kind == "ranked":
-            items = raw if isinstance(raw, list) else [p for p in _split_list(str(raw)) if p]
-            ranked: list[str] = []
-            for item in items:
-                option = self._option(cap, str(item))
-                if option is None:
-                    raise ValueError(
-                        f"{item!r} is not an option of {key}; expected one of {', '.join(cap.options)}"
-                    )
-                if option not in ranked:
-                    ranked.append(option)
-            result = {"value": ranked}
-        else:
-            result = {"value": str(raw).strip()}
-        if note:
-            result["note"] = note
-        return result
-
-    def _option(self, cap: Capability, raw: str) -> str | None:
-        word = normalise_word(raw)
-        for key, label in cap.options.items():
-            if word in (key, normalise_word(label.ja), normalise_word(label.en)):
-                return key
-        return None
+        return parse_capability_value(cap, self.levels, key, raw, note)
 
     def offers(self, key: str, value: dict[str, Any] | None, min_level: str | None = None) -> bool:
         """Does this stored value satisfy a filter on the capability (``min_level`` for levels)?"""
@@ -309,12 +158,6 @@ class Taxonomy:
                     {k: float(v) for k, v in values.items() if k in ("radius_km", "travel_minutes")}
                 )
         return out
-
-
-def _split_list(text: str) -> list[str]:
-    for sep in ("、", ";", "；", "，", "|", "/"):
-        text = text.replace(sep, ",")
-    return [part.strip() for part in text.split(",")]
 
 
 # ---- loading and validation -----------------------------------------------------------
