@@ -24,7 +24,7 @@ from mapsvc.upkeep.survey import (
     tokens_overview,
 )
 from mapsvc.upkeep.survey_templates import template_csv, template_records, template_xlsx
-from mapsvc.web.admin import actor, bp, csv_download, editor_view, type_labels
+from mapsvc.web.admin._common import actor, bp, csv_download, editor_view, type_labels
 from mapsvc.web.context import services
 from mapsvc.web.i18n import get_lang, t
 from mapsvc.web.mapdata import base_url

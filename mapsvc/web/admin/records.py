@@ -19,7 +19,7 @@ from mapsvc.core.auditlog import (
 from mapsvc.core.errors import Conflict, InvalidInput
 from mapsvc.core.models import User
 from mapsvc.core.users import ROLES, add_user, set_role
-from mapsvc.web.admin import actor, bp, csv_download, editor_view
+from mapsvc.web.admin._common import actor, bp, csv_download, editor_view
 from mapsvc.web.context import services
 from mapsvc.web.i18n import t
 

@@ -7,7 +7,7 @@ from werkzeug.wrappers import Response
 
 from mapsvc.core.errors import Conflict, InvalidInput
 from mapsvc.upkeep.review import approve, reject, review_queue
-from mapsvc.web.admin import actor, bp, editor_view, type_labels
+from mapsvc.web.admin._common import actor, bp, editor_view, type_labels
 from mapsvc.web.context import services
 from mapsvc.web.i18n import get_lang, t
 
