@@ -82,7 +82,7 @@ def geocode(
         click.echo(json.dumps(result))
     else:
         click.echo(
-            f"geocoded {result['geocoded']}, still pending {result['pending']} (chain: {', '.join(result['chain'])})"
+            f"geocoded {result['geocoded']}, still pending {result['pending']} (chain: {', '.join(chain.names)})"
         )
 
 

@@ -9,7 +9,7 @@ index (``mapsvc.finder.index``) anyway.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
@@ -20,6 +20,7 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    Table,
     Text,
     UniqueConstraint,
 )
@@ -35,7 +36,8 @@ def utcnow() -> datetime:
 
 
 class Base(DeclarativeBase):
-    pass
+    # every model maps one Table (the default annotation is FromClause, which has no insert())
+    __table__: ClassVar[Table]
 
 
 class Provider(Base):

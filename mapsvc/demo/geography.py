@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 import shapely
+from pyproj import CRS
 from shapely.geometry import Point, Polygon
 from shapely.geometry.base import BaseGeometry
 
@@ -131,7 +132,7 @@ class DailyLifeArea:
 
 @dataclass
 class Geography:
-    crs: object
+    crs: CRS
     boundary: BaseGeometry  # metres
     towns: list[Town]
     areas: list[DailyLifeArea]

@@ -52,8 +52,8 @@ def build_population(rng: np.random.Generator, geo: Geography) -> list[Cell]:
     j0, j1 = math.floor((minx - 100) / LON_STEP), math.ceil((maxx - 100) / LON_STEP)
     lats = (np.arange(i0, i1) + 0.5) * LAT_STEP
     lons = 100 + (np.arange(j0, j1) + 0.5) * LON_STEP
-    grid_lon, grid_lat = np.meshgrid(lons, lats)
-    grid_lon, grid_lat = grid_lon.ravel(), grid_lat.ravel()
+    mesh_lon, mesh_lat = np.meshgrid(lons, lats)
+    grid_lon, grid_lat = mesh_lon.ravel(), mesh_lat.ravel()
     xs, ys = geo.metres(grid_lon, grid_lat)
     inside = np.array([geo.boundary.contains(Point(x, y)) for x, y in zip(xs, ys, strict=True)])
     xs, ys, grid_lon, grid_lat = xs[inside], ys[inside], grid_lon[inside], grid_lat[inside]

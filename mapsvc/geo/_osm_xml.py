@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import bz2
 import gzip
+import io
 import xml.etree.ElementTree as ET
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from mapsvc.core.errors import ImportFailed
 
@@ -53,7 +54,7 @@ def is_drivable(tags: dict[str, Any]) -> bool:
     return not any(str(tags.get(k, "")).lower() == "no" for k in ("motor_vehicle", "motorcar"))
 
 
-def _open(path: Path) -> IO[bytes]:
+def _open(path: Path) -> io.BufferedIOBase:
     name = path.name.lower()
     if name.endswith(".bz2"):
         return bz2.open(path, "rb")

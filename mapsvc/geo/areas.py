@@ -61,7 +61,7 @@ def _read_features(path: Path) -> tuple[list[dict[str, Any]], dict[str, Any]]:
                 "(e.g. ogr2ogr -t_srs EPSG:4326 out.geojson in.geojson)",
                 field="file",
             )
-        meta = doc.get("metadata") if isinstance(doc.get("metadata"), dict) else {}
+        meta: dict[str, Any] = doc["metadata"] if isinstance(doc.get("metadata"), dict) else {}
         return list(doc.get("features") or []), meta
     try:
         frame = gpd.read_file(path)

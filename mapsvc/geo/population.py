@@ -106,7 +106,7 @@ class PopulationReport:
         }
 
 
-def _locate_towns(session: Session, services: Services, units: list[tuple[int, Unit]]) -> list:
+def _locate_towns(session: Session, services: Services, units: list[tuple[int, Unit]]) -> list[Any]:
     """Give 自治体標準 towns a point: a loaded ``town`` area (code, then name) or the gazetteer."""
     from mapsvc.geo.areas import areas_frame
 
@@ -249,7 +249,7 @@ def _write(
         for u in session.scalars(select(PopulationUnit).where(PopulationUnit.dataset == dataset))
     }
     for unit in units:
-        values = {
+        values: dict[str, Any] = {
             "kind": unit.kind,
             "name": unit.name,
             "lon": float(unit.lon),  # type: ignore[arg-type]

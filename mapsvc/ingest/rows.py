@@ -99,15 +99,15 @@ def resolve(mapping: Mapping, header: list[str], taxonomy: Taxonomy, filename: s
             FILENAME if rule.column == (FILENAME,) else _find(keys, rule.column)
         )
     cap_cols: list[tuple[str, str, Any, str | None]] = []
-    for spec in mapping.capability_columns:
-        actual = _find(keys, spec.headers)
+    for cap_spec in mapping.capability_columns:
+        actual = _find(keys, cap_spec.headers)
         if actual is not None:
             cap_cols.append(
                 (
                     actual,
-                    spec.capability,
-                    spec,
-                    _find(keys, spec.note_headers) if spec.note_headers else None,
+                    cap_spec.capability,
+                    cap_spec,
+                    _find(keys, cap_spec.note_headers) if cap_spec.note_headers else None,
                 )
             )
     if mapping.capabilities_from_headers:

@@ -14,7 +14,10 @@ target_metadata = Base.metadata
 def run_migrations_online() -> None:
     engine = config.attributes.get("engine")
     if engine is None:
-        engine = create_engine(config.get_main_option("sqlalchemy.url"))
+        url = config.get_main_option("sqlalchemy.url")
+        if not url:
+            raise RuntimeError("alembic: no engine given and no sqlalchemy.url configured")
+        engine = create_engine(url)
     with engine.begin() as connection:
         context.configure(
             connection=connection,

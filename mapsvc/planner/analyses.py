@@ -142,7 +142,7 @@ def run_indicators(services: Any, dataset: str | None = None) -> tuple[str, pd.D
                 f"PLANNER_COVERAGE_CAPABILITIES names unknown capability {key!r}",
                 field="PLANNER_COVERAGE_CAPABILITIES",
             )
-        filters = [parse_capability(key, taxonomy)]
+        filters: list[Filter] = [parse_capability(key, taxonomy)]
         result = compute_coverage(providers, pop, ctx, filters, taxonomy, group_column="group")
         covered[key] = result.covered
     return dataset, compute_indicators(providers, pop, areas, taxonomy, covered=covered)

@@ -111,11 +111,11 @@ def matching_providers(
     types = {f.key for f in filters if isinstance(f, TypeFilter)}
     if types:
         active = active & providers["type"].isin(types).to_numpy()
-    filters = [f for f in filters if isinstance(f, CapabilityFilter)]
+    offers = [f for f in filters if isinstance(f, CapabilityFilter)]
     caps = providers["capabilities"].to_numpy()
     keep = np.array(
         [
-            bool(a) and all(f.matches((c or {}).get(f.key), taxonomy) for f in filters)
+            bool(a) and all(f.matches((c or {}).get(f.key), taxonomy) for f in offers)
             for a, c in zip(active, caps, strict=True)
         ],
         dtype=bool,

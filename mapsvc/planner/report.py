@@ -59,7 +59,7 @@ def area_map_png(
     if family is None:  # no Japanese glyphs: keep the picture, drop the non-ASCII text
         title = title.encode("ascii", "ignore").decode() or "area"
         labels = {k: v.encode("ascii", "ignore").decode() or k for k, v in labels.items()}
-    rc = {"font.family": [family, "DejaVu Sans"]} if family else {}
+    rc: dict[Any, Any] = {"font.family": [family, "DejaVu Sans"]} if family else {}
     with matplotlib.rc_context(rc):
         return _render(plt, shape, crs, covered_area, providers, uncovered, title, labels)
 

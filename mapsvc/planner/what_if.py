@@ -16,10 +16,10 @@ from shapely.geometry import mapping
 
 from mapsvc.core.codes import JAPAN_LAT, JAPAN_LON
 from mapsvc.core.errors import InvalidInput
+from mapsvc.core.filters import CapabilityFilter
 from mapsvc.core.taxonomy import Taxonomy
 from mapsvc.geo.service_areas import AreaContext
 from mapsvc.planner.coverage import (
-    CapabilityFilter,
     CoverageResult,
     Filter,
     TypeFilter,

@@ -181,7 +181,7 @@ def find_conflicts(
                 reason = "same name and address" if same_name else "same address and type"
             else:
                 continue
-            pairs[key] = ConflictPair(a, b, reason, d, _differences(a, b))  # type: ignore[index]
+            pairs[key] = ConflictPair(a, b, reason, d, _differences(a, b))
 
     for group in by_name.values():
         if len(group) > 1:

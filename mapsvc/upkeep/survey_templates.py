@@ -105,7 +105,7 @@ def _cap_cell(taxonomy: Taxonomy, cap: Capability, value: dict[str, Any] | None)
             return UNKNOWN_WORD
         return _words(taxonomy, cap).get(str(level), "")
     if cap.kind == "choice":
-        option = cap.options.get(value.get("value"))
+        option = cap.options.get(str(value.get("value")))
         return option.ja if option else ""
     if cap.kind == "ranked":
         return "、".join(cap.options[o].ja for o in value.get("value") or [] if o in cap.options)

@@ -7,6 +7,7 @@ role decides the fields (anonymous = public). Errors are JSON (``mapsvc.web.erro
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlencode
 
@@ -84,7 +85,9 @@ def collections() -> Response:
     _json_only_args()
     layers = visible_layers()
     index = provider_index()
-    extents = {layer.id: index.extent(layer_filters(layer)) for layer in layers}
+    extents: dict[str, Sequence[float] | None] = {
+        layer.id: index.extent(layer_filters(layer)) for layer in layers
+    }
     return _json(ogc.collections(layers, base_url(), get_lang(), extents))
 
 
