@@ -74,7 +74,7 @@ def test_config_refuses_unknown_and_misplaced_settings(tmp_path: Path) -> None:
 
 
 def test_every_setting_is_documented() -> None:
-    """README.md carries the generated settings table, current with mapsvc/config.py."""
+    """README.md carries the generated settings table, current with mapsvc/core/config.py."""
     import sys
 
     root = Path(__file__).resolve().parents[1]
