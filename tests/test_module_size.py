@@ -1,0 +1,73 @@
+"""No module under mapsvc/ grows past ~400 lines (issue 8: split along the second concern).
+
+ALLOWED lists the modules still over the limit, each waiting for its owner's split; a new
+module over the limit, or one on the list that grew further, fails. When a module on the
+list is split, take it off (the test says so), so the list only shrinks.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parents[1] / "mapsvc"
+LIMIT = 400
+# module -> the most lines it may have until it is split (its size when listed)
+ALLOWED: dict[str, int] = {
+    "ingest/mapping.py": 559,  # owner: ingest (issue 14)
+    "finder/index.py": 513,  # owner: perf (issue 13, shared index file)
+    "geo/service_areas.py": 454,  # owner: planner (issue 11, service-area speed)
+    "geo/population.py": 413,  # owner: geodata (issue 14, population files)
+    "ingest/rows.py": 409,  # owner: ingest (issue 14)
+}
+# generated, not written: the Alembic revisions (one table definition after another)
+EXEMPT_DIRS = ("migrations/versions",)
+
+
+def _sizes() -> dict[str, int]:
+    return {
+        path.relative_to(PACKAGE).as_posix(): len(path.read_text(encoding="utf-8").splitlines())
+        for path in sorted(PACKAGE.rglob("*.py"))
+        if not path.relative_to(PACKAGE).as_posix().startswith(EXEMPT_DIRS)
+    }
+
+
+def oversized(sizes: dict[str, int], allowed: dict[str, int]) -> list[str]:
+    """Problems with module sizes, each naming the module, its lines and what to do."""
+    problems = []
+    for module, lines in sizes.items():
+        cap = allowed.get(module, LIMIT)
+        if lines > cap:
+            what = "grew further while waiting for its split" if module in allowed else "is over"
+            problems.append(
+                f"mapsvc/{module}: {lines} lines {what} (limit {cap}); split it along its "
+                "second concern"
+            )
+    for module in allowed:
+        if module not in sizes:
+            problems.append(f"mapsvc/{module} is gone: take it off ALLOWED")
+        elif sizes[module] <= LIMIT:
+            problems.append(f"mapsvc/{module} is {sizes[module]} lines now: take it off ALLOWED")
+    return problems
+
+
+def test_modules_stay_under_the_limit() -> None:
+    problems = oversized(_sizes(), ALLOWED)
+    assert not problems, "\n".join(problems)
+
+
+def test_the_sizes_are_read() -> None:
+    sizes = _sizes()
+    assert "core/taxonomy.py" in sizes and sizes["core/taxonomy.py"] > 100
+    assert not any(m.startswith("migrations/versions") for m in sizes)
+
+
+def test_a_new_long_module_a_grown_one_and_a_split_one_are_named() -> None:
+    sizes = {"core/new.py": 401, "geo/big.py": 460, "finder/done.py": 250, "web/ok.py": 400}
+    allowed = {"geo/big.py": 454, "finder/done.py": 513, "planner/gone.py": 500}
+    assert oversized(sizes, allowed) == [
+        "mapsvc/core/new.py: 401 lines is over (limit 400); split it along its second concern",
+        "mapsvc/geo/big.py: 460 lines grew further while waiting for its split (limit 454); "
+        "split it along its second concern",
+        "mapsvc/finder/done.py is 250 lines now: take it off ALLOWED",
+        "mapsvc/planner/gone.py is gone: take it off ALLOWED",
+    ]
