@@ -21,6 +21,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from mapsvc.core.models import StoreState
 
 MIGRATIONS_DIR = Path(__file__).resolve().parents[1] / "migrations"
+# What in-process caches depend on, each with its own counter (a row of ``store_state``):
+# a population import must not rebuild the provider index, an edit must not drop the
+# planner's road caches.
+GENERATION_KINDS = ("providers", "areas", "population", "networks")
 # Japanese text stays readable in the store (and the JSON is a third smaller).
 _json_dumps = functools.partial(json.dumps, ensure_ascii=False, separators=(",", ":"))
 
@@ -69,25 +73,43 @@ class Store:
     def upgrade(self) -> None:
         upgrade(self.engine)
 
-    def generation(self) -> int:
-        """Counter bumped by every provider change (see :func:`bump_generation`)."""
+    def generation(self, *kinds: str) -> int:
+        """A number that changes whenever one of ``kinds`` changes (default: any kind).
+
+        The sum of the kinds' counters (see :func:`bump_generation`): each only grows, so
+        the sum is unchanged exactly when none of them changed. One small query.
+        """
+        return sum(self.generations(*kinds).values())
+
+    def generations(self, *kinds: str) -> dict[str, int]:
+        """Each kind's counter (0 for a kind never bumped); default: every kind."""
+        kinds = kinds or GENERATION_KINDS
+        for kind in kinds:
+            _check_kind(kind)
         with self.engine.connect() as conn:
-            value = conn.execute(
-                select(StoreState.value).where(StoreState.key == "providers")
-            ).scalar()
-        return int(value or 0)
+            rows = conn.execute(
+                select(StoreState.key, StoreState.value).where(StoreState.key.in_(kinds))
+            ).all()
+        found = {str(k): int(v or 0) for k, v in rows}
+        return {kind: found.get(kind, 0) for kind in kinds}
 
     def dispose(self) -> None:
         self.engine.dispose()
 
 
-def bump_generation(session: Session) -> None:
-    """Mark the providers as changed, inside the caller's transaction."""
+def _check_kind(kind: str) -> None:
+    if kind not in GENERATION_KINDS:
+        raise ValueError(f"unknown generation kind {kind!r}; known: {', '.join(GENERATION_KINDS)}")
+
+
+def bump_generation(session: Session, kind: str = "providers") -> None:
+    """Mark one kind of data (``GENERATION_KINDS``) as changed, in the caller's transaction."""
+    _check_kind(kind)
     updated = session.execute(
-        update(StoreState).where(StoreState.key == "providers").values(value=StoreState.value + 1)
+        update(StoreState).where(StoreState.key == kind).values(value=StoreState.value + 1)
     ).rowcount  # type: ignore[attr-defined]
     if not updated:
-        session.add(StoreState(key="providers", value=1))
+        session.add(StoreState(key=kind, value=1))
 
 
 def alembic_config(engine: Engine) -> Any:

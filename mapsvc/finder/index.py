@@ -16,8 +16,8 @@ both store back-ends behave the same and a query never touches the database:
   default travel time (when a road network is loaded) or radius.
 
 :class:`IndexHolder` keeps one index per process and rebuilds it when
-``Store.generation()`` changes (checked at most every ``refresh_s`` seconds, a one-row
-query); readers keep using the old index while a new one is built. Building it from the
+the providers or areas change (``Store.generation(*INDEX_KINDS)``, checked at most every
+``refresh_s`` seconds, a one-row query; a population or network import does not rebuild it); readers keep using the old index while a new one is built. Building it from the
 store's frames lives in :mod:`mapsvc.finder.index_build`.
 """
 
@@ -48,6 +48,8 @@ RULE_RADIUS = 0  # straight-line radius (provider's own ``km`` or the type's def
 RULE_POLYGON = 1  # explicit polygon or area codes
 RULE_TRAVEL = 2  # travel time (provider's own minutes or the type's default)
 UNKNOWN = -1
+# what the index is built from (service areas given as area codes need the boundaries)
+INDEX_KINDS = ("providers", "areas")
 
 
 @dataclass(eq=False)
@@ -267,7 +269,7 @@ class IndexHolder:
         now = time.monotonic()
         if index is not None and now - self._checked < refresh_s:
             return index
-        generation = services.store.generation()
+        generation = services.store.generation(*INDEX_KINDS)
         self._checked = now
         if index is not None and index.generation == generation:
             return index
@@ -277,7 +279,9 @@ class IndexHolder:
             self._build.acquire()
         try:
             current = self._index
-            if current is not None and current.generation == services.store.generation():
+            if current is not None and current.generation == services.store.generation(
+                *INDEX_KINDS
+            ):
                 return current
             self._index = self._loader(services)
             self._checked = time.monotonic()

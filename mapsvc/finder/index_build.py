@@ -20,6 +20,7 @@ from scipy.spatial import cKDTree
 from mapsvc.core.projection import to_metres, utm_crs_for_extent
 from mapsvc.core.taxonomy import Taxonomy
 from mapsvc.finder.index import (
+    INDEX_KINDS,
     RULE_POLYGON,
     RULE_RADIUS,
     RULE_TRAVEL,
@@ -102,7 +103,7 @@ def build_index(
     taxonomy
         Capability keys and kinds, provider types.
     generation
-        ``Store.generation()`` the frame was read at.
+        ``Store.generation(*INDEX_KINDS)`` the frame was read at.
     defaults
         ``Taxonomy.service_area_defaults(SERVICE_AREA_OVERRIDES)``; default: the
         taxonomy's own.
@@ -218,7 +219,7 @@ def load_index(services: Any) -> ProviderIndex:
     from mapsvc.core.frames import load_providers_frame
     from mapsvc.geo.areas import AREA_KINDS, areas_frame
 
-    generation = services.store.generation()
+    generation = services.store.generation(*INDEX_KINDS)
     with services.store.session() as session:
         frame = load_providers_frame(session)
         frames = [areas_frame(session, kind) for kind in AREA_KINDS]
