@@ -28,7 +28,7 @@ import json
 import math
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -50,6 +50,19 @@ RULE_TRAVEL = 2  # travel time (provider's own minutes or the type's default)
 UNKNOWN = -1
 # what the index is built from (service areas given as area codes need the boundaries)
 INDEX_KINDS = ("providers", "areas")
+# the plain arrays of an index (mapsvc.finder.index_file maps them from its folder)
+ARRAYS_FOR_TESTS = (
+    "lon",
+    "lat",
+    "xy",
+    "type_code",
+    "active",
+    "caps",
+    "rule",
+    "radius_m",
+    "minutes",
+    "poly_pos",
+)
 
 
 @dataclass(eq=False)
@@ -58,7 +71,9 @@ class ProviderIndex:
 
     generation: int
     taxonomy: Taxonomy
-    columns: dict[str, list[Any]]  # frame columns as lists (records are built on demand)
+    # frame columns as lists (records are built on demand); a mapped index
+    # (mapsvc.finder.index_file) decodes its records from the file instead
+    columns: Mapping[str, Sequence[Any]]
     uids: np.ndarray
     lon: np.ndarray
     lat: np.ndarray
@@ -101,7 +116,11 @@ class ProviderIndex:
 
     def record(self, pos: int) -> dict[str, Any]:
         """The provider at ``pos`` as a plain record (every field: reduce it before showing)."""
-        rec = {name: _plain(values[pos]) for name, values in self.columns.items()}
+        row = getattr(self.columns, "row", None)
+        if row is not None:
+            rec = row(pos)
+        else:
+            rec = {name: _plain(values[pos]) for name, values in self.columns.items()}
         rec["id"] = rec.pop("uid")
         rec["capabilities"] = self.capabilities(pos)
         return rec
@@ -109,7 +128,10 @@ class ProviderIndex:
     def capabilities(self, pos: int) -> dict[str, Any]:
         """The stored capability answers of one provider (kept as JSON text: a national
         index would otherwise hold millions of small dicts for the garbage collector)."""
-        text = self.columns["capabilities"][pos] if "capabilities" in self.columns else None
+        if "capabilities" not in self.columns:
+            return {}
+        value = getattr(self.columns, "value", None)
+        text = value("capabilities", pos) if value else self.columns["capabilities"][pos]
         return dict(json.loads(text)) if text else {}
 
     def cached_features(
@@ -259,7 +281,9 @@ class IndexHolder:
     """
 
     def __init__(self, loader: Callable[[Any], ProviderIndex] | None = None) -> None:
-        self._loader = loader or load_index
+        if loader is None:
+            from mapsvc.finder.index_build import load_index as loader
+        self._loader = loader
         self._index: ProviderIndex | None = None
         self._checked = 0.0
         self._build = threading.Lock()
@@ -304,15 +328,36 @@ _HOLDERS: dict[str, IndexHolder] = {}
 _HOLDERS_LOCK = threading.Lock()
 
 
+def _in_memory(url: str) -> bool:
+    return (
+        url.startswith("sqlite")
+        and url.rstrip("/") in ("sqlite:", "sqlite:/:memory:")
+        or (":memory:" in url)
+    )
+
+
 def shared_index(services: Any, refresh_s: float = 2.0) -> ProviderIndex:
-    """The process-wide index of this store (one per database URL)."""
+    """The process-wide index of this store (one per database URL).
+
+    Mapped from the index folder next to the store (:func:`mapsvc.finder.index_file.file_index`:
+    built once per generation, shared by every worker); an in-memory store, which no other
+    process can see, keeps its index in the process.
+    """
     url = str(services.config["DATABASE_URL"])
     with _HOLDERS_LOCK:
-        holder = _HOLDERS.setdefault(url, IndexHolder())
+        holder = _HOLDERS.get(url)
+        if holder is None:
+            from mapsvc.finder.index_file import file_index
+
+            holder = _HOLDERS[url] = IndexHolder(None if _in_memory(url) else file_index)
     return holder.get(services, refresh_s)
 
 
-# the builder lives beside (index_build); imported last, it imports this module's names
-from mapsvc.finder.index_build import build_index, load_index  # noqa: E402
+def __getattr__(name: str) -> Any:
+    """``build_index`` and ``load_index`` live in :mod:`mapsvc.finder.index_build` (which
+    imports this module); they stay importable from here."""
+    if name in ("build_index", "load_index"):
+        from mapsvc.finder import index_build
 
-__all__ = ["IndexHolder", "ProviderIndex", "build_index", "load_index", "shared_index"]
+        return getattr(index_build, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
