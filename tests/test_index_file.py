@@ -56,7 +56,14 @@ def test_the_mapped_demo_index_answers_as_the_built_one(demo_services, tmp_path)
     assert rows(built.areas) == rows(mapped.areas)
     west, south, east, north = built.extent()
     box = (west, south, (west + east) / 2, (south + north) / 2)
-    assert built.in_bbox(box).tolist() == mapped.in_bbox(box).tolist()
+    assert built.point_tree is not None and mapped.point_tree is None  # sorted longitudes
+    lon0, lat0 = float(built.lon[5]), float(built.lat[5])
+    corners = (lon0, lat0, lon0 + 0.02, lat0 + 0.02)  # a provider exactly on the corner
+    reversed_ = (east, north, (west + east) / 2, (south + north) / 2)
+    for b in (box, corners, reversed_, (0.0, 0.0, 1.0, 1.0), (west, south, east, north)):
+        assert built.in_bbox(b).tolist() == mapped.in_bbox(b).tolist()
+    assert 5 in mapped.in_bbox(corners).tolist()
+    assert np.array_equal(mapped.nearest_tree().data, np.asarray(built.xy))
     filters = parse_filters(["home_visit_medical:accept"], None, demo_services.taxonomy)
     rng = np.random.default_rng(3)
     for pos in rng.choice(len(built), 8, replace=False):

@@ -79,8 +79,8 @@ class ProviderIndex:
     lat: np.ndarray
     crs: CRS
     xy: np.ndarray  # (n, 2) metres
-    kdtree: cKDTree
-    point_tree: shapely.STRtree  # lon/lat points, for bbox queries
+    kdtree: cKDTree | None  # metres; None in a mapped index until asked for (nearest_tree)
+    point_tree: shapely.STRtree | None  # lon/lat points, for bbox queries (or lon_order)
     type_keys: tuple[str, ...]
     type_code: np.ndarray  # int16 index into type_keys, -1 = not in the taxonomy
     active: np.ndarray  # bool
@@ -97,6 +97,10 @@ class ProviderIndex:
     problems: list[dict[str, Any]]
     areas: gpd.GeoDataFrame | None = None  # every loaded area (EPSG:4326), for look-ups
     built_at: float = field(default_factory=time.time)
+    # a mapped index answers bbox queries from the positions sorted by longitude and those
+    # longitudes (both mapped from its file) instead of an STRtree of 300,000 points
+    lon_order: np.ndarray | None = None
+    sorted_lon: np.ndarray | None = None
     _memo: dict[str, Any] = field(default_factory=dict, repr=False)
     _local: threading.local = field(default_factory=threading.local, repr=False)
     _pos: dict[str, int] | None = field(default=None, repr=False)
@@ -211,9 +215,25 @@ class ProviderIndex:
         """Positions (ascending) of providers inside the lon/lat box, edges included."""
         if len(self) == 0:
             return np.empty(0, dtype=np.int64)
+        if self.lon_order is not None and self.sorted_lon is not None:
+            # the same as the envelope query below: edges included, box corners in any order
+            west, east = sorted((float(bbox[0]), float(bbox[2])))
+            south, north = sorted((float(bbox[1]), float(bbox[3])))
+            lo = int(np.searchsorted(self.sorted_lon, west, side="left"))
+            hi = int(np.searchsorted(self.sorted_lon, east, side="right"))
+            cand = np.asarray(self.lon_order[lo:hi], dtype=np.int64)
+            lat = self.lat[cand]
+            return np.sort(cand[(lat >= south) & (lat <= north)])
+        assert self.point_tree is not None
         # for points the envelope test is exact (edges included): no predicate needed
         hits = self.point_tree.query(shapely.box(*bbox))
         return np.sort(np.asarray(hits, dtype=np.int64))
+
+    def nearest_tree(self) -> cKDTree:
+        """The KD-tree of the positions in metres (built on first use in a mapped index)."""
+        if self.kdtree is None:
+            self.kdtree = cKDTree(np.asarray(self.xy) if len(self) else np.empty((0, 2)))
+        return self.kdtree
 
     def project(self, lon: float, lat: float) -> tuple[float, float]:
         """A lon/lat point in this index's metres."""

@@ -4,12 +4,13 @@ One process per store generation reads the store and builds the index
 (:func:`mapsvc.finder.index_build.load_index`), then writes it here; every worker (that
 process included) maps the arrays read-only (``numpy.load(mmap_mode="r")``), so N workers
 share one copy in the page cache instead of holding N. Only what cannot be mapped is
-rebuilt per worker, from the mapped coordinates: the STRtrees and the KD-tree.
+rebuilt per worker: the STRtree of the explicit polygons (the KD-tree on first use).
 
 Layout of ``<instance>/index/providers-<key>-<generation>/``:
 
 * ``<name>.npy``: the numeric arrays of :class:`~mapsvc.finder.index.ProviderIndex`;
-* ``uids.bin`` + ``uids.npy``: the public ids;
+* ``uids.txt``: the public ids, one a line; ``lon_order.npy``/``sorted_lon.npy``: the
+  positions sorted by longitude and those longitudes (bbox queries without a tree);
 * ``records.bin`` + ``records.npy``: each provider's record (a compact JSON array, column
   order in ``meta.json``) and the offsets of the records in the blob;
 * ``polygons.bin`` + ``polygons.npy``: the explicit service-area polygons as WKB;
@@ -41,7 +42,6 @@ import numpy as np
 import pandas as pd
 import shapely
 from pyproj import CRS
-from scipy.spatial import cKDTree
 
 from mapsvc.core.taxonomy import Taxonomy
 from mapsvc.finder.index import INDEX_KINDS, ProviderIndex, _plain
@@ -180,7 +180,13 @@ def write_index(index: ProviderIndex, folder: Path) -> Path:
             ]
             rows.append(_dumps(row).encode("utf-8"))
         _write_blob(tmp, "records", rows)
-        _write_blob(tmp, "uids", [str(u).encode("utf-8") for u in index.uids])
+        uids = [str(u) for u in index.uids]
+        if any("\n" in u for u in uids):
+            raise ValueError("a provider id holds a line break")
+        (tmp / "uids.txt").write_text("\n".join(uids), encoding="utf-8")
+        order = np.argsort(np.asarray(index.lon), kind="stable").astype(np.int64)
+        np.save(tmp / "lon_order.npy", order)
+        np.save(tmp / "sorted_lon.npy", np.asarray(index.lon)[order])
         _write_blob(tmp, "polygons", [shapely.to_wkb(g) for g in index.polygons])
         areas = index.areas
         area_columns: list[str] = []
@@ -237,8 +243,8 @@ def read_index(folder: Path, taxonomy: Taxonomy) -> ProviderIndex:
         meta["column_kinds"],
         {name: _read_blob(folder, name) for name in meta["text_columns"]},
     )
-    uid_blob, uid_off = _read_blob(folder, "uids")  # its own blob: records stay on disk
-    uids = np.array([b.decode("utf-8") for b in _pieces(uid_blob, uid_off)], dtype=object)
+    text = (folder / "uids.txt").read_text(encoding="utf-8")  # records stay on disk
+    uids = np.array(text.split("\n") if n else [], dtype=object)
     poly_blob, poly_off = _read_blob(folder, "polygons")
     polygons = np.array(shapely.from_wkb(_pieces(poly_blob, poly_off)), dtype=object).reshape(-1)
     areas = None
@@ -262,8 +268,8 @@ def read_index(folder: Path, taxonomy: Taxonomy) -> ProviderIndex:
         lat=lat,
         crs=CRS.from_wkt(meta["crs"]),
         xy=xy,
-        kdtree=cKDTree(np.asarray(xy) if n else np.empty((0, 2))),
-        point_tree=shapely.STRtree(shapely.points(lon, lat) if n else np.empty(0, dtype=object)),
+        kdtree=None,  # built on first use (ProviderIndex.nearest_tree)
+        point_tree=None,  # bbox queries: lon_order/sorted_lon below
         type_keys=tuple(meta["type_keys"]),
         type_code=arrays["type_code"],
         active=arrays["active"],
@@ -280,6 +286,8 @@ def read_index(folder: Path, taxonomy: Taxonomy) -> ProviderIndex:
         problems=meta["problems"],
         areas=areas,
         built_at=float(meta["built_at"]),
+        lon_order=np.load(folder / "lon_order.npy", mmap_mode="r"),
+        sorted_lon=np.load(folder / "sorted_lon.npy", mmap_mode="r"),
     )
 
 
