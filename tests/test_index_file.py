@@ -149,3 +149,45 @@ def test_two_processes_share_one_build(sqlite_services):
     assert [o["n"] for o in outs] == [2, 2]
     assert sorted(o["built"] for o in outs) == [0, 1]  # one built it, the other mapped it
     assert outs[0]["uids"] == outs[1]["uids"]
+
+
+def test_a_worker_with_an_index_never_waits_for_a_build(sqlite_services, monkeypatch):
+    """After a change, a worker that has the previous index keeps answering from it while
+    the new generation is built in the background (or by another process)."""
+    import threading
+
+    from mapsvc.finder.index import IndexHolder
+    from mapsvc.finder.index_file import IndexBusy, _try_lock, _unlock
+
+    services = sqlite_services
+    add_providers(services, {"source_id": "a"})
+    holder = IndexHolder(lambda s: file_index(s, wait=holder._index is None))
+    first = holder.get(services, refresh_s=0)
+    assert len(first) == 1
+    add_providers(services, {"source_id": "b", "lon": BASE_LON + 0.01})
+
+    # another process is building: answer from the previous index, build nothing here
+    directory = services.instance_path / "index"
+    other = _try_lock(directory / f".providers-{index_file.index_key(services)}.lock", True)
+    try:
+        with pytest.raises(IndexBusy):
+            file_index(services, wait=False)
+        assert holder.get(services, refresh_s=0) is first
+    finally:
+        _unlock(other)
+
+    # nobody is: this process builds in a background thread, and answers meanwhile
+    gate = threading.Event()
+    real = index_build.load_index
+
+    def slow(s):
+        gate.wait(60)
+        return real(s)
+
+    monkeypatch.setattr(index_build, "load_index", slow)
+    assert holder.get(services, refresh_s=0) is first
+    assert holder.get(services, refresh_s=0) is first  # still building: no second build
+    gate.set()
+    index_file._BUILDING[index_file.index_key(services)].join(60)
+    second = holder.get(services, refresh_s=0)
+    assert len(second) == 2 and second.generation > first.generation

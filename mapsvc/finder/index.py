@@ -327,7 +327,14 @@ class IndexHolder:
                 *INDEX_KINDS
             ):
                 return current
-            self._index = self._loader(services)
+            from mapsvc.finder.index_file import IndexBusy
+
+            try:
+                self._index = self._loader(services)
+            except IndexBusy:
+                if index is None:
+                    raise
+                return index  # being built elsewhere: the previous index meanwhile
             self._checked = time.monotonic()
             # The index lives until the store changes: take its objects out of the cyclic
             # garbage collector's scans (a full scan over a national index stalls requests
@@ -356,6 +363,17 @@ def _in_memory(url: str) -> bool:
     )
 
 
+def _mapped(url: str) -> Callable[[Any], ProviderIndex]:
+    from mapsvc.finder.index_file import file_index
+
+    def load(services: Any) -> ProviderIndex:
+        # a worker that still has the previous index answers from it while the new one
+        # is built (IndexHolder catches IndexBusy); one that has none waits for it
+        return file_index(services, wait=_HOLDERS[url]._index is None)
+
+    return load
+
+
 def shared_index(services: Any, refresh_s: float = 2.0) -> ProviderIndex:
     """The process-wide index of this store (one per database URL).
 
@@ -367,9 +385,7 @@ def shared_index(services: Any, refresh_s: float = 2.0) -> ProviderIndex:
     with _HOLDERS_LOCK:
         holder = _HOLDERS.get(url)
         if holder is None:
-            from mapsvc.finder.index_file import file_index
-
-            holder = _HOLDERS[url] = IndexHolder(None if _in_memory(url) else file_index)
+            holder = _HOLDERS[url] = IndexHolder(None if _in_memory(url) else _mapped(url))
     return holder.get(services, refresh_s)
 
 

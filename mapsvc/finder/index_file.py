@@ -24,7 +24,6 @@ service-area defaults: a change to any of them is a new index.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import fcntl
 import hashlib
@@ -33,6 +32,7 @@ import mmap
 import os
 import shutil
 import tempfile
+import threading
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -304,22 +304,54 @@ def index_key(services: Any) -> str:
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
 
 
-@contextlib.contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    with open(path, "a+b") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
+class IndexBusy(Exception):  # noqa: N818 - a state, not an error
+    """The index of the current generation is being built (by this process's background
+    thread or by another process): answer from the previous one meanwhile."""
 
 
-def file_index(services: Any, directory: Path | None = None) -> ProviderIndex:
-    """The index of the store's current generation, mapped from its folder; the first
-    process to ask after a change builds and writes it while the others wait for the lock
-    (or, in :class:`~mapsvc.finder.index.IndexHolder`, keep answering from their old one)."""
+_BUILDING: dict[str, threading.Thread] = {}
+_BUILDING_LOCK = threading.Lock()
+
+
+def _try_lock(path: Path, wait: bool) -> Any:
+    """An open file holding the exclusive lock, or None when ``wait`` is False and
+    another process holds it."""
+    fh = open(path, "a+b")  # noqa: SIM115 - closed by _unlock
+    try:
+        fcntl.flock(fh, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        fh.close()
+        return None
+    return fh
+
+
+def _unlock(fh: Any) -> None:
+    fcntl.flock(fh, fcntl.LOCK_UN)
+    fh.close()
+
+
+def _build(services: Any, directory: Path, key: str, folder_of: Any) -> None:
+    """Build and write the current generation (the caller holds the lock)."""
     from mapsvc.finder.index_build import load_index
 
+    if (folder_of(services.store.generation(*INDEX_KINDS)) / "meta.json").exists():
+        return
+    built = load_index(services)
+    current = write_index(built, folder_of(built.generation))
+    del built
+    for old in directory.glob(f"providers-{key}-*"):
+        if old != current:  # workers that mapped it keep their (unlinked) pages
+            shutil.rmtree(old, ignore_errors=True)
+
+
+def file_index(services: Any, directory: Path | None = None, *, wait: bool = True) -> ProviderIndex:
+    """The index of the store's current generation, mapped from its folder.
+
+    The first process to ask after a change builds and writes it. With ``wait`` (a worker
+    that has no index yet) the call waits for that; without (a worker still holding the
+    previous index) it raises :class:`IndexBusy` at once, building in a background thread
+    if no other process is, so no request waits for a build.
+    """
     directory = directory or Path(services.instance_path) / "index"
     directory.mkdir(parents=True, exist_ok=True)
     key = index_key(services)
@@ -333,13 +365,28 @@ def file_index(services: Any, directory: Path | None = None) -> ProviderIndex:
             return read_index(current, services.taxonomy)
         except FileNotFoundError:
             pass  # replaced by a newer generation while we opened it: take the lock below
-    with _locked(directory / f".providers-{key}.lock"):
-        current = folder_of(services.store.generation(*INDEX_KINDS))
-        if not (current / "meta.json").exists():
-            built = load_index(services)
-            current = write_index(built, folder_of(built.generation))
-            del built
-            for old in directory.glob(f"providers-{key}-*"):
-                if old != current:  # workers that mapped it keep their (unlinked) pages
-                    shutil.rmtree(old, ignore_errors=True)
-    return read_index(current, services.taxonomy)
+    lock_path = directory / f".providers-{key}.lock"
+    if not wait:
+        with _BUILDING_LOCK:
+            running = _BUILDING.get(key)
+            if running is not None and running.is_alive():
+                raise IndexBusy(key)
+            fh = _try_lock(lock_path, wait=False)
+            if fh is None:
+                raise IndexBusy(key)  # another process is building it
+
+            def run() -> None:
+                try:
+                    _build(services, directory, key, folder_of)
+                finally:
+                    _unlock(fh)
+
+            thread = _BUILDING[key] = threading.Thread(target=run, name="index-build", daemon=True)
+            thread.start()
+        raise IndexBusy(key)
+    fh = _try_lock(lock_path, wait=True)
+    try:
+        _build(services, directory, key, folder_of)
+    finally:
+        _unlock(fh)
+    return read_index(folder_of(services.store.generation(*INDEX_KINDS)), services.taxonomy)
