@@ -307,6 +307,7 @@ class IndexHolder:
         self._index: ProviderIndex | None = None
         self._checked = 0.0
         self._build = threading.Lock()
+        self.wait_for_builds = True  # see shared_index
 
     def get(self, services: Any, refresh_s: float = 2.0) -> ProviderIndex:
         index = self._index
@@ -368,8 +369,11 @@ def _mapped(url: str) -> Callable[[Any], ProviderIndex]:
 
     def load(services: Any) -> ProviderIndex:
         # a worker that still has the previous index answers from it while the new one
-        # is built (IndexHolder catches IndexBusy); one that has none waits for it
-        return file_index(services, wait=_HOLDERS[url]._index is None)
+        # is built (IndexHolder catches IndexBusy); one that has none waits for it, and so
+        # does one asked to check on every request (INDEX_REFRESH_SECONDS = 0: the
+        # freshest answer rather than the fastest)
+        holder = _HOLDERS[url]
+        return file_index(services, wait=holder._index is None or holder.wait_for_builds)
 
     return load
 
@@ -386,6 +390,7 @@ def shared_index(services: Any, refresh_s: float = 2.0) -> ProviderIndex:
         holder = _HOLDERS.get(url)
         if holder is None:
             holder = _HOLDERS[url] = IndexHolder(None if _in_memory(url) else _mapped(url))
+    holder.wait_for_builds = refresh_s <= 0
     return holder.get(services, refresh_s)
 
 
