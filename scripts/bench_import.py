@@ -1,4 +1,4 @@
-"""Benchmark: import 100,000 generic-format rows into a fresh SQLite store.
+"""Benchmark: import 100,000 generic-format rows into a fresh SQLite (and PostgreSQL) store.
 
 Measures the whole `import_file` path (read, map, validate, plan, write with audit rows)
 and, in the same run, two baselines on the same rows: parsing/mapping only (no store) and
@@ -6,7 +6,13 @@ a raw sqlite3 executemany of bare provider rows (the floor any importer pays). R
 each measurement and reports medians. The last line is JSON:
 {"rows_per_s": ..., "rows": ..., "parse_rows_per_s": ..., "raw_insert_rows_per_s": ..., "ratio_to_raw": ...}
 
-Usage: python scripts/bench_import.py [--rows 100000] [--repeat 3]
+With ``--postgres URL`` (e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test) the
+import and the raw floor (psycopg executemany) are also measured on PostgreSQL, each run in
+a schema of its own, dropped afterwards; the JSON line then also holds ``pg_rows_per_s``,
+``pg_raw_insert_rows_per_s`` and ``pg_ratio_to_raw``. Goals (issue 13): ≥ 20,000 rows/s
+into SQLite, ≥ 10,000 into PostgreSQL, ≤ 6x the raw insert.
+
+Usage: python scripts/bench_import.py [--rows 100000] [--repeat 3] [--postgres URL]
 """
 
 from __future__ import annotations
@@ -19,6 +25,9 @@ import sqlite3
 import statistics
 import tempfile
 import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from mapsvc.core.services import Services
@@ -103,9 +112,32 @@ def write_rows(path: Path, n: int, seed: int = 7) -> None:
             w.writerow([row.get(h, "") for h in header])
 
 
-def bench_import(path: Path, rows: int, workdir: Path, run: int) -> float:
+@contextmanager
+def pg_schema(base: str) -> Iterator[str]:
+    """A fresh schema in the PostgreSQL database at ``base``; its URL; dropped afterwards."""
+    from sqlalchemy import create_engine, text
+
+    schema = "bench_" + uuid.uuid4().hex[:12]
+    admin = create_engine(base)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    sep = "&" if "?" in base else "?"
+    try:
+        yield f"{base}{sep}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+def bench_import(
+    path: Path, rows: int, workdir: Path, run: int, database_url: str | None = None
+) -> float:
     instance = workdir / f"instance-{run}"
-    services = Services.from_config({"INSTANCE_PATH": str(instance), "SECRET_KEY": "bench"})
+    config = {"INSTANCE_PATH": str(instance), "SECRET_KEY": "bench"}
+    if database_url:
+        config["DATABASE_URL"] = database_url
+    services = Services.from_config(config)
     services.store.upgrade()
     start = time.perf_counter()
     report = import_file(
@@ -167,11 +199,41 @@ def bench_raw(rows: int, workdir: Path, run: int) -> float:
     return elapsed
 
 
+def bench_raw_pg(rows: int, database_url: str) -> float:
+    """The PostgreSQL floor: psycopg executemany of bare rows into a plain table."""
+    import psycopg
+
+    dsn = database_url.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(dsn) as conn:
+        conn.execute(
+            "CREATE TABLE p (id SERIAL PRIMARY KEY, uid TEXT UNIQUE, source TEXT, source_id TEXT,"
+            " type TEXT, name TEXT, lon DOUBLE PRECISION, lat DOUBLE PRECISION,"
+            " capabilities JSONB, UNIQUE(source, source_id))"
+        )
+        conn.commit()
+        data = [
+            (f"u{i}", "bench", f"b{i}", "clinic", f"n{i}", 134.0, 34.0, '{"night_response": {}}')
+            for i in range(rows)
+        ]
+        start = time.perf_counter()
+        with conn.cursor() as cur:
+            cur.executemany(
+                "INSERT INTO p (uid, source, source_id, type, name, lon, lat, capabilities) "
+                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s::jsonb)",
+                data,
+            )
+        conn.commit()
+        return time.perf_counter() - start
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--postgres", default="", help="also measure PostgreSQL at this URL")
     args = parser.parse_args()
+    pg_imports: list[float] = []
+    pg_raws: list[float] = []
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         path = workdir / "bench.csv"
@@ -179,6 +241,11 @@ def main() -> None:
         imports = [bench_import(path, args.rows, workdir, i) for i in range(args.repeat)]
         parses = [bench_parse(path, workdir) for _ in range(args.repeat)]
         raws = [bench_raw(args.rows, workdir, i) for i in range(args.repeat)]
+        for i in range(args.repeat if args.postgres else 0):
+            with pg_schema(args.postgres) as url:
+                pg_imports.append(bench_import(path, args.rows, workdir, 100 + i, url))
+            with pg_schema(args.postgres) as url:
+                pg_raws.append(bench_raw_pg(args.rows, url))
     med_import, med_parse, med_raw = (statistics.median(x) for x in (imports, parses, raws))
     rows_per_s = args.rows / med_import
     print(f"rows: {args.rows}, repeats: {args.repeat}")
@@ -191,16 +258,31 @@ def main() -> None:
         f"import is {med_import / med_parse:.2f}x parse-only and {med_import / med_raw:.1f}x the raw insert floor"
     )
     print(
-        json.dumps(
-            {
-                "rows_per_s": round(rows_per_s),
-                "rows": args.rows,
-                "parse_rows_per_s": round(args.rows / med_parse),
-                "raw_insert_rows_per_s": round(args.rows / med_raw),
-                "ratio_to_raw": round(med_import / med_raw, 2),
-            }
-        )
+        f"SQLite: {rows_per_s:,.0f} rows/s (goal ≥ 20,000), {med_import / med_raw:.1f}x the raw "
+        f"floor (goal ≤ 6x)"
     )
+    result = {
+        "rows_per_s": round(rows_per_s),
+        "rows": args.rows,
+        "parse_rows_per_s": round(args.rows / med_parse),
+        "raw_insert_rows_per_s": round(args.rows / med_raw),
+        "ratio_to_raw": round(med_import / med_raw, 2),
+        "import_runs_s": [round(x, 2) for x in imports],
+    }
+    if pg_imports:
+        pg_import, pg_raw = statistics.median(pg_imports), statistics.median(pg_raws)
+        print(
+            f"PostgreSQL: import median {pg_import:.2f} s runs {[round(x, 2) for x in pg_imports]}"
+            f" = {args.rows / pg_import:,.0f} rows/s (goal ≥ 10,000); raw executemany median "
+            f"{pg_raw:.2f} s; {pg_import / pg_raw:.1f}x the raw floor"
+        )
+        result.update(
+            pg_rows_per_s=round(args.rows / pg_import),
+            pg_raw_insert_rows_per_s=round(args.rows / pg_raw),
+            pg_ratio_to_raw=round(pg_import / pg_raw, 2),
+            pg_import_runs_s=[round(x, 2) for x in pg_imports],
+        )
+    print(json.dumps(result))
 
 
 if __name__ == "__main__":

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-from sqlalchemy import func, select
 
-from mapsvc.core.models import Area
-from mapsvc.core.services import Services
-from mapsvc.geo.areas import AREA_KINDS
+if TYPE_CHECKING:
+    from mapsvc.core.services import Services
+
+# = mapsvc.geo.areas.AREA_KINDS (tests/test_cli_startup.py holds them equal); spelled out
+# here so `mapsvc --help` does not import geopandas
+AREA_KINDS = ("municipality", "daily_life_area", "town", "secondary_medical_area")
 
 
 @click.group("areas")
@@ -64,6 +67,10 @@ def areas_import(
 @click.pass_obj
 def areas_list(services: Services) -> None:
     """Count the loaded areas by kind."""
+    from sqlalchemy import func, select
+
+    from mapsvc.core.models import Area
+
     services.store.upgrade()
     with services.store.session() as session:
         rows = session.execute(

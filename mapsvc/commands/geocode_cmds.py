@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 import click
-from sqlalchemy import select
 
-from mapsvc.core.models import Provider
-from mapsvc.core.registry import Change, apply_changes, provider_record
-from mapsvc.core.services import Services
-from mapsvc.geo.geocode import build_chain
+if TYPE_CHECKING:
+    from mapsvc.core.services import Services
 
 
 @click.command("geocode")
@@ -32,6 +30,12 @@ def geocode(
     Rows that no geocoder can place stay "pending": they are never dropped and never put at
     a made-up point. Results are cached in the store with the geocoder and precision.
     """
+    from sqlalchemy import select
+
+    from mapsvc.core.models import Provider
+    from mapsvc.core.registry import Change, apply_changes, provider_record
+    from mapsvc.geo.geocode import build_chain
+
     services.store.upgrade()
     with services.store.session() as session:
         stmt = select(Provider).where(Provider.geocode_status == "pending").order_by(Provider.id)

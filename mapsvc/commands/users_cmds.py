@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-import click
-from sqlalchemy import select
+from typing import TYPE_CHECKING
 
-from mapsvc.core.models import User
-from mapsvc.core.services import Services
-from mapsvc.core.users import ROLES, add_user
+import click
+
+if TYPE_CHECKING:
+    from mapsvc.core.services import Services
+
+# = mapsvc.core.users.ROLES (tests/test_cli_startup.py holds them equal); spelled out here
+# so `mapsvc --help` does not import the store's models
+ROLES = ("professional", "planner", "editor")
 
 
 @click.group("users")
@@ -36,6 +40,8 @@ def users_add(
     services: Services, username: str, role: str, display_name: str | None, password: str
 ) -> None:
     """Add a user who can log in to /pro, /planner or /admin according to ROLE."""
+    from mapsvc.core.users import add_user
+
     services.store.upgrade()
     with services.store.session() as session:
         add_user(session, username, password, role, display_name=display_name)
@@ -46,6 +52,10 @@ def users_add(
 @click.pass_obj
 def users_list(services: Services) -> None:
     """List users and their roles."""
+    from sqlalchemy import select
+
+    from mapsvc.core.models import User
+
     with services.store.session() as session:
         for user in session.scalars(select(User).order_by(User.username)):
             click.echo(

@@ -9,18 +9,22 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, inspect, select, update
+from sqlalchemy import Engine, Table, create_engine, event, inspect, select, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from mapsvc.core.models import StoreState
 
 MIGRATIONS_DIR = Path(__file__).resolve().parents[1] / "migrations"
+# What in-process caches depend on, each with its own counter (a row of ``store_state``):
+# a population import must not rebuild the provider index, an edit must not drop the
+# planner's road caches.
+GENERATION_KINDS = ("providers", "areas", "population", "networks")
 # Japanese text stays readable in the store (and the JSON is a third smaller).
 _json_dumps = functools.partial(json.dumps, ensure_ascii=False, separators=(",", ":"))
 
@@ -69,25 +73,81 @@ class Store:
     def upgrade(self) -> None:
         upgrade(self.engine)
 
-    def generation(self) -> int:
-        """Counter bumped by every provider change (see :func:`bump_generation`)."""
+    def generation(self, *kinds: str) -> int:
+        """A number that changes whenever one of ``kinds`` changes (default: any kind).
+
+        The sum of the kinds' counters (see :func:`bump_generation`): each only grows, so
+        the sum is unchanged exactly when none of them changed. One small query.
+        """
+        return sum(self.generations(*kinds).values())
+
+    def generations(self, *kinds: str) -> dict[str, int]:
+        """Each kind's counter (0 for a kind never bumped); default: every kind."""
+        kinds = kinds or GENERATION_KINDS
+        for kind in kinds:
+            _check_kind(kind)
         with self.engine.connect() as conn:
-            value = conn.execute(
-                select(StoreState.value).where(StoreState.key == "providers")
-            ).scalar()
-        return int(value or 0)
+            rows = conn.execute(
+                select(StoreState.key, StoreState.value).where(StoreState.key.in_(kinds))
+            ).all()
+        found = {str(k): int(v or 0) for k, v in rows}
+        return {kind: found.get(kind, 0) for kind in kinds}
 
     def dispose(self) -> None:
         self.engine.dispose()
 
 
-def bump_generation(session: Session) -> None:
-    """Mark the providers as changed, inside the caller's transaction."""
+def _check_kind(kind: str) -> None:
+    if kind not in GENERATION_KINDS:
+        raise ValueError(f"unknown generation kind {kind!r}; known: {', '.join(GENERATION_KINDS)}")
+
+
+def bump_generation(session: Session, kind: str = "providers") -> None:
+    """Mark one kind of data (``GENERATION_KINDS``) as changed, in the caller's transaction."""
+    _check_kind(kind)
     updated = session.execute(
-        update(StoreState).where(StoreState.key == "providers").values(value=StoreState.value + 1)
+        update(StoreState).where(StoreState.key == kind).values(value=StoreState.value + 1)
     ).rowcount  # type: ignore[attr-defined]
     if not updated:
-        session.add(StoreState(key="providers", value=1))
+        session.add(StoreState(key=kind, value=1))
+
+
+def bulk_insert(session: Session, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Insert ``rows`` (all with the same keys) through the driver's ``executemany``.
+
+    Stores exactly what ``session.execute(insert(table), rows)`` stores: each column's
+    bind processor (JSON, dates) and Python-side default are taken from SQLAlchemy, but
+    looked up once per call instead of once per value, which is most of the cost of a
+    bulk insert through the ORM layer (several times the raw insert itself).
+    """
+    if not rows:
+        return
+    conn = session.connection()
+    dialect = conn.dialect
+    given = list(rows[0])
+    names = given + [
+        c.name for c in table.columns if c.name not in rows[0] and c.default is not None
+    ]
+    defaults: dict[str, Any] = {}
+    for name in names[len(given) :]:
+        default = table.columns[name].default
+        arg = getattr(default, "arg", None)
+        # callables (utcnow, dict) are wrapped by SQLAlchemy to take an execution context
+        defaults[name] = arg(None) if callable(arg) else arg
+    processors = [table.columns[name].type._cached_bind_processor(dialect) for name in names]
+    quote = dialect.identifier_preparer.quote
+    marker = "?" if dialect.paramstyle == "qmark" else "%s"
+    sql = (
+        f"INSERT INTO {dialect.identifier_preparer.format_table(table)} "
+        f"({', '.join(quote(n) for n in names)}) VALUES ({', '.join([marker] * len(names))})"
+    )
+    params = []
+    for row in rows:
+        values = [row[n] for n in given] + [defaults[n] for n in names[len(given) :]]
+        params.append(
+            tuple(v if p is None else p(v) for v, p in zip(values, processors, strict=True))
+        )
+    conn.exec_driver_sql(sql, params)
 
 
 def alembic_config(engine: Engine) -> Any:

@@ -299,7 +299,8 @@ class IndicatorTarget(Base):
 
 
 class StoreState(Base):
-    """A counter bumped on every provider change, so in-process indexes know to refresh."""
+    """One counter per kind of data (``db.GENERATION_KINDS``: providers, areas, population,
+    networks), bumped on every change of it, so in-process indexes know to refresh."""
 
     __tablename__ = "store_state"
 

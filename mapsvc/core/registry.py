@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from mapsvc.core.db import bump_generation
+from mapsvc.core.db import bulk_insert, bump_generation
 from mapsvc.core.errors import NotFound
 from mapsvc.core.models import AuditEntry, Provider, utcnow
 
@@ -162,8 +162,8 @@ def insert_records(
 
     def flush() -> None:
         if batch:
-            session.execute(insert(Provider.__table__), batch)
-            session.execute(insert(AuditEntry.__table__), audits)
+            bulk_insert(session, Provider.__table__, batch)
+            bulk_insert(session, AuditEntry.__table__, audits)
             batch.clear()
             audits.clear()
 
@@ -254,10 +254,10 @@ def apply_changes(
         )
         count += 1
         if len(audits) >= 5000:
-            session.execute(insert(AuditEntry.__table__), audits)
+            bulk_insert(session, AuditEntry.__table__, audits)
             audits.clear()
     if audits:
-        session.execute(insert(AuditEntry.__table__), audits)
+        bulk_insert(session, AuditEntry.__table__, audits)
     if count:
         bump_generation(session)
     return count

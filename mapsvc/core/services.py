@@ -9,11 +9,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mapsvc.core.config import load_config
-from mapsvc.core.db import Store
-from mapsvc.core.taxonomy import Taxonomy, cached_taxonomy
+
+if TYPE_CHECKING:  # the store (SQLAlchemy) and taxonomy are imported when first used,
+    # so the CLI starts fast
+    from mapsvc.core.db import Store
+    from mapsvc.core.taxonomy import Taxonomy
 
 
 @dataclass
@@ -32,11 +35,15 @@ class Services:
     @property
     def store(self) -> Store:
         if self._store is None:
+            from mapsvc.core.db import Store
+
             self._store = Store(self.config["DATABASE_URL"])
         return self._store
 
     @cached_property
     def taxonomy(self) -> Taxonomy:
+        from mapsvc.core.taxonomy import cached_taxonomy
+
         return cached_taxonomy(str(Path(self.config["LAYERS_DIR"]) / "taxonomy.yaml"))
 
     def close(self) -> None:

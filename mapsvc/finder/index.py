@@ -16,8 +16,9 @@ both store back-ends behave the same and a query never touches the database:
   default travel time (when a road network is loaded) or radius.
 
 :class:`IndexHolder` keeps one index per process and rebuilds it when
-``Store.generation()`` changes (checked at most every ``refresh_s`` seconds, a one-row
-query); readers keep using the old index while a new one is built.
+the providers or areas change (``Store.generation(*INDEX_KINDS)``, checked at most every
+``refresh_s`` seconds, a one-row query; a population or network import does not rebuild it); readers keep using the old index while a new one is built. Building it from the
+store's frames lives in :mod:`mapsvc.finder.index_build`.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ import json
 import math
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,15 +40,29 @@ from pyproj import CRS
 from scipy.spatial import cKDTree
 
 from mapsvc.core.filters import FilterSet
-from mapsvc.core.projection import to_metres, utm_crs_for_extent
+from mapsvc.core.projection import to_metres
 from mapsvc.core.taxonomy import Taxonomy
-from mapsvc.geo.service_areas import explicit_area, lookup_code
 
 # service-area rules (``ProviderIndex.rule``)
 RULE_RADIUS = 0  # straight-line radius (provider's own ``km`` or the type's default)
 RULE_POLYGON = 1  # explicit polygon or area codes
 RULE_TRAVEL = 2  # travel time (provider's own minutes or the type's default)
 UNKNOWN = -1
+# what the index is built from (service areas given as area codes need the boundaries)
+INDEX_KINDS = ("providers", "areas")
+# the plain arrays of an index (mapsvc.finder.index_file maps them from its folder)
+ARRAYS_FOR_TESTS = (
+    "lon",
+    "lat",
+    "xy",
+    "type_code",
+    "active",
+    "caps",
+    "rule",
+    "radius_m",
+    "minutes",
+    "poly_pos",
+)
 
 
 @dataclass(eq=False)
@@ -56,14 +71,16 @@ class ProviderIndex:
 
     generation: int
     taxonomy: Taxonomy
-    columns: dict[str, list[Any]]  # frame columns as lists (records are built on demand)
+    # frame columns as lists (records are built on demand); a mapped index
+    # (mapsvc.finder.index_file) decodes its records from the file instead
+    columns: Mapping[str, Sequence[Any]]
     uids: np.ndarray
     lon: np.ndarray
     lat: np.ndarray
     crs: CRS
     xy: np.ndarray  # (n, 2) metres
-    kdtree: cKDTree
-    point_tree: shapely.STRtree  # lon/lat points, for bbox queries
+    kdtree: cKDTree | None  # metres; None in a mapped index until asked for (nearest_tree)
+    point_tree: shapely.STRtree | None  # lon/lat points, for bbox queries (or lon_order)
     type_keys: tuple[str, ...]
     type_code: np.ndarray  # int16 index into type_keys, -1 = not in the taxonomy
     active: np.ndarray  # bool
@@ -80,6 +97,10 @@ class ProviderIndex:
     problems: list[dict[str, Any]]
     areas: gpd.GeoDataFrame | None = None  # every loaded area (EPSG:4326), for look-ups
     built_at: float = field(default_factory=time.time)
+    # a mapped index answers bbox queries from the positions sorted by longitude and those
+    # longitudes (both mapped from its file) instead of an STRtree of 300,000 points
+    lon_order: np.ndarray | None = None
+    sorted_lon: np.ndarray | None = None
     _memo: dict[str, Any] = field(default_factory=dict, repr=False)
     _local: threading.local = field(default_factory=threading.local, repr=False)
     _pos: dict[str, int] | None = field(default=None, repr=False)
@@ -99,7 +120,11 @@ class ProviderIndex:
 
     def record(self, pos: int) -> dict[str, Any]:
         """The provider at ``pos`` as a plain record (every field: reduce it before showing)."""
-        rec = {name: _plain(values[pos]) for name, values in self.columns.items()}
+        row = getattr(self.columns, "row", None)
+        if row is not None:
+            rec = row(pos)
+        else:
+            rec = {name: _plain(values[pos]) for name, values in self.columns.items()}
         rec["id"] = rec.pop("uid")
         rec["capabilities"] = self.capabilities(pos)
         return rec
@@ -107,7 +132,10 @@ class ProviderIndex:
     def capabilities(self, pos: int) -> dict[str, Any]:
         """The stored capability answers of one provider (kept as JSON text: a national
         index would otherwise hold millions of small dicts for the garbage collector)."""
-        text = self.columns["capabilities"][pos] if "capabilities" in self.columns else None
+        if "capabilities" not in self.columns:
+            return {}
+        value = getattr(self.columns, "value", None)
+        text = value("capabilities", pos) if value else self.columns["capabilities"][pos]
         return dict(json.loads(text)) if text else {}
 
     def cached_features(
@@ -187,9 +215,25 @@ class ProviderIndex:
         """Positions (ascending) of providers inside the lon/lat box, edges included."""
         if len(self) == 0:
             return np.empty(0, dtype=np.int64)
+        if self.lon_order is not None and self.sorted_lon is not None:
+            # the same as the envelope query below: edges included, box corners in any order
+            west, east = sorted((float(bbox[0]), float(bbox[2])))
+            south, north = sorted((float(bbox[1]), float(bbox[3])))
+            lo = int(np.searchsorted(self.sorted_lon, west, side="left"))
+            hi = int(np.searchsorted(self.sorted_lon, east, side="right"))
+            cand = np.asarray(self.lon_order[lo:hi], dtype=np.int64)
+            lat = self.lat[cand]
+            return np.sort(cand[(lat >= south) & (lat <= north)])
+        assert self.point_tree is not None
         # for points the envelope test is exact (edges included): no predicate needed
         hits = self.point_tree.query(shapely.box(*bbox))
         return np.sort(np.asarray(hits, dtype=np.int64))
+
+    def nearest_tree(self) -> cKDTree:
+        """The KD-tree of the positions in metres (built on first use in a mapped index)."""
+        if self.kdtree is None:
+            self.kdtree = cKDTree(np.asarray(self.xy) if len(self) else np.empty((0, 2)))
+        return self.kdtree
 
     def project(self, lon: float, lat: float) -> tuple[float, float]:
         """A lon/lat point in this index's metres."""
@@ -249,211 +293,6 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _cap_matrix(caps_col: list[Any], taxonomy: Taxonomy) -> tuple[tuple[str, ...], np.ndarray]:
-    keys = tuple(taxonomy.capabilities)
-    col_of = {k: j for j, k in enumerate(keys)}
-    ranks = {lv.key: lv.rank for lv in taxonomy.levels}
-    option_no = {
-        k: {o: i + 1 for i, o in enumerate(c.options)} for k, c in taxonomy.capabilities.items()
-    }
-    kinds = {k: c.kind for k, c in taxonomy.capabilities.items()}
-    matrix = np.full((len(caps_col), len(keys)), UNKNOWN, dtype=np.int8, order="F")
-    for i, caps in enumerate(caps_col):
-        if not caps:
-            continue
-        for key, value in caps.items():
-            j = col_of.get(key)
-            if j is None or not value:
-                continue
-            kind = kinds[key]
-            if kind == "level":
-                code = ranks.get(value.get("level"), UNKNOWN)
-            elif kind == "flag":
-                code = {"yes": 1, "no": 0}.get(value.get("level"), UNKNOWN)
-            elif kind == "choice":
-                code = option_no[key].get(value.get("value"), UNKNOWN)
-            else:
-                code = 1 if value.get("value") else UNKNOWN
-            matrix[i, j] = code
-    return keys, matrix
-
-
-def _area_polygons(
-    areas: gpd.GeoDataFrame | None, crs: CRS
-) -> dict[tuple[str, str], tuple[Any, str]]:
-    if areas is None or len(areas) == 0:
-        return {}
-    areas = areas[areas.geometry.notna()]
-    if areas.crs is None:
-        raise ValueError("area polygons have no CRS; expected EPSG:4326 (areas_frame gives it)")
-    projected = areas.to_crs(crs)
-    return {
-        (str(k), str(c)): (g, str(n))
-        for k, c, n, g in zip(
-            projected["kind"], projected["code"], projected["name"], projected.geometry, strict=True
-        )
-    }
-
-
-def _positive(value: Any) -> float | None:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    return number if math.isfinite(number) and number > 0 else None
-
-
-def build_index(
-    frame: pd.DataFrame,
-    taxonomy: Taxonomy,
-    *,
-    generation: int = 0,
-    defaults: dict[str, dict[str, float]] | None = None,
-    areas: gpd.GeoDataFrame | None = None,
-    crs: CRS | None = None,
-) -> ProviderIndex:
-    """Build a :class:`ProviderIndex`.
-
-    Parameters
-    ----------
-    frame
-        Providers with at least ``uid, type, status, lon, lat, capabilities,
-        service_area`` (``load_providers_frame``); rows without coordinates are skipped.
-    taxonomy
-        Capability keys and kinds, provider types.
-    generation
-        ``Store.generation()`` the frame was read at.
-    defaults
-        ``Taxonomy.service_area_defaults(SERVICE_AREA_OVERRIDES)``; default: the
-        taxonomy's own.
-    areas
-        Area polygons (EPSG:4326; columns ``kind, code, name``) for ``codes`` service areas.
-    crs
-        Projected CRS; default: the UTM zone of the providers' median longitude.
-
-    Returns
-    -------
-    ProviderIndex
-    """
-    frame = frame[frame["lon"].notna() & frame["lat"].notna()]
-    if "geometry" in frame.columns:
-        frame = pd.DataFrame(frame.drop(columns="geometry"))
-    frame = frame.reset_index(drop=True)
-    n = len(frame)
-    defaults = defaults or taxonomy.service_area_defaults()
-    lon = frame["lon"].to_numpy(dtype=float)
-    lat = frame["lat"].to_numpy(dtype=float)
-    crs = crs or utm_crs_for_extent(lon if n else [134.0])
-    x, y = to_metres(crs).transform(lon, lat)
-    xy = np.column_stack([np.asarray(x, float), np.asarray(y, float)]).reshape(-1, 2)
-    columns = {c: frame[c].tolist() for c in frame.columns}
-    type_keys = tuple(taxonomy.provider_types)
-    type_index = {t: i for i, t in enumerate(type_keys)}
-    types = columns["type"]
-    type_code = np.array([type_index.get(t, -1) for t in types], dtype=np.int16)
-    status = columns.get("status") or ["active"] * n
-    active = np.array([(s or "active") == "active" for s in status], dtype=bool)
-    cap_keys, caps = _cap_matrix(columns.get("capabilities") or [None] * n, taxonomy)
-    columns["capabilities"] = [
-        json.dumps(c, ensure_ascii=False, separators=(",", ":")) if c else None
-        for c in columns.get("capabilities") or [None] * n
-    ]
-
-    polys = _area_polygons(areas, crs)
-    transformer = to_metres(crs)
-    rule = np.full(n, RULE_RADIUS, dtype=np.int8)
-    source = np.full(n, "type_default", dtype=object)
-    radius_m = np.array(
-        [defaults.get(t, {}).get("radius_km", 16.0) * 1000.0 for t in types], dtype=float
-    )
-    minutes = np.array(
-        [defaults.get(t, {}).get("travel_minutes", 30.0) for t in types], dtype=float
-    )
-    travel = np.ones(n, dtype=bool)  # type default: travel time when a network is loaded
-    poly_pos: list[int] = []
-    polygons: list[Any] = []
-    area_names: dict[int, list[str]] = {}
-    problems: list[dict[str, Any]] = []
-    uids = columns["uid"]
-    for i, area in enumerate(columns.get("service_area") or [None] * n):
-        if not isinstance(area, dict) or not area:
-            continue
-        kind = area.get("kind")
-        geom, names, problem = explicit_area(
-            area, transformer, lambda code: lookup_code(code, polys)
-        )
-        if problem:
-            problems.append({"provider": uids[i], "problem": "area", "message": problem})
-        if geom is not None and not geom.is_empty:
-            rule[i], source[i] = RULE_POLYGON, "explicit"
-            travel[i] = False
-            poly_pos.append(i)
-            polygons.append(geom)
-            if names:
-                area_names[i] = names
-            continue
-        km = _positive(area.get("km"))
-        mins = _positive(area.get("minutes"))
-        if kind == "radius" and km:
-            radius_m[i], source[i], travel[i] = km * 1000.0, "provider", False
-        elif kind == "travel_time" and mins:
-            minutes[i], source[i] = mins, "provider"
-    # RULE_TRAVEL marks "travel time when a network is loaded"; without one the radius
-    # (type default) applies — the search decides, since the network can come and go.
-    rule[(rule == RULE_RADIUS) & travel] = RULE_TRAVEL
-    minutes[rule != RULE_TRAVEL] = np.nan
-    point_geoms = shapely.points(lon, lat) if n else np.empty(0, dtype=object)
-    poly_arr = np.array(polygons, dtype=object)
-    return ProviderIndex(
-        generation=generation,
-        taxonomy=taxonomy,
-        columns=columns,
-        uids=np.array(uids, dtype=object),
-        lon=lon,
-        lat=lat,
-        crs=crs,
-        xy=xy,
-        kdtree=cKDTree(xy if n else np.empty((0, 2))),
-        point_tree=shapely.STRtree(point_geoms),
-        type_keys=type_keys,
-        type_code=type_code,
-        active=active,
-        cap_keys=cap_keys,
-        caps=caps,
-        rule=rule,
-        rule_source=source,
-        radius_m=radius_m,
-        minutes=minutes,
-        poly_pos=np.array(poly_pos, dtype=np.int64),
-        polygons=poly_arr,
-        poly_tree=shapely.STRtree(poly_arr) if len(poly_arr) else None,
-        area_names=area_names,
-        problems=problems,
-        areas=areas,
-    )
-
-
-def load_index(services: Any) -> ProviderIndex:
-    """Read the store and build the index (providers with coordinates, all area kinds)."""
-    from mapsvc.core.frames import load_providers_frame
-    from mapsvc.geo.areas import AREA_KINDS, areas_frame
-
-    generation = services.store.generation()
-    with services.store.session() as session:
-        frame = load_providers_frame(session)
-        frames = [areas_frame(session, kind) for kind in AREA_KINDS]
-    frames = [f for f in frames if len(f)]
-    areas = (
-        gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs="EPSG:4326") if frames else None
-    )
-    defaults = services.taxonomy.service_area_defaults(
-        services.config.get("SERVICE_AREA_OVERRIDES") or {}
-    )
-    return build_index(
-        frame, services.taxonomy, generation=generation, defaults=defaults, areas=areas
-    )
-
-
 class IndexHolder:
     """One index per process, rebuilt when the store's generation changes.
 
@@ -461,18 +300,21 @@ class IndexHolder:
     One thread rebuilds while the others keep answering from the previous index.
     """
 
-    def __init__(self, loader: Callable[[Any], ProviderIndex] = load_index) -> None:
+    def __init__(self, loader: Callable[[Any], ProviderIndex] | None = None) -> None:
+        if loader is None:
+            from mapsvc.finder.index_build import load_index as loader
         self._loader = loader
         self._index: ProviderIndex | None = None
         self._checked = 0.0
         self._build = threading.Lock()
+        self.wait_for_builds = True  # see shared_index
 
     def get(self, services: Any, refresh_s: float = 2.0) -> ProviderIndex:
         index = self._index
         now = time.monotonic()
         if index is not None and now - self._checked < refresh_s:
             return index
-        generation = services.store.generation()
+        generation = services.store.generation(*INDEX_KINDS)
         self._checked = now
         if index is not None and index.generation == generation:
             return index
@@ -482,9 +324,18 @@ class IndexHolder:
             self._build.acquire()
         try:
             current = self._index
-            if current is not None and current.generation == services.store.generation():
+            if current is not None and current.generation == services.store.generation(
+                *INDEX_KINDS
+            ):
                 return current
-            self._index = self._loader(services)
+            from mapsvc.finder.index_file import IndexBusy
+
+            try:
+                self._index = self._loader(services)
+            except IndexBusy:
+                if index is None:
+                    raise
+                return index  # being built elsewhere: the previous index meanwhile
             self._checked = time.monotonic()
             # The index lives until the store changes: take its objects out of the cyclic
             # garbage collector's scans (a full scan over a national index stalls requests
@@ -505,9 +356,49 @@ _HOLDERS: dict[str, IndexHolder] = {}
 _HOLDERS_LOCK = threading.Lock()
 
 
+def _in_memory(url: str) -> bool:
+    return (
+        url.startswith("sqlite")
+        and url.rstrip("/") in ("sqlite:", "sqlite:/:memory:")
+        or (":memory:" in url)
+    )
+
+
+def _mapped(url: str) -> Callable[[Any], ProviderIndex]:
+    from mapsvc.finder.index_file import file_index
+
+    def load(services: Any) -> ProviderIndex:
+        # a worker that still has the previous index answers from it while the new one
+        # is built (IndexHolder catches IndexBusy); one that has none waits for it, and so
+        # does one asked to check on every request (INDEX_REFRESH_SECONDS = 0: the
+        # freshest answer rather than the fastest)
+        holder = _HOLDERS[url]
+        return file_index(services, wait=holder._index is None or holder.wait_for_builds)
+
+    return load
+
+
 def shared_index(services: Any, refresh_s: float = 2.0) -> ProviderIndex:
-    """The process-wide index of this store (one per database URL)."""
+    """The process-wide index of this store (one per database URL).
+
+    Mapped from the index folder next to the store (:func:`mapsvc.finder.index_file.file_index`:
+    built once per generation, shared by every worker); an in-memory store, which no other
+    process can see, keeps its index in the process.
+    """
     url = str(services.config["DATABASE_URL"])
     with _HOLDERS_LOCK:
-        holder = _HOLDERS.setdefault(url, IndexHolder())
+        holder = _HOLDERS.get(url)
+        if holder is None:
+            holder = _HOLDERS[url] = IndexHolder(None if _in_memory(url) else _mapped(url))
+    holder.wait_for_builds = refresh_s <= 0
     return holder.get(services, refresh_s)
+
+
+def __getattr__(name: str) -> Any:
+    """``build_index`` and ``load_index`` live in :mod:`mapsvc.finder.index_build` (which
+    imports this module); they stay importable from here."""
+    if name in ("build_index", "load_index"):
+        from mapsvc.finder import index_build
+
+        return getattr(index_build, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

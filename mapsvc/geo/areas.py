@@ -280,7 +280,7 @@ def import_areas(
         if changed:
             # service areas given as area codes and the "which centre covers this address"
             # answer depend on the boundaries: in-process indexes must rebuild
-            bump_generation(session)
+            bump_generation(session, "areas")
     return len(rows)
 
 

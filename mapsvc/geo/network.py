@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 import networkx as nx
 from sqlalchemy import select, update
 
+from mapsvc.core.db import bump_generation
 from mapsvc.core.errors import DataUnavailable, ImportFailed, InvalidInput
 from mapsvc.core.models import RoadNetwork, utcnow
 from mapsvc.geo._osm_xml import DRIVABLE_HIGHWAYS, filter_drivable, is_drivable
@@ -289,7 +290,7 @@ def import_network(services: Services, path: Path | str, name: str = "default") 
             row.bbox = [min(xs), min(ys), max(xs), max(ys)]
             row.signature = signature
             session.flush()
-            _activate(session, row)
+            _activate(session, row, changed=True)
             tmp.replace(target)  # last step before the commit
     finally:
         tmp.unlink(missing_ok=True)
@@ -298,8 +299,16 @@ def import_network(services: Services, path: Path | str, name: str = "default") 
     return row
 
 
-def _activate(session: Any, row: RoadNetwork) -> None:
-    session.execute(update(RoadNetwork).where(RoadNetwork.id != row.id).values(active=False))
+def _activate(session: Any, row: RoadNetwork, *, changed: bool = False) -> None:
+    """Make ``row`` the active network; bump the networks generation when that changes
+    anything (``changed``: the row's graph itself is new)."""
+    others = session.execute(
+        update(RoadNetwork)
+        .where(RoadNetwork.id != row.id, RoadNetwork.active.is_(True))
+        .values(active=False)
+    ).rowcount
+    if changed or others or not row.active:
+        bump_generation(session, "networks")
     row.active = True
 
 

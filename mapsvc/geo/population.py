@@ -284,7 +284,7 @@ def _write(
     report.loaded = len(units)
     if report.inserted or report.updated or report.removed:
         # the planner's in-process caches (indicators, choropleths) key on the generation
-        bump_generation(session)
+        bump_generation(session, "population")
 
 
 def population_datasets(session: Session) -> list[dict[str, Any]]:

@@ -32,7 +32,7 @@ def cached_indicators(services: Any, dataset: str | None) -> tuple[str, Any]:
     loaded = load_active_network(services)
     key = (
         services.config["DATABASE_URL"],
-        services.store.generation(),
+        services.store.generation("providers", "areas", "population"),
         loaded[1].signature if loaded else "",
         dataset or "",
     )
