@@ -119,7 +119,7 @@ def import_cmd(
 @click.pass_obj
 def formats(services: Services) -> None:
     """List the import formats shipped with mapsvc."""
-    from mapsvc.ingest.mapping import shipped_mappings
+    from mapsvc.ingest.detect import shipped_mappings
 
     for m in shipped_mappings(services.taxonomy):
         click.echo(f"{m.name:24} {m.title}  ({m.path.name})")

@@ -1,0 +1,259 @@
+"""Validation of a mapping file's sections (type, status, capabilities, answers).
+
+Each parser reads one section of the YAML, adds every problem it finds to a shared
+:class:`Problems` list and returns the validated parts; :func:`mapsvc.ingest.mapping.load_mapping`
+assembles them.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from mapsvc.core.codes import nfkc
+from mapsvc.core.errors import InvalidMapping
+from mapsvc.core.taxonomy import Taxonomy
+from mapsvc.ingest.spec import (
+    _RULE_OPS,
+    TEMPLATE_FIELD,
+    TEMPLATE_FILTERS,
+    AnswerSpec,
+    CapabilityColumn,
+    ColumnSpec,
+    Rule,
+)
+
+
+class Problems:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.items: list[str] = []
+
+    def add(self, where: str, problem: str) -> None:
+        self.items.append(f"{where}: {problem}")
+
+    def raise_if_any(self) -> None:
+        if self.items:
+            raise InvalidMapping(
+                f"{self.path}: {len(self.items)} problem(s):\n  - " + "\n  - ".join(self.items)
+            )
+
+
+def _headers(value: Any, where: str, problems: Problems) -> tuple[str, ...]:
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
+        return tuple(value)
+    problems.add(where, f"expected a header name or a list of header names, got {value!r}")
+    return ()
+
+
+def _rule(item: Any, where: str, result_key: str, problems: Problems) -> Rule | None:
+    if not isinstance(item, dict):
+        problems.add(
+            where, "expected a mapping like {column: ..., contains: ..., " + result_key + ": ...}"
+        )
+        return None
+    ops = [op for op in _RULE_OPS if op in item]
+    if len(ops) != 1:
+        problems.add(where, f"expected exactly one of {', '.join(_RULE_OPS)}")
+        return None
+    unknown = set(item) - {"column", result_key, "strip", *_RULE_OPS}
+    if unknown:
+        problems.add(where, f"unknown key(s) {sorted(unknown)}")
+    if result_key not in item:
+        problems.add(where, f"missing {result_key!r}")
+        return None
+    if ops[0] == "regex":
+        try:
+            re.compile(str(item["regex"]))
+        except re.error as exc:
+            problems.add(f"{where}.regex", f"invalid regular expression: {exc}")
+            return None
+    # Cells are compared after NFKC (full-width → ASCII), so literal operands are too;
+    # regular expressions are taken as written and match the NFKC text.
+    operand = str(item[ops[0]]) if ops[0] == "regex" else nfkc(str(item[ops[0]]))
+    return Rule(
+        _headers(item.get("column"), f"{where}.column", problems),
+        ops[0],
+        operand,
+        str(item[result_key]),
+        bool(item.get("strip", False)),
+    )
+
+
+def _check_template(template: str, where: str, problems: Problems) -> None:
+    fields = TEMPLATE_FIELD.findall(template)
+    if not fields:
+        problems.add(where, "a template needs at least one {header}")
+    for f in fields:
+        for filt in f.split("|")[1:]:
+            if filt not in TEMPLATE_FILTERS:
+                problems.add(
+                    where, f"unknown filter {filt!r}; expected one of {', '.join(TEMPLATE_FILTERS)}"
+                )
+
+
+def parse_type(
+    data: dict[str, Any],
+    layout: str,
+    columns: dict[str, ColumnSpec],
+    taxonomy: Taxonomy,
+    problems: Problems,
+) -> dict[str, Any]:
+    """The ``type`` section: fixed, column + map, rules, filename."""
+    type_spec = data.get("type") or {}
+    if not isinstance(type_spec, dict):
+        problems.add("type", "expected a mapping")
+        type_spec = {}
+    unknown = set(type_spec) - {"fixed", "column", "map", "rules", "filename", "default"}
+    if unknown:
+        problems.add("type", f"unknown key(s) {sorted(unknown)}")
+    type_fixed = type_spec.get("fixed") or type_spec.get("default")
+    type_column = (
+        _headers(type_spec["column"], "type.column", problems) if "column" in type_spec else ()
+    )
+    type_map = {nfkc(str(k)): str(v) for k, v in (type_spec.get("map") or {}).items()}
+    type_rules = tuple(
+        r
+        for i, item in enumerate(type_spec.get("rules") or [])
+        if (r := _rule(item, f"type.rules[{i}]", "type", problems)) is not None
+    )
+    type_filename = None
+    if "filename" in type_spec:
+        fn = type_spec["filename"]
+        if not isinstance(fn, dict) or "regex" not in fn or not isinstance(fn.get("map"), dict):
+            problems.add("type.filename", "expected {regex: ..., map: {code: type}}")
+        else:
+            type_filename = (str(fn["regex"]), {str(k): str(v) for k, v in fn["map"].items()})
+    referenced_types = [
+        *type_map.values(),
+        *(r.result for r in type_rules),
+        *(type_filename[1].values() if type_filename else []),
+    ]
+    if type_fixed:
+        referenced_types.append(str(type_fixed))
+    for t in referenced_types:
+        if t not in taxonomy.provider_types and t != "reject":
+            problems.add(
+                "type",
+                f"unknown provider type {t!r}; expected one of {', '.join(taxonomy.provider_types)}",
+            )
+    if layout == "table" and not (
+        type_fixed or type_column or type_rules or type_filename or "type" in columns
+    ):
+        problems.add(
+            "type",
+            "a table mapping needs a way to decide the provider type (fixed, column, rules or filename)",
+        )
+    return {
+        "type_fixed": str(type_fixed) if type_fixed else None,
+        "type_column": type_column,
+        "type_map": type_map,
+        "type_rules": type_rules,
+        "type_filename": type_filename,
+    }
+
+
+def parse_status(data: dict[str, Any], problems: Problems) -> tuple[Rule, ...]:
+    """The ``status`` section's rules."""
+    status_rules = tuple(
+        r
+        for i, item in enumerate((data.get("status") or {}).get("rules") or [])
+        if (r := _rule(item, f"status.rules[{i}]", "status", problems)) is not None
+    )
+    for r in status_rules:
+        if r.result not in ("active", "suspended", "closed"):
+            problems.add("status.rules", f"{r.result!r} is not active, suspended or closed")
+    return status_rules
+
+
+def parse_capabilities(
+    data: dict[str, Any], taxonomy: Taxonomy, problems: Problems
+) -> tuple[bool, tuple[CapabilityColumn, ...], dict[str, tuple[str, ...]]]:
+    """The ``capabilities`` section and ``extra``: (from_headers, columns, extra)."""
+    caps = data.get("capabilities") or {}
+    cap_columns: list[CapabilityColumn] = []
+    for i, item in enumerate(caps.get("columns") or []):
+        where = f"capabilities.columns[{i}]"
+        if not isinstance(item, dict) or "capability" not in item:
+            problems.add(where, "expected {headers: [...], capability: key, values: {...}}")
+            continue
+        key = str(item["capability"])
+        if key not in taxonomy.capabilities:
+            problems.add(f"{where}.capability", f"unknown capability {key!r}")
+            continue
+        values = {
+            nfkc(str(k)): (None if v is None else str(v))
+            for k, v in (item.get("values") or {}).items()
+        }
+        for raw, val in values.items():
+            if val is None:
+                continue
+            try:
+                taxonomy.parse_value(key, val)
+            except ValueError as exc:
+                problems.add(f"{where}.values.{raw}", str(exc))
+        on_unknown = item.get("on_unknown", "reject")
+        if on_unknown not in ("reject", "note", "ignore"):
+            problems.add(f"{where}.on_unknown", f"{on_unknown!r} is not reject, note or ignore")
+        cap_columns.append(
+            CapabilityColumn(
+                _headers(item.get("headers"), f"{where}.headers", problems),
+                key,
+                values,
+                str(on_unknown),
+                _headers(item["note_headers"], f"{where}.note_headers", problems)
+                if item.get("note_headers")
+                else (),
+            )
+        )
+    extra = {
+        str(k): _headers(v, f"extra.{k}", problems) for k, v in (data.get("extra") or {}).items()
+    }
+
+    return bool(caps.get("from_headers", False)), tuple(cap_columns), extra
+
+
+def parse_answers(
+    data: dict[str, Any], layout: str, taxonomy: Taxonomy, problems: Problems
+) -> AnswerSpec | None:
+    """The ``answers`` section of a long-format (answers layout) mapping."""
+    answers = None
+    if layout == "answers":
+        a = data.get("answers")
+        if not isinstance(a, dict):
+            problems.add("answers", "layout answers needs an `answers` section")
+        else:
+            questions = a.get("questions") or {}
+            for q, qspec in questions.items():
+                where = f"answers.questions.{q}"
+                if not isinstance(qspec, dict):
+                    problems.add(where, "expected a mapping")
+                    continue
+                targets = (
+                    [qspec]
+                    if "capability" in qspec
+                    else list((qspec.get("answers") or {}).values())
+                )
+                if not targets:
+                    problems.add(where, "expected `capability` or `answers`")
+                for t in targets:
+                    if not isinstance(t, dict) or t.get("capability") not in taxonomy.capabilities:
+                        problems.add(where, f"unknown capability in {t!r}")
+                    elif "level" in t:
+                        try:
+                            taxonomy.parse_value(t["capability"], t["level"])
+                        except ValueError as exc:
+                            problems.add(where, str(exc))
+            answers = AnswerSpec(
+                provider=_headers(a.get("provider"), "answers.provider", problems),
+                provider_source=str(a.get("provider_source") or data.get("source") or ""),
+                question=_headers(a.get("question"), "answers.question", problems),
+                answer=_headers(a.get("answer"), "answers.answer", problems),
+                text=_headers(a.get("text"), "answers.text", problems) if a.get("text") else (),
+                values={str(k): str(v) for k, v in (a.get("values") or {}).items()},
+                questions={str(k): v for k, v in questions.items() if isinstance(v, dict)},
+            )
+    return answers
