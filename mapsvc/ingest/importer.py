@@ -175,6 +175,9 @@ def import_file(
         pending,
         run_id,
         queued,
+        plan.derived_ids,
+        len(plan.skipped_cells),
+        plan.warnings,
     )
 
 

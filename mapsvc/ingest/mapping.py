@@ -19,6 +19,9 @@ from mapsvc.ingest.mapping_parts import (
     _headers,
     parse_answers,
     parse_capabilities,
+    parse_derived_id,
+    parse_empty,
+    parse_joins,
     parse_status,
     parse_type,
 )
@@ -133,11 +136,13 @@ def load_mapping(path: Path | str, taxonomy: Taxonomy) -> Mapping:
             columns[target] = ColumnSpec(target, _headers(spec, where, problems))
     sid = data.get("source_id")
     if sid is not None:
-        if isinstance(sid, dict) and isinstance(sid.get("template"), str):
+        if sid == "@row":
+            columns["source_id"] = ColumnSpec("source_id", ("@row",))
+        elif isinstance(sid, dict) and isinstance(sid.get("template"), str):
             columns["source_id"] = ColumnSpec("source_id", (), sid["template"])
             _check_template(sid["template"], "source_id.template", problems)
         else:
-            problems.add("source_id", "expected {template: '{column}...'}")
+            problems.add("source_id", "expected \"@row\" or {template: '{column}...'}")
     required_columns = tuple(data.get("required_columns") or [])
     required_values = tuple(data.get("required_values") or [])
     for target in (*required_columns, *required_values):
@@ -151,6 +156,9 @@ def load_mapping(path: Path | str, taxonomy: Taxonomy) -> Mapping:
     from_headers, cap_columns, extra = parse_capabilities(data, taxonomy, problems)
     answers = parse_answers(data, str(layout), taxonomy, problems)
     coords = data.get("coordinates") or {}
+    derived_id = parse_derived_id(data, problems)
+    empty = parse_empty(data, problems)
+    joins = parse_joins(data, problems)
     problems.raise_if_any()
     return Mapping(
         path=path,
@@ -177,4 +185,7 @@ def load_mapping(path: Path | str, taxonomy: Taxonomy) -> Mapping:
         capability_columns=cap_columns,
         extra=extra,
         answers=answers,
+        derived_id=derived_id,
+        empty=empty,
+        joins=joins,
     )

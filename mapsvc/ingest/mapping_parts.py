@@ -16,11 +16,18 @@ from mapsvc.core.errors import InvalidMapping
 from mapsvc.core.taxonomy import Taxonomy
 from mapsvc.ingest.spec import (
     _RULE_OPS,
+    DEFAULT_DERIVED,
+    DERIVED_PARTS,
+    JOIN_AGGREGATES,
+    ROW,
+    TARGETS,
     TEMPLATE_FIELD,
     TEMPLATE_FILTERS,
     AnswerSpec,
     CapabilityColumn,
     ColumnSpec,
+    Join,
+    JoinField,
     Rule,
 )
 
@@ -257,3 +264,97 @@ def parse_answers(
                 questions={str(k): v for k, v in questions.items() if isinstance(v, dict)},
             )
     return answers
+
+
+def parse_derived_id(data: dict[str, Any], problems: Problems) -> tuple[str, ...]:
+    """``derived_id``: the fields that identify a row without an id (default name, address,
+    type), ``"@row"`` (the row's position; only when the publisher keeps the order) or
+    ``none`` (such rows are rejected)."""
+    raw = data.get("derived_id", list(DEFAULT_DERIVED))
+    if raw in ("none", None, False):
+        return ()
+    if raw == ROW:
+        return (ROW,)
+    if isinstance(raw, list) and raw and all(p in DERIVED_PARTS for p in raw):
+        return tuple(str(p) for p in raw)
+    problems.add(
+        "derived_id",
+        f'expected a list of {", ".join(DERIVED_PARTS)}, or "@row", or none; got {raw!r}',
+    )
+    return DEFAULT_DERIVED
+
+
+def parse_empty(data: dict[str, Any], problems: Problems) -> str:
+    """``empty: keep`` (default: an empty cell leaves the stored value) or ``clear``."""
+    value = str(data.get("empty", "keep"))
+    if value not in ("keep", "clear"):
+        problems.add("empty", f"{value!r} is not keep or clear")
+        return "keep"
+    return value
+
+
+def _join_field(
+    target: str, kind: str, spec: Any, where: str, problems: Problems
+) -> JoinField | None:
+    if isinstance(spec, str | list):
+        spec = {"headers": spec}
+    if not isinstance(spec, dict):
+        problems.add(where, "expected a header, a list of headers or {headers:, aggregate:}")
+        return None
+    unknown = set(spec) - {"headers", "aggregate", "days", "start", "end"}
+    if unknown:
+        problems.add(where, f"unknown key(s) {sorted(unknown)}")
+    aggregate = str(spec.get("aggregate", "first"))
+    if aggregate not in JOIN_AGGREGATES:
+        problems.add(
+            f"{where}.aggregate", f"{aggregate!r} is not one of {', '.join(JOIN_AGGREGATES)}"
+        )
+    if aggregate == "weekly_hours":
+        days = spec.get("days") or []
+        start, end = str(spec.get("start") or ""), str(spec.get("end") or "")
+        if not days or "{day}" not in start or "{day}" not in end:
+            problems.add(
+                where, "weekly_hours needs days: [...], start: '{day}_…' and end: '{day}_…'"
+            )
+        return JoinField(target, kind, (), aggregate, tuple(str(d) for d in days), start, end)
+    headers = _headers(spec.get("headers"), f"{where}.headers", problems)
+    return JoinField(target, kind, headers, aggregate)
+
+
+def parse_joins(data: dict[str, Any], problems: Problems) -> tuple[Join, ...]:
+    """``join``: companion files (see :class:`mapsvc.ingest.spec.Join`)."""
+    raw = data.get("join") or []
+    if isinstance(raw, dict):
+        raw = [raw]
+    joins: list[Join] = []
+    for i, item in enumerate(raw):
+        where = f"join[{i}]"
+        if not isinstance(item, dict):
+            problems.add(
+                where, "expected {files: [...], key: HEADER, columns: {...}, extra: {...}}"
+            )
+            continue
+        unknown = set(item) - {"files", "key", "companion_key", "required", "columns", "extra"}
+        if unknown:
+            problems.add(where, f"unknown key(s) {sorted(unknown)}")
+        files = _headers(item.get("files"), f"{where}.files", problems)
+        on = _headers(item.get("key"), f"{where}.key", problems)
+        other_on = (
+            _headers(item["other_on"], f"{where}.other_on", problems)
+            if item.get("other_on")
+            else on
+        )
+        fields: list[JoinField] = []
+        for target, spec in (item.get("columns") or {}).items():
+            if target not in TARGETS or target in ("source_id", "uid", "type"):
+                problems.add(f"{where}.columns.{target}", "not a field a companion file can fill")
+                continue
+            if f := _join_field(str(target), "column", spec, f"{where}.columns.{target}", problems):
+                fields.append(f)
+        for name, spec in (item.get("extra") or {}).items():
+            if f := _join_field(str(name), "extra", spec, f"{where}.extra.{name}", problems):
+                fields.append(f)
+        if not fields:
+            problems.add(where, "a join needs at least one entry under columns or extra")
+        joins.append(Join(files, on, other_on, bool(item.get("required", False)), tuple(fields)))
+    return tuple(joins)

@@ -50,6 +50,24 @@ class ImportPlan:
     # row that names an existing provider (changed or not)
     review: bool = False
     matched: list[tuple[int, str, dict[str, str]]] = field(default_factory=list)
+    # warnings, not rejections: rows identified by a derived id (no id cell); cells that
+    # were skipped (line, header, reason) while their row imported
+    derived_ids: int = 0
+    skipped_cells: list[tuple[int, str, str]] = field(default_factory=list)
+    # answers layout: providers whose answers to one capability disagreed (rule applied)
+    conflicts: int = 0
+
+    @property
+    def warnings(self) -> dict[str, int]:
+        """Counts of what imported with a caveat, by reason (the import run keeps them)."""
+        out: dict[str, int] = {}
+        if self.derived_ids:
+            out["derived id (the row has no id of its own)"] = self.derived_ids
+        for _, _, reason in self.skipped_cells:
+            out[reason] = out.get(reason, 0) + 1
+        if self.conflicts:
+            out["conflicting answers settled by the mapping's rule"] = self.conflicts
+        return out
 
     @property
     def counts(self) -> dict[str, int]:
@@ -60,6 +78,8 @@ class ImportPlan:
             "unchanged": self.unchanged,
             "rejected": len(self.rejections),
             "rows": self.rows,
+            "derived_ids": self.derived_ids,
+            "skipped_cells": len(self.skipped_cells),
         }
 
 
@@ -76,15 +96,27 @@ class ImportReport:
     pending_geocode: int
     run_id: int | None
     queued: int = 0  # review mode: submissions put in the review queue
+    derived_ids: int = 0  # rows without an id, identified by a derived id
+    skipped_cells: int = 0  # cells skipped (reported, kept in extra) while the row imported
+    warnings: dict[str, int] = field(default_factory=dict)  # reason -> count
 
     def summary(self) -> dict[str, int]:
-        """The four counts and the number of data rows read (the `--json` output)."""
+        """The four counts and the number of data rows read."""
         return {
             "inserted": self.inserted,
             "updated": self.updated,
             "unchanged": self.unchanged,
             "rejected": self.rejected,
             "rows": self.rows,
+        }
+
+    def json(self) -> dict[str, Any]:
+        """The `--json` output: :meth:`summary` plus the warning counts and their reasons."""
+        return {
+            **self.summary(),
+            "derived_ids": self.derived_ids,
+            "skipped_cells": self.skipped_cells,
+            "warnings": self.warnings,
         }
 
 

@@ -64,7 +64,17 @@ _TOP_KEYS = {
     "capabilities",
     "extra",
     "answers",
+    "derived_id",
+    "empty",
+    "join",
 }
+# A row's ordinal among the data rows (1 = first row after the header): a virtual column
+# for `source_id: "@row"` or templates, stable only while the publisher keeps the order.
+ROW = "@row"
+# Parts of a derived id when a row has no id of its own (see rows.derived_id).
+DERIVED_PARTS = ("name", "address", "type", "kana", "phone", "municipality_code")
+DEFAULT_DERIVED = ("name", "address", "type")
+JOIN_AGGREGATES = ("first", "list", "count", "weekly_hours")
 _RULE_OPS = ("equals", "contains", "regex")
 TEMPLATE_FIELD = re.compile(r"\{([^{}]+)\}")
 # {column|filter}: key = comparable name (no spaces, no 休止中 marker); town = address cut
@@ -122,6 +132,32 @@ class AnswerSpec:
 
 
 @dataclass(frozen=True)
+class JoinField:
+    """One value taken from a companion file's matching rows."""
+
+    target: str  # a record field (columns), or an extra key
+    kind: str  # column | extra
+    headers: tuple[str, ...]
+    aggregate: str = "first"  # first | list | count | weekly_hours
+    # weekly_hours: day labels and the {day} header templates of start and end times
+    days: tuple[str, ...] = ()
+    start: str = ""
+    end: str = ""
+
+
+@dataclass(frozen=True)
+class Join:
+    """A companion file joined onto the main file's rows by a key column (many rows per
+    key are aggregated), e.g. ナビイ's 診療科・診療時間票 onto its 施設票."""
+
+    files: tuple[str, ...]  # glob patterns beside the main file, first match wins
+    on: tuple[str, ...]  # key header in the main file
+    other_on: tuple[str, ...]  # key header in the companion file
+    required: bool
+    fields: tuple[JoinField, ...]
+
+
+@dataclass(frozen=True)
 class Mapping:
     """A validated mapping file."""
 
@@ -153,6 +189,11 @@ class Mapping:
     capability_columns: tuple[CapabilityColumn, ...]
     extra: dict[str, tuple[str, ...]]
     answers: AnswerSpec | None
+    # fields a row without an id is identified by; () = such rows are rejected; ("@row",)
+    derived_id: tuple[str, ...] = DEFAULT_DERIVED
+    # keep: an empty cell leaves the stored value alone; clear: it erases it
+    empty: str = "keep"
+    joins: tuple[Join, ...] = ()
 
     def known_headers(self) -> set[str]:
         """Header keys this mapping reads (for detection and reporting)."""

@@ -16,10 +16,12 @@ from mapsvc.core.errors import ImportFailed, InvalidMapping
 from mapsvc.core.registry import Change, diff, existing_by_source, existing_by_uid
 from mapsvc.core.taxonomy import Taxonomy
 from mapsvc.ingest.detect import detect_mapping, mapping_by_name, shipped_mappings
+from mapsvc.ingest.join import apply_joins, bind_joins, is_companion
 from mapsvc.ingest.mapping import Mapping, load_mapping
 from mapsvc.ingest.plan import Geocode, ImportPlan, Rejection
-from mapsvc.ingest.reader import Table, file_kind, read_raw, to_table
-from mapsvc.ingest.rows import RowRejected, resolve, row_to_record
+from mapsvc.ingest.reader import Table, read_raw, to_table
+from mapsvc.ingest.rows import DERIVED, SKIPPED, RowRejected, resolve, row_to_record
+from mapsvc.ingest.spec import ROW
 
 
 def choose_mapping(
@@ -38,8 +40,8 @@ def choose_mapping(
 def read_table(path: Path, taxonomy: Taxonomy, mapping: Mapping | None) -> tuple[Table, Mapping]:
     """Read the file and settle the mapping (detecting it from the header if needed)."""
     if mapping is not None:
-        _check_file_type(path, mapping)
         raw = read_raw(path, mapping.encodings)
+        _check_file_type(path, raw.kind, mapping)
         return to_table(raw, mapping.known_headers(), mapping.metadata_prefix), mapping
     raw = read_raw(path)
     known: set[str] = set()
@@ -49,13 +51,20 @@ def read_table(path: Path, taxonomy: Taxonomy, mapping: Mapping | None) -> tuple
     try:
         mapping = detect_mapping(table.header, path.name, taxonomy)
     except InvalidMapping as exc:
+        for m in shipped_mappings(taxonomy):
+            if is_companion(path, m):
+                raise ImportFailed(
+                    f"{path}: this is a companion file of format {m.name} ({m.title}); import "
+                    "the main file beside it, which joins this one by "
+                    f"{m.joins[0].on[0]}",
+                    field="format",
+                ) from None
         raise ImportFailed(exc.message, field="format") from None
-    _check_file_type(path, mapping)
+    _check_file_type(path, raw.kind, mapping)
     return to_table(raw, mapping.known_headers(), mapping.metadata_prefix), mapping
 
 
-def _check_file_type(path: Path, mapping: Mapping) -> None:
-    kind = file_kind(path)
+def _check_file_type(path: Path, kind: str, mapping: Mapping) -> None:
     if kind not in mapping.file_types:
         raise ImportFailed(
             f"{path}: format {mapping.name} reads {', '.join(mapping.file_types)} files, not {kind}",
@@ -86,10 +95,14 @@ def plan_import(
     """
     path = Path(path)
     table, mapping = read_table(path, taxonomy, choose_mapping(taxonomy, fmt, mapping_path))
+    for ordinal, (_, row) in enumerate(table.rows, start=1):
+        row[ROW] = str(ordinal)
+    joined = apply_joins(table, mapping) if mapping.joins else []
     source = source or mapping.source
     where = f"{path}: line {table.header_line}" if table.header_line else str(path)
     try:
         resolved = resolve(mapping, table.header, taxonomy, path.name)
+        bind_joins(resolved, joined)
     except ValueError as exc:
         raise ImportFailed(f"{where}: {exc} (format {mapping.name})", field="columns") from None
     if mapping.layout == "answers":
@@ -112,13 +125,18 @@ def plan_import(
         except RowRejected as exc:
             plan.rejections.append(Rejection(line, str(exc), row))
             continue
+        derived = rec.pop(DERIVED, False)
+        skipped = rec.pop(SKIPPED, ())
         key = rec.get("uid") or rec["source_id"]
         if key in seen:
+            what = "derived id" if derived else "source id"
             plan.rejections.append(
-                Rejection(line, f"duplicate source id {key!r} (first on line {seen[key]})", row)
+                Rejection(line, f"duplicate {what} {key!r} (first on line {seen[key]})", row)
             )
             continue
         seen[key] = line
+        plan.derived_ids += bool(derived)
+        plan.skipped_cells.extend((line, header, reason) for header, _, reason in skipped)
         records.append((line, rec, row))
     _geocode_missing(session, records, geocode)
     _plan_upserts(session, plan, records)
@@ -175,6 +193,9 @@ def _plan_upserts(
             continue
         plan.matched.append((line, current["uid"], row))
         incoming = {k: v for k, v in rec.items() if k != "source_id"}
+        if plan.mapping.empty == "keep" and "extra" in incoming:
+            # extra is one stored dict: keys this file leaves empty keep their value
+            incoming["extra"] = {**(current.get("extra") or {}), **incoming["extra"]}
         if (
             incoming.get("geocode_status") == "pending"
             and current.get("lon") is not None
