@@ -70,7 +70,9 @@ def test_missing_required_columns(services, tmp_path: Path) -> None:
         run_import(services, DATA / "missing_columns.csv", tmp_path)
     with pytest.raises(ImportFailed) as info:
         run_import(services, DATA / "missing_columns.csv", tmp_path, fmt="jp_standard_medical")
-    assert "missing required column(s): address (one of: 所在地_連結表記, 住所" in info.value.message
+    assert (
+        "missing required column(s): address (one of: 所在地_連結表記, 住所" in info.value.message
+    )
     assert "missing_columns.csv: line 1" in info.value.message
     assert snapshot(services)[0] == 0
 

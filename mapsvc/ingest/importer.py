@@ -76,7 +76,9 @@ def apply_plan(session: Session, plan: ImportPlan, *, actor: str, rejects_path: 
     session.flush()
     insert_records(session, plan.source, plan.inserts, actor=actor, import_run_id=run.id)
     apply_changes(session, plan.changes, actor=actor, action="import.update", import_run_id=run.id)
-    record_rejections(session, run.id, plan.rejections)
+    record_rejections(
+        session, run.id, plan.rejections, replaces=(str(plan.path), plan.mapping.name)
+    )
     run.finished_at = utcnow()
     return run.id
 

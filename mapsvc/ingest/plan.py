@@ -12,9 +12,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from mapsvc.core.models import RejectedRow
+from mapsvc.core.models import ImportRun, RejectedRow
 from mapsvc.core.registry import Change
 from mapsvc.ingest.mapping import Mapping
 
@@ -133,8 +134,26 @@ class ReviewMode(Protocol):
         ...
 
 
-def record_rejections(session: Session, run_id: int, rejections: list[Rejection]) -> None:
-    """Keep rejected rows with their reasons for the editor's dashboard."""
+def record_rejections(
+    session: Session,
+    run_id: int,
+    rejections: list[Rejection],
+    *,
+    replaces: tuple[str, str | None] | None = None,
+) -> None:
+    """Keep rejected rows with their reasons for the editor's dashboard.
+
+    ``replaces=(filename, format)``: the rows kept from earlier runs of the same file and
+    format are dropped first, so re-running an import replaces its rejects instead of
+    adding the same rows again (the runs themselves, with their counts, stay).
+    """
+    if replaces is not None:
+        earlier = select(ImportRun.id).where(
+            ImportRun.filename == replaces[0],
+            ImportRun.format == replaces[1],
+            ImportRun.id != run_id,
+        )
+        session.execute(delete(RejectedRow).where(RejectedRow.import_run_id.in_(earlier)))
     if rejections:
         session.execute(
             RejectedRow.__table__.insert(),

@@ -226,8 +226,8 @@ def _decide_type(res: Resolved, row: dict[str, str]) -> str:
 def derived_id(res: Resolved, row: dict[str, str], rec: dict[str, Any]) -> str:
     """The id of a row whose id cell is empty (or that has no id column).
 
-    ``derived_id: [name, address, type]`` (the default) gives
-    ``~type|name|address``: the name without spaces or a 休止中 marker, the address in
+    ``derived_id: [name, address, type]`` (the default) gives ``~name|address|type`` (the
+    parts in the order listed): the name without spaces or a 休止中 marker, the address in
     :func:`mapsvc.core.addresses.normalise` form, so re-publishing the same facility with
     spacing, full-width digits or 丁目 spelt differently finds the same provider.
     ``derived_id: "@row"`` gives ``@row<n>`` (the data row's position): only stable while
