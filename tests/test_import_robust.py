@@ -227,3 +227,71 @@ def test_clean_folds_variants_and_keeps_ascii() -> None:
     assert clean("メディカルセンター") == "メディカルセンター"  # a long vowel stays a long vowel
     assert clean("https://example.jp/~user") == "https://example.jp/~user"
     assert clean("9:00～17:00") == clean("9:00〜17:00")
+
+
+# --- item 5: answers layout -----------------------------------------------------------
+
+ANSWERS_MAPPING = """
+name: city_answers
+title: t
+source: city-survey
+layout: answers
+detect: {all: [事業所ID, 設問, 回答]}
+answers:
+  provider: [事業所ID]
+  provider_source: resource-map
+  question: [設問]
+  answer: [回答]
+  text: [記述]
+  conflict: strongest
+  questions:
+    Q1:
+      answers:
+        A1: {capability: home_visit_medical, level: accept}
+        A2: {capability: home_visit_medical, planned: true}
+        A3: {capability: home_visit_medical, level: consult}
+    Q2: {capability: {clinic: ventilator, home_nursing: tube_feeding}}
+    Q3: {service_area: codes}
+    Q4:
+      answers:
+        A1: {capability: terminal_care, planned: true}
+    Q9: {ignore: true}
+"""
+
+
+def test_answers_conflicts_planned_per_type_targets_areas_and_ignore(
+    sqlite_services, tmp_path: Path
+) -> None:
+    from import_support import DATA
+
+    run_import(sqlite_services, DATA / "survey_providers.csv", tmp_path, source="resource-map")
+    mapping = _write(tmp_path, "a.yaml", ANSWERS_MAPPING)
+    rows = [
+        "事業所ID,設問,回答,記述",
+        "1,Q1,A1,",  # does 訪問診療
+        "1,Q1,A2,",  # ... and "plans to start": never lowers the stated level
+        "1,Q1,A3,",  # ... and 要相談: a conflict, the strongest stated level wins
+        "1,Q2,,受入",
+        '1,Q3,,"372013,37202"',
+        "1,Q9,X,",
+        "1,Q4,A1,",  # only "plans to start": unknown with a note, not a level
+        "2,Q2,,要相談",  # the same question targets another capability for this type
+        "2,Q1,A1,",  # 訪問診療 does not apply to a nursing station: the cell is skipped
+    ]
+    path = _write(tmp_path, "answers.csv", "\n".join(rows) + "\n")
+    report = run_import(sqlite_services, path, tmp_path, mapping_path=mapping)
+    assert report.rows == 9 and report.rejected == 0
+    assert report.warnings == {
+        "conflicting answers settled by the mapping's rule": 1,
+        "capability home_visit_medical does not apply to provider type home_nursing": 1,
+    }
+    recs = records(sqlite_services, "resource-map")
+    one, two = recs["1"], recs["2"]
+    assert one["capabilities"]["home_visit_medical"] == {"level": "accept"}
+    assert one["capabilities"]["ventilator"] == {"level": "accept"}
+    assert one["service_area"] == {"kind": "codes", "codes": ["372013", "37202"]}
+    assert one["capabilities"]["terminal_care"] == {"level": "unknown", "note": "予定"}
+    assert two["capabilities"]["tube_feeding"] == {"level": "consult"}
+    assert "home_visit_medical" not in (two["capabilities"] or {})
+    again = run_import(sqlite_services, path, tmp_path, mapping_path=mapping)
+    assert (again.updated, again.unchanged) == (0, 9)

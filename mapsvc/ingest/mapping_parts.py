@@ -223,47 +223,98 @@ def parse_capabilities(
     return bool(caps.get("from_headers", False)), tuple(cap_columns), extra
 
 
+_QUESTION_KEYS = {"capability", "answers", "ignore", "service_area", "planned"}
+_ANSWER_KEYS = {"capability", "level", "value", "planned", "ignore", "area"}
+
+
+def _check_target(
+    t: Any, where: str, taxonomy: Taxonomy, problems: Problems, *, keys: set[str]
+) -> None:
+    """One question or answer target: capability (a key, or {type: key}), level/value."""
+    if not isinstance(t, dict):
+        problems.add(where, f"expected a mapping, got {t!r}")
+        return
+    unknown = set(t) - keys
+    if unknown:
+        problems.add(where, f"unknown key(s) {sorted(unknown)}")
+    if t.get("ignore") or "area" in t:
+        return
+    cap = t.get("capability")
+    caps = list(cap.values()) if isinstance(cap, dict) else [cap]
+    if isinstance(cap, dict):
+        for ptype in cap:
+            if ptype != "default" and ptype not in taxonomy.provider_types:
+                problems.add(where, f"unknown provider type {ptype!r} in capability targets")
+    for c in caps:
+        if c not in taxonomy.capabilities:
+            problems.add(where, f"unknown capability {c!r}")
+        elif "level" in t:
+            try:
+                taxonomy.parse_value(c, t["level"])
+            except ValueError as exc:
+                problems.add(where, str(exc))
+
+
 def parse_answers(
     data: dict[str, Any], layout: str, taxonomy: Taxonomy, problems: Problems
 ) -> AnswerSpec | None:
-    """The ``answers`` section of a long-format (answers layout) mapping."""
-    answers = None
-    if layout == "answers":
-        a = data.get("answers")
-        if not isinstance(a, dict):
-            problems.add("answers", "layout answers needs an `answers` section")
+    """The ``answers`` section of a long-format (answers layout) mapping.
+
+    A question is ``ignore: true``; or ``service_area: codes|names`` (its answers list the
+    areas served); or ``capability: KEY`` (or ``{TYPE: KEY, default: KEY}`` to target a
+    different capability per provider type) taking the answer's value; or ``answers:`` by
+    answer code, each ``{capability, level | value}``, ``{planned: true, capability}`` (a
+    "plans to start" answer: never a level), ``{area: CODE}`` or ``ignore``.
+    """
+    if layout != "answers":
+        return None
+    a = data.get("answers")
+    if not isinstance(a, dict):
+        problems.add("answers", "layout answers needs an `answers` section")
+        return None
+    questions = a.get("questions") or {}
+    for q, qspec in questions.items():
+        where = f"answers.questions.{q}"
+        if not isinstance(qspec, dict):
+            problems.add(where, "expected a mapping")
+            continue
+        if qspec.get("ignore"):
+            continue
+        if "service_area" in qspec:
+            if qspec["service_area"] not in ("codes", "names"):
+                problems.add(f"{where}.service_area", "expected codes or names")
+            for code, t in (qspec.get("answers") or {}).items():
+                if t != "ignore":
+                    _check_target(
+                        t, f"{where}.answers.{code}", taxonomy, problems, keys=_ANSWER_KEYS
+                    )
+            continue
+        if "capability" in qspec:
+            _check_target(qspec, where, taxonomy, problems, keys=_QUESTION_KEYS)
+        elif qspec.get("answers"):
+            unknown = set(qspec) - _QUESTION_KEYS
+            if unknown:
+                problems.add(where, f"unknown key(s) {sorted(unknown)}")
+            for code, t in qspec["answers"].items():
+                if t != "ignore":
+                    _check_target(
+                        t, f"{where}.answers.{code}", taxonomy, problems, keys=_ANSWER_KEYS
+                    )
         else:
-            questions = a.get("questions") or {}
-            for q, qspec in questions.items():
-                where = f"answers.questions.{q}"
-                if not isinstance(qspec, dict):
-                    problems.add(where, "expected a mapping")
-                    continue
-                targets = (
-                    [qspec]
-                    if "capability" in qspec
-                    else list((qspec.get("answers") or {}).values())
-                )
-                if not targets:
-                    problems.add(where, "expected `capability` or `answers`")
-                for t in targets:
-                    if not isinstance(t, dict) or t.get("capability") not in taxonomy.capabilities:
-                        problems.add(where, f"unknown capability in {t!r}")
-                    elif "level" in t:
-                        try:
-                            taxonomy.parse_value(t["capability"], t["level"])
-                        except ValueError as exc:
-                            problems.add(where, str(exc))
-            answers = AnswerSpec(
-                provider=_headers(a.get("provider"), "answers.provider", problems),
-                provider_source=str(a.get("provider_source") or data.get("source") or ""),
-                question=_headers(a.get("question"), "answers.question", problems),
-                answer=_headers(a.get("answer"), "answers.answer", problems),
-                text=_headers(a.get("text"), "answers.text", problems) if a.get("text") else (),
-                values={str(k): str(v) for k, v in (a.get("values") or {}).items()},
-                questions={str(k): v for k, v in questions.items() if isinstance(v, dict)},
-            )
-    return answers
+            problems.add(where, "expected `capability`, `answers`, `service_area` or `ignore`")
+    conflict = str(a.get("conflict", "strongest"))
+    if conflict not in ("strongest", "last"):
+        problems.add("answers.conflict", f"{conflict!r} is not strongest or last")
+    return AnswerSpec(
+        provider=_headers(a.get("provider"), "answers.provider", problems),
+        provider_source=str(a.get("provider_source") or data.get("source") or ""),
+        question=_headers(a.get("question"), "answers.question", problems),
+        answer=_headers(a.get("answer"), "answers.answer", problems),
+        text=_headers(a.get("text"), "answers.text", problems) if a.get("text") else (),
+        values={str(k): str(v) for k, v in (a.get("values") or {}).items()},
+        questions={str(k): v for k, v in questions.items() if isinstance(v, dict)},
+        conflict=conflict,
+    )
 
 
 def parse_derived_id(data: dict[str, Any], problems: Problems) -> tuple[str, ...]:

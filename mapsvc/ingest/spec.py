@@ -129,6 +129,7 @@ class AnswerSpec:
     text: tuple[str, ...]
     values: dict[str, str]
     questions: dict[str, dict[str, Any]]
+    conflict: str = "strongest"  # strongest | last
 
 
 @dataclass(frozen=True)
