@@ -15,8 +15,8 @@ from mapsvc.ingest import importer
 
 def test_bad_rows_are_rejected_with_reasons(services, tmp_path: Path) -> None:
     report = run_import(services, DATA / "generic_bad_rows.csv", tmp_path)
-    # issue 14 item 4: a capability cell that does not apply to the row's type is skipped
-    # (reported, kept in extra); the provider imports
+    # issue 14 item 4: real surveys ask pharmacies about ventilator patients, so the row
+    # that was rejected as "does not apply" imports (skipping: test_import_robust.py)
     assert report.summary() == {
         "inserted": 3,
         "updated": 0,
@@ -24,8 +24,7 @@ def test_bad_rows_are_rejected_with_reasons(services, tmp_path: Path) -> None:
         "rejected": 7,
         "rows": 10,
     }
-    assert report.skipped_cells == 1
-    assert report.warnings == {"capability ventilator does not apply to provider type pharmacy": 1}
+    assert report.skipped_cells == 0
     reasons = {
         r["source_id"] + "/" + r["line"]: r["reason"]
         for r in read_rejects(tmp_path / "generic_bad_rows.rejects.csv")
@@ -40,9 +39,7 @@ def test_bad_rows_are_rejected_with_reasons(services, tmp_path: Path) -> None:
     assert "cap-not-applicable/10" not in reasons
     kept = records(services)
     assert set(kept) == {"ok-1", "pending", "cap-not-applicable"}
-    skipped = kept["cap-not-applicable"]
-    assert "ventilator" not in (skipped["capabilities"] or {})
-    assert skipped["extra"]["skipped: ventilator"] == "受入"
+    assert kept["cap-not-applicable"]["capabilities"]["ventilator"] == {"level": "accept"}
     assert kept["pending"]["geocode_status"] == "pending" and kept["pending"]["lon"] is None
 
 

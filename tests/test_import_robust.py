@@ -96,10 +96,12 @@ STANDARD_OLD = (
 def test_rows_without_id_get_a_stable_derived_id(sqlite_services, tmp_path: Path) -> None:
     path = _write(tmp_path, "iryou.csv", STANDARD_OLD, "cp932")
     report = run_import(sqlite_services, path, tmp_path)
-    # two distinct facilities imported, the repeated row is a duplicate, not a mass rejection
-    assert (report.inserted, report.rejected, report.derived_ids) == (2, 1, 2)
-    assert report.warnings == {"derived id (the row has no id of its own)": 2}
-    assert "duplicate derived id" in read_rejects(tmp_path / "iryou.rejects.csv")[0]["reason"]
+    # two distinct facilities imported; the repeated row is merged into the first, not lost
+    assert (report.inserted, report.unchanged, report.rejected) == (2, 1, 0)
+    assert report.warnings == {
+        "derived id (the row has no id of its own)": 2,
+        "repeated row merged into the first row with its id": 1,
+    }
     ids = set(records(sqlite_services))
     assert "~優クリニック|柳井市中央1丁目8番8号|clinic" in ids
     # republished with other spacing and half-width digits: the same providers
@@ -108,7 +110,7 @@ def test_rows_without_id_get_a_stable_derived_id(sqlite_services, tmp_path: Path
     )
     report = run_import(sqlite_services, _write(tmp_path, "iryou2.csv", again), tmp_path)
     # the same two providers: the one whose name lost its space is updated, not added
-    assert (report.inserted, report.updated, report.unchanged) == (0, 1, 1)
+    assert (report.inserted, report.updated, report.unchanged) == (0, 1, 2)
     assert set(records(sqlite_services)) == ids
 
 
@@ -127,6 +129,36 @@ def test_row_ids_when_the_mapping_says_the_order_is_stable(sqlite_services, tmp_
         "@row1": "A医院",
         "@row2": "B医院",
     }
+
+
+def test_same_derived_id_with_other_values_is_a_rejected_duplicate(
+    sqlite_services, tmp_path: Path
+) -> None:
+    text = STANDARD_OLD.replace("0820-22-1024\r\n", "0820-22-9999\r\n", 1)
+    path = _write(tmp_path, "iryou.csv", text, "cp932")
+    report = run_import(sqlite_services, path, tmp_path)
+    assert (report.inserted, report.rejected) == (2, 1)
+    assert "duplicate derived id" in read_rejects(tmp_path / "iryou.rejects.csv")[0]["reason"]
+
+
+# --- item 4: a cell that does not apply is skipped, not the provider -----------------
+
+
+def test_capability_cell_that_does_not_apply_is_skipped(sqlite_services, tmp_path: Path) -> None:
+    path = _write(
+        tmp_path,
+        "p.csv",
+        "source_id,type,name,address,home_visit_medical,home_pharmacy_visit\n"
+        "ph-1,pharmacy,みなと薬局,高松市番町1-9,受入,受入\n",
+    )
+    report = run_import(sqlite_services, path, tmp_path)
+    assert (report.inserted, report.rejected, report.skipped_cells) == (1, 0, 1)
+    assert report.warnings == {
+        "capability home_visit_medical does not apply to provider type pharmacy": 1
+    }
+    rec = records(sqlite_services)["ph-1"]
+    assert rec["capabilities"] == {"home_pharmacy_visit": {"level": "accept"}}
+    assert rec["extra"]["skipped: home_visit_medical"] == "受入"  # kept, not lost
 
 
 # --- item 3: nothing destroyed --------------------------------------------------------

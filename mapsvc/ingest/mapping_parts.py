@@ -114,7 +114,7 @@ def parse_type(
     if not isinstance(type_spec, dict):
         problems.add("type", "expected a mapping")
         type_spec = {}
-    unknown = set(type_spec) - {"fixed", "column", "map", "rules", "filename", "default"}
+    unknown = set(type_spec) - {"fixed", "column", "map", "rules", "filename", "default", "by_name"}
     if unknown:
         problems.add("type", f"unknown key(s) {sorted(unknown)}")
     type_fixed = type_spec.get("fixed") or type_spec.get("default")
@@ -142,19 +142,39 @@ def parse_type(
     if type_fixed:
         referenced_types.append(str(type_fixed))
     for t in referenced_types:
-        if t not in taxonomy.provider_types and t != "reject":
+        if t not in taxonomy.provider_types and t not in ("reject", "by_name"):
             problems.add(
                 "type",
                 f"unknown provider type {t!r}; expected one of {', '.join(taxonomy.provider_types)}",
             )
     if layout == "table" and not (
-        type_fixed or type_column or type_rules or type_filename or "type" in columns
+        type_fixed
+        or type_column
+        or type_rules
+        or type_filename
+        or "type" in columns
+        or type_spec.get("by_name")
     ):
         problems.add(
             "type",
             "a table mapping needs a way to decide the provider type (fixed, column, rules or filename)",
         )
+    by_name: list[tuple[str, str]] = []
+    for i, item in enumerate(type_spec.get("by_name") or []):
+        where = f"type.by_name[{i}]"
+        if not isinstance(item, dict) or "regex" not in item or "type" not in item:
+            problems.add(where, "expected {regex: ..., type: ...}")
+            continue
+        try:
+            re.compile(str(item["regex"]))
+        except re.error as exc:
+            problems.add(where, f"invalid regular expression: {exc}")
+            continue
+        if item["type"] not in taxonomy.provider_types and item["type"] != "reject":
+            problems.add(where, f"unknown provider type {item['type']!r}")
+        by_name.append((str(item["regex"]), str(item["type"])))
     return {
+        "type_by_name": tuple(by_name),
         "type_fixed": str(type_fixed) if type_fixed else None,
         "type_column": type_column,
         "type_map": type_map,

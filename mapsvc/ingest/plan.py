@@ -55,6 +55,8 @@ class ImportPlan:
     # were skipped (line, header, reason) while their row imported
     derived_ids: int = 0
     skipped_cells: list[tuple[int, str, str]] = field(default_factory=list)
+    # rows repeating an earlier row's provider (same id, same values but extra): merged
+    merged_rows: int = 0
     # answers layout: providers whose answers to one capability disagreed (rule applied)
     conflicts: int = 0
 
@@ -66,6 +68,8 @@ class ImportPlan:
             out["derived id (the row has no id of its own)"] = self.derived_ids
         for _, _, reason in self.skipped_cells:
             out[reason] = out.get(reason, 0) + 1
+        if self.merged_rows:
+            out["repeated row merged into the first row with its id"] = self.merged_rows
         if self.conflicts:
             out["conflicting answers settled by the mapping's rule"] = self.conflicts
         return out

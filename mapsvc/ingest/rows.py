@@ -19,7 +19,7 @@ from mapsvc.core.codes import (
 from mapsvc.core.taxonomy import Taxonomy
 from mapsvc.ingest.mapping import TEMPLATE_FIELD, Mapping
 from mapsvc.ingest.reader import GEOMETRY
-from mapsvc.ingest.spec import ROW
+from mapsvc.ingest.spec import ROW, TYPE
 from mapsvc.ingest.text import clean, clean_multiline
 
 _PLAIN_FIELDS = (
@@ -78,6 +78,7 @@ def resolve(mapping: Mapping, header: list[str], taxonomy: Taxonomy, filename: s
     """Bind a mapping to a header; raise ``ValueError`` listing missing required columns."""
     keys = {header_key(h): h for h in header}
     keys.setdefault(ROW, ROW)
+    keys.setdefault(TYPE, TYPE)
     columns: dict[str, str] = {}
     templates: dict[str, str] = {}
     fallbacks: dict[str, list[str]] = {}
@@ -208,12 +209,16 @@ def _decide_type(res: Resolved, row: dict[str, str]) -> str:
     if res.type_column is not None:
         raw = nfkc(row.get(res.type_column, "") or "")
         if raw in m.type_map:
+            if m.type_map[raw] == "by_name":
+                return _type_by_name(res, row, raw)
             return m.type_map[raw]
         if raw and not m.type_fixed:
             raise RowRejected(
                 f"provider type {raw!r} in column {res.type_column} is not mapped; "
                 f"known: {', '.join(m.type_map)}"
             )
+    if m.type_by_name and res.type_column is None and not m.type_fixed:
+        return _type_by_name(res, row, "")
     if m.type_filename:
         found = re.search(m.type_filename[0], res.filename)
         if found and found.group(1) in m.type_filename[1]:
@@ -221,6 +226,17 @@ def _decide_type(res: Resolved, row: dict[str, str]) -> str:
     if m.type_fixed:
         return m.type_fixed
     raise RowRejected("provider type could not be determined from this row")
+
+
+def _type_by_name(res: Resolved, row: dict[str, str], raw: str) -> str:
+    name = _value(res, row, "name")
+    for pattern, result in res.mapping.type_by_name:
+        if re.search(pattern, name):
+            return result
+    if res.mapping.type_fixed:
+        return res.mapping.type_fixed
+    what = f"type {raw!r} is decided by the name, and" if raw else "the"
+    raise RowRejected(f"{what} name {name!r} matches none of type.by_name")
 
 
 def derived_id(res: Resolved, row: dict[str, str], rec: dict[str, Any]) -> str:
@@ -336,7 +352,6 @@ def row_to_record(res: Resolved, row: dict[str, str], taxonomy: Taxonomy) -> dic
     uid = _value(res, row, "uid")
     if uid:
         rec["uid"] = uid
-    source_id = _value(res, row, "source_id")
     keep = m.empty == "keep"
     for target in _PLAIN_FIELDS:
         if target in res.columns or target in res.templates:
@@ -358,6 +373,8 @@ def row_to_record(res: Resolved, row: dict[str, str], taxonomy: Taxonomy) -> dic
             f"unknown provider type {type_key!r}; expected one of {', '.join(taxonomy.provider_types)}"
         )
     rec["type"] = type_key
+    row[TYPE] = type_key
+    source_id = _value(res, row, "source_id")
     if not source_id and not uid:
         source_id = derived_id(res, row, rec)
         rec[DERIVED] = True

@@ -71,6 +71,8 @@ _TOP_KEYS = {
 # A row's ordinal among the data rows (1 = first row after the header): a virtual column
 # for `source_id: "@row"` or templates, stable only while the publisher keeps the order.
 ROW = "@row"
+# The row's decided provider type, for source id templates ("{事業所番号}-{@type}").
+TYPE = "@type"
 # Parts of a derived id when a row has no id of its own (see rows.derived_id).
 DERIVED_PARTS = ("name", "address", "type", "kana", "phone", "municipality_code")
 DEFAULT_DERIVED = ("name", "address", "type")
@@ -195,6 +197,9 @@ class Mapping:
     # keep: an empty cell leaves the stored value alone; clear: it erases it
     empty: str = "keep"
     joins: tuple[Join, ...] = ()
+    # (regex on the row's name, type): for type values mapped to `by_name`, or when nothing
+    # else decides the type
+    type_by_name: tuple[tuple[str, str], ...] = ()
 
     def known_headers(self) -> set[str]:
         """Header keys this mapping reads (for detection and reporting)."""

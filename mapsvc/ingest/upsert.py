@@ -118,7 +118,7 @@ def plan_import(
         path, mapping, source, rows=len(table.rows), header=table.header, review=review
     )
     records: list[tuple[int, dict[str, Any], dict[str, str]]] = []
-    seen: dict[str, int] = {}
+    seen: dict[str, tuple[int, dict[str, Any]]] = {}
     for line, row in table.rows:
         try:
             rec = row_to_record(resolved, row, taxonomy)
@@ -129,18 +129,41 @@ def plan_import(
         skipped = rec.pop(SKIPPED, ())
         key = rec.get("uid") or rec["source_id"]
         if key in seen:
+            first_line, first = seen[key]
+            if _same_but_extra(first, rec):
+                # the same provider repeated (one row per service, say): merged, not lost
+                _merge_extra(first, rec)
+                plan.merged_rows += 1
+                plan.unchanged += 1
+                continue
             what = "derived id" if derived else "source id"
             plan.rejections.append(
-                Rejection(line, f"duplicate {what} {key!r} (first on line {seen[key]})", row)
+                Rejection(line, f"duplicate {what} {key!r} (first on line {first_line})", row)
             )
             continue
-        seen[key] = line
+        seen[key] = (line, rec)
         plan.derived_ids += bool(derived)
         plan.skipped_cells.extend((line, header, reason) for header, _, reason in skipped)
         records.append((line, rec, row))
     _geocode_missing(session, records, geocode)
     _plan_upserts(session, plan, records)
     return plan
+
+
+def _same_but_extra(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    return {k: v for k, v in a.items() if k != "extra"} == {
+        k: v for k, v in b.items() if k != "extra"
+    }
+
+
+def _merge_extra(into: dict[str, Any], other: dict[str, Any]) -> None:
+    """Extra values of a repeated row joined onto the first row's (``訪問看護; 介護予防訪問看護``)."""
+    extra = into.setdefault("extra", {})
+    for k, v in (other.get("extra") or {}).items():
+        if k not in extra:
+            extra[k] = v
+        elif v not in extra[k].split("; "):
+            extra[k] = f"{extra[k]}; {v}"
 
 
 def _geocode_missing(
