@@ -30,6 +30,7 @@ from mapsvc.ingest.spec import (
     JoinField,
     Rule,
 )
+from mapsvc.ingest.text import clean
 
 
 class Problems:
@@ -121,7 +122,8 @@ def parse_type(
     type_column = (
         _headers(type_spec["column"], "type.column", problems) if "column" in type_spec else ()
     )
-    type_map = {nfkc(str(k)): str(v) for k, v in (type_spec.get("map") or {}).items()}
+    # keys compare like cells: cleaned (NFKC, spaces and line breaks folded)
+    type_map = {clean(str(k)): str(v) for k, v in (type_spec.get("map") or {}).items()}
     type_rules = tuple(
         r
         for i, item in enumerate(type_spec.get("rules") or [])

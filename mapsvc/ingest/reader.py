@@ -10,6 +10,7 @@ import csv
 import io
 import json
 import re
+import warnings
 import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -213,16 +214,21 @@ def _read_xlsx(path: Path, data: bytes) -> RawTable:
     from openpyxl import load_workbook
 
     try:
-        wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        with warnings.catch_warnings():
+            # real municipal workbooks carry print headers openpyxl cannot parse; harmless
+            warnings.filterwarnings("ignore", "Cannot parse header or footer", UserWarning)
+            wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises several unrelated types for bad files
         raise ImportFailed(f"{path}: not a readable XLSX workbook: {exc}", field="file") from exc
+    rows: list[tuple[int, list[str]]] = []
     try:
-        ws = wb.worksheets[0]
-        rows: list[tuple[int, list[str]]] = []
-        for i, values in enumerate(ws.iter_rows(values_only=True), start=1):
-            cells = [_cell(v) for v in values]
-            if any(c.strip() for c in cells):
-                rows.append((i, cells))
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", "Cannot parse header or footer", UserWarning)
+            ws = wb.worksheets[0]
+            for i, values in enumerate(ws.iter_rows(values_only=True), start=1):
+                cells = [_cell(v) for v in values]
+                if any(c.strip() for c in cells):
+                    rows.append((i, cells))
     finally:
         wb.close()
     return RawTable(path, "xlsx", None, rows)

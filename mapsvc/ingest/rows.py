@@ -207,7 +207,7 @@ def _decide_type(res: Resolved, row: dict[str, str]) -> str:
         if text is not None and rule.matches(text):
             return rule.result
     if res.type_column is not None:
-        raw = nfkc(row.get(res.type_column, "") or "")
+        raw = clean(row.get(res.type_column))
         if raw in m.type_map:
             if m.type_map[raw] == "by_name":
                 return _type_by_name(res, row, raw)
