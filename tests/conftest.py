@@ -24,7 +24,20 @@ from mapsvc.core.services import Services
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(__file__).resolve().parent / "data"
-REAL = ROOT.parent / "shared" / "data" / "real"
+# ../shared beside the checkout; a git worktree one level deeper (wt/NAME) finds it one
+# level up; MAPSVC_TEST_REAL_DATA names another folder.
+REAL = next(
+    (
+        p
+        for p in (
+            Path(os.environ.get("MAPSVC_TEST_REAL_DATA", "/nonexistent")),
+            ROOT.parent / "shared" / "data" / "real",
+            ROOT.parent.parent / "shared" / "data" / "real",
+        )
+        if p.exists()
+    ),
+    ROOT.parent / "shared" / "data" / "real",
+)
 PG_URL = os.environ.get("MAPSVC_TEST_DATABASE_URL", "")
 REQUIRE_PG = os.environ.get("MAPSVC_TEST_REQUIRE_POSTGRES") == "1"
 

@@ -240,6 +240,9 @@ def test_municipality_schema_by_mapping_file_only(services, tmp_path: Path, runn
         "unchanged": 0,
         "rejected": 0,
         "rows": 3,
+        "derived_ids": 0,
+        "skipped_cells": 0,
+        "warnings": {},
     }
     recs = records(services, "example-city")
     assert recs["A-01"]["type"] == "home_nursing" and recs["A-01"]["municipality_code"] == "372013"

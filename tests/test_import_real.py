@@ -46,7 +46,16 @@ def test_real_file_imports_completely_and_idempotently(
     first = run_cli(runner, services, "import", str(path), "--json", "--rejects", str(rejects))
     assert first.exit_code == 0, first.output
     counts = json.loads(first.output)
-    assert set(counts) == {"inserted", "updated", "unchanged", "rejected", "rows"}
+    assert set(counts) == {
+        "inserted",
+        "updated",
+        "unchanged",
+        "rejected",
+        "rows",
+        "derived_ids",
+        "skipped_cells",
+        "warnings",
+    }
     assert (
         counts["inserted"] + counts["updated"] + counts["unchanged"] + counts["rejected"]
         == counts["rows"]

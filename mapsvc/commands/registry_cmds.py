@@ -91,8 +91,12 @@ def import_cmd(
         review=TEMPLATE_RETURNS if review else None,
     )
     if as_json:
-        summary = report.summary()
-        click.echo(json.dumps({**summary, "queued": report.queued} if review else summary))
+        summary = report.json()
+        click.echo(
+            json.dumps(
+                {**summary, "queued": report.queued} if review else summary, ensure_ascii=False
+            )
+        )
         return
     if review:
         click.echo(
@@ -109,6 +113,8 @@ def import_cmd(
     )
     if report.rejects_path:
         click.echo(f"rejected rows with reasons: {report.rejects_path}")
+    for reason, count in report.warnings.items():
+        click.echo(f"warning: {count} × {reason}")
     if report.pending_geocode:
         click.echo(
             f"{report.pending_geocode} rows have no location yet; run `mapsvc geocode` (list: `mapsvc geocode --pending`)"
@@ -119,7 +125,7 @@ def import_cmd(
 @click.pass_obj
 def formats(services: Services) -> None:
     """List the import formats shipped with mapsvc."""
-    from mapsvc.ingest.mapping import shipped_mappings
+    from mapsvc.ingest.detect import shipped_mappings
 
     for m in shipped_mappings(services.taxonomy):
         click.echo(f"{m.name:24} {m.title}  ({m.path.name})")

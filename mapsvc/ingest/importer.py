@@ -13,210 +13,27 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy.orm import Session
 
 from mapsvc.core._csv import csv_bytes, rejects_rows
-from mapsvc.core.codes import nfkc
 from mapsvc.core.db import Store
-from mapsvc.core.errors import ImportFailed, InvalidMapping
 from mapsvc.core.models import ImportRun, utcnow
-from mapsvc.core.registry import (
-    Change,
-    apply_changes,
-    diff,
-    existing_by_source,
-    existing_by_uid,
-    insert_records,
-)
+from mapsvc.core.registry import apply_changes, insert_records
 from mapsvc.core.taxonomy import Taxonomy
-from mapsvc.ingest.mapping import (
-    Mapping,
-    detect_mapping,
-    load_mapping,
-    mapping_by_name,
-    shipped_mappings,
-)
-from mapsvc.ingest.plan import (
-    Geocode,
-    ImportPlan,
-    ImportReport,
-    Rejection,
-    ReviewMode,
-    record_rejections,
-)
-from mapsvc.ingest.reader import Table, file_kind, read_raw, to_table
-from mapsvc.ingest.rows import RowRejected, resolve, row_to_record
+from mapsvc.ingest.plan import Geocode, ImportPlan, ImportReport, ReviewMode, record_rejections
+from mapsvc.ingest.upsert import choose_mapping, plan_import, read_table
 
-
-def choose_mapping(
-    taxonomy: Taxonomy, fmt: str | None, mapping_path: Path | None
-) -> Mapping | None:
-    """The mapping named by --format/--mapping, else None (detected after reading)."""
-    if fmt and mapping_path:
-        raise ImportFailed("give either --format or --mapping, not both", field="format")
-    if mapping_path:
-        return load_mapping(mapping_path, taxonomy)
-    if fmt:
-        return mapping_by_name(fmt, taxonomy)
-    return None
-
-
-def read_table(path: Path, taxonomy: Taxonomy, mapping: Mapping | None) -> tuple[Table, Mapping]:
-    """Read the file and settle the mapping (detecting it from the header if needed)."""
-    if mapping is not None:
-        _check_file_type(path, mapping)
-        raw = read_raw(path, mapping.encodings)
-        return to_table(raw, mapping.known_headers(), mapping.metadata_prefix), mapping
-    raw = read_raw(path)
-    known: set[str] = set()
-    for m in shipped_mappings(taxonomy):
-        known |= m.known_headers()
-    table = to_table(raw, known, None)
-    try:
-        mapping = detect_mapping(table.header, path.name, taxonomy)
-    except InvalidMapping as exc:
-        raise ImportFailed(exc.message, field="format") from None
-    _check_file_type(path, mapping)
-    return to_table(raw, mapping.known_headers(), mapping.metadata_prefix), mapping
-
-
-def _check_file_type(path: Path, mapping: Mapping) -> None:
-    kind = file_kind(path)
-    if kind not in mapping.file_types:
-        raise ImportFailed(
-            f"{path}: format {mapping.name} reads {', '.join(mapping.file_types)} files, not {kind}",
-            field="format",
-        )
-
-
-def plan_import(
-    session: Session,
-    path: Path,
-    taxonomy: Taxonomy,
-    *,
-    fmt: str | None = None,
-    mapping_path: Path | None = None,
-    source: str | None = None,
-    geocode: Geocode | None = None,
-    review: bool = False,
-) -> ImportPlan:
-    """Read and validate a file and compute inserts, changes and rejections (no writes).
-
-    With ``review`` rows must name providers already in the registry (others are
-    rejected) and every matched row is listed in ``plan.matched`` for the review queue.
-
-    Raises
-    ------
-    ImportFailed
-        The file cannot be read, its format is unknown or required columns are missing.
-    """
-    path = Path(path)
-    table, mapping = read_table(path, taxonomy, choose_mapping(taxonomy, fmt, mapping_path))
-    source = source or mapping.source
-    where = f"{path}: line {table.header_line}" if table.header_line else str(path)
-    try:
-        resolved = resolve(mapping, table.header, taxonomy, path.name)
-    except ValueError as exc:
-        raise ImportFailed(f"{where}: {exc} (format {mapping.name})", field="columns") from None
-    if mapping.layout == "answers":
-        if review:
-            raise ImportFailed(
-                f"{path}: --review takes table formats (survey templates), not {mapping.name}",
-                field="format",
-            )
-        from mapsvc.ingest.answers import plan_answers
-
-        return plan_answers(session, table, mapping, taxonomy)
-    plan = ImportPlan(
-        path, mapping, source, rows=len(table.rows), header=table.header, review=review
-    )
-    records: list[tuple[int, dict[str, Any], dict[str, str]]] = []
-    seen: dict[str, int] = {}
-    for line, row in table.rows:
-        try:
-            rec = row_to_record(resolved, row, taxonomy)
-        except RowRejected as exc:
-            plan.rejections.append(Rejection(line, str(exc), row))
-            continue
-        key = rec.get("uid") or rec["source_id"]
-        if key in seen:
-            plan.rejections.append(
-                Rejection(line, f"duplicate source id {key!r} (first on line {seen[key]})", row)
-            )
-            continue
-        seen[key] = line
-        records.append((line, rec, row))
-    _geocode_missing(session, records, geocode)
-    _plan_upserts(session, plan, records)
-    return plan
-
-
-def _geocode_missing(
-    session: Session,
-    records: list[tuple[int, dict[str, Any], dict[str, str]]],
-    geocode: Geocode | None,
-) -> None:
-    if geocode is None:
-        return
-    for _, rec, _ in records:
-        if rec.get("geocode_status") == "pending" and rec.get("address"):
-            found = geocode(rec["address"], session)
-            if found:
-                rec.update(
-                    lon=found["lon"],
-                    lat=found["lat"],
-                    geocode_status="geocoded",
-                    geocoder=found["geocoder"],
-                    geocode_precision=found["precision"],
-                )
-
-
-def _plan_upserts(
-    session: Session,
-    plan: ImportPlan,
-    records: list[tuple[int, dict[str, Any], dict[str, str]]],
-) -> None:
-    existing = existing_by_source(session, plan.source)
-    by_uid = existing_by_uid(session, [rec["uid"] for _, rec, _ in records if rec.get("uid")])
-    for line, rec, row in records:
-        uid = rec.pop("uid", None)
-        current = by_uid.get(uid) if uid else existing.get(rec["source_id"])
-        if uid and current is None:
-            plan.rejections.append(
-                Rejection(line, f"no provider with id {uid} in the registry", row)
-            )
-            continue
-        if current is None:
-            if plan.review:
-                plan.rejections.append(
-                    Rejection(
-                        line,
-                        "not a provider in the registry: survey rows need the id column "
-                        "(mapsvc id); new providers are added by a normal import",
-                        row,
-                    )
-                )
-                continue
-            plan.inserts.append(rec)
-            continue
-        plan.matched.append((line, current["uid"], row))
-        incoming = {k: v for k, v in rec.items() if k != "source_id"}
-        if (
-            incoming.get("geocode_status") == "pending"
-            and current.get("lon") is not None
-            and nfkc(current.get("address") or "")
-            == nfkc(incoming.get("address") or current.get("address") or "")
-        ):
-            # keep a location found earlier (geocoded online or set by hand) for the same address
-            for k in ("lon", "lat", "geocode_status", "geocoder", "geocode_precision"):
-                incoming.pop(k, None)
-        before, after = diff(current, incoming)
-        if after:
-            plan.changes.append(Change(current["id"], current["uid"], before, after, current))
-        else:
-            plan.unchanged += 1
+__all__ = [
+    "ImportReport",
+    "apply_plan",
+    "choose_mapping",
+    "default_rejects_path",
+    "import_file",
+    "plan_import",
+    "read_table",
+    "write_rejects",
+]
 
 
 def _can_write(folder: Path) -> bool:
@@ -259,7 +76,9 @@ def apply_plan(session: Session, plan: ImportPlan, *, actor: str, rejects_path: 
     session.flush()
     insert_records(session, plan.source, plan.inserts, actor=actor, import_run_id=run.id)
     apply_changes(session, plan.changes, actor=actor, action="import.update", import_run_id=run.id)
-    record_rejections(session, run.id, plan.rejections)
+    record_rejections(
+        session, run.id, plan.rejections, replaces=(str(plan.path), plan.mapping.name)
+    )
     run.finished_at = utcnow()
     return run.id
 
@@ -358,6 +177,9 @@ def import_file(
         pending,
         run_id,
         queued,
+        plan.derived_ids,
+        len(plan.skipped_cells),
+        plan.warnings,
     )
 
 

@@ -12,9 +12,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from mapsvc.core.models import RejectedRow
+from mapsvc.core.models import ImportRun, RejectedRow
 from mapsvc.core.registry import Change
 from mapsvc.ingest.mapping import Mapping
 
@@ -50,6 +51,28 @@ class ImportPlan:
     # row that names an existing provider (changed or not)
     review: bool = False
     matched: list[tuple[int, str, dict[str, str]]] = field(default_factory=list)
+    # warnings, not rejections: rows identified by a derived id (no id cell); cells that
+    # were skipped (line, header, reason) while their row imported
+    derived_ids: int = 0
+    skipped_cells: list[tuple[int, str, str]] = field(default_factory=list)
+    # rows repeating an earlier row's provider (same id, same values but extra): merged
+    merged_rows: int = 0
+    # answers layout: providers whose answers to one capability disagreed (rule applied)
+    conflicts: int = 0
+
+    @property
+    def warnings(self) -> dict[str, int]:
+        """Counts of what imported with a caveat, by reason (the import run keeps them)."""
+        out: dict[str, int] = {}
+        if self.derived_ids:
+            out["derived id (the row has no id of its own)"] = self.derived_ids
+        for _, _, reason in self.skipped_cells:
+            out[reason] = out.get(reason, 0) + 1
+        if self.merged_rows:
+            out["repeated row merged into the first row with its id"] = self.merged_rows
+        if self.conflicts:
+            out["conflicting answers settled by the mapping's rule"] = self.conflicts
+        return out
 
     @property
     def counts(self) -> dict[str, int]:
@@ -60,6 +83,8 @@ class ImportPlan:
             "unchanged": self.unchanged,
             "rejected": len(self.rejections),
             "rows": self.rows,
+            "derived_ids": self.derived_ids,
+            "skipped_cells": len(self.skipped_cells),
         }
 
 
@@ -76,15 +101,27 @@ class ImportReport:
     pending_geocode: int
     run_id: int | None
     queued: int = 0  # review mode: submissions put in the review queue
+    derived_ids: int = 0  # rows without an id, identified by a derived id
+    skipped_cells: int = 0  # cells skipped (reported, kept in extra) while the row imported
+    warnings: dict[str, int] = field(default_factory=dict)  # reason -> count
 
     def summary(self) -> dict[str, int]:
-        """The four counts and the number of data rows read (the `--json` output)."""
+        """The four counts and the number of data rows read."""
         return {
             "inserted": self.inserted,
             "updated": self.updated,
             "unchanged": self.unchanged,
             "rejected": self.rejected,
             "rows": self.rows,
+        }
+
+    def json(self) -> dict[str, Any]:
+        """The `--json` output: :meth:`summary` plus the warning counts and their reasons."""
+        return {
+            **self.summary(),
+            "derived_ids": self.derived_ids,
+            "skipped_cells": self.skipped_cells,
+            "warnings": self.warnings,
         }
 
 
@@ -101,8 +138,26 @@ class ReviewMode(Protocol):
         ...
 
 
-def record_rejections(session: Session, run_id: int, rejections: list[Rejection]) -> None:
-    """Keep rejected rows with their reasons for the editor's dashboard."""
+def record_rejections(
+    session: Session,
+    run_id: int,
+    rejections: list[Rejection],
+    *,
+    replaces: tuple[str, str | None] | None = None,
+) -> None:
+    """Keep rejected rows with their reasons for the editor's dashboard.
+
+    ``replaces=(filename, format)``: the rows kept from earlier runs of the same file and
+    format are dropped first, so re-running an import replaces its rejects instead of
+    adding the same rows again (the runs themselves, with their counts, stay).
+    """
+    if replaces is not None:
+        earlier = select(ImportRun.id).where(
+            ImportRun.filename == replaces[0],
+            ImportRun.format == replaces[1],
+            ImportRun.id != run_id,
+        )
+        session.execute(delete(RejectedRow).where(RejectedRow.import_run_id.in_(earlier)))
     if rejections:
         session.execute(
             RejectedRow.__table__.insert(),

@@ -9,7 +9,10 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterable
+import re
+import warnings
+import zipfile
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -29,7 +32,7 @@ class RawTable:
     """A file's rows before a mapping is applied."""
 
     path: Path
-    kind: str  # csv | geojson | xlsx
+    kind: str  # csv | geojson | xlsx (xls workbooks too)
     encoding: str | None
     rows: list[tuple[int, list[str]]]  # every non-empty row, header candidates included
     features: list[dict[str, Any]] | None = None
@@ -48,31 +51,120 @@ class Table:
 
 
 def file_kind(path: Path) -> str:
-    suffix = path.suffix.lower()
+    """The kind of data in a file, by its content (see :func:`sniff`), else its name."""
+    if path.is_file():
+        with path.open("rb") as fh:
+            return sniff(fh.read(4096), path.name)
+    return _kind_by_name(path.name)
+
+
+def _kind_by_name(name: str) -> str:
+    suffix = Path(name).suffix.lower()
     if suffix in (".geojson", ".json"):
         return "geojson"
     if suffix in (".xlsx", ".xlsm"):
         return "xlsx"
+    if suffix == ".xls":
+        return "xls"
     return "csv"
 
 
+def sniff(head: bytes, name: str) -> str:
+    """csv | geojson | xlsx | xls | zip from the first bytes: an .xls that is really an
+    xlsx is an xlsx, a .csv that is a zip archive is a zip; the name only breaks ties."""
+    if head.startswith(b"PK\x03\x04"):
+        return "xlsx" if b"[Content_Types].xml" in head or b"xl/" in head else "zip"
+    if head.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
+        return "xls"
+    text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if text[:1] in (b"{", b"["):
+        return "geojson"
+    kind = _kind_by_name(name)
+    return "csv" if kind in ("xlsx", "xls", "zip") else kind
+
+
 def read_raw(path: Path, encodings: Iterable[str] = ("utf-8-sig", "utf-8", "cp932")) -> RawTable:
-    """Read a CSV, GeoJSON or XLSX file into raw rows."""
+    """Read a CSV/TSV, GeoJSON, XLSX or XLS file (or a zip holding one) into raw rows."""
     if not path.exists():
         raise ImportFailed(f"{path}: no such file", field="file")
-    kind = file_kind(path)
-    if kind == "xlsx":
-        return _read_xlsx(path)
     data = path.read_bytes()
+    kind = sniff(data[:4096], path.name)
+    if kind == "zip":
+        data, inner = _unzip_one(path, data)
+        kind = sniff(data[:4096], inner)
+    if kind == "xlsx":
+        return _read_xlsx(path, data)
+    if kind == "xls":
+        return _read_xls(path, data)
     text, encoding = decode(path, data, encodings)
     if kind == "geojson":
         return _read_geojson(path, text, encoding)
     return _read_csv(path, text, encoding)
 
 
+def iter_rows(
+    path: Path, encodings: Iterable[str] = ("utf-8-sig", "utf-8", "cp932")
+) -> Iterator[list[str]]:
+    """Non-empty rows one at a time (CSV streamed; other kinds via :func:`read_raw`), for
+    large companion files."""
+    data = path.read_bytes()
+    kind = sniff(data[:4096], path.name)
+    if kind == "zip":
+        data, inner = _unzip_one(path, data)
+        kind = sniff(data[:4096], inner)
+    if kind != "csv":
+        for _, cells in read_raw(path, encodings).rows:
+            yield cells
+        return
+    text, _ = decode(path, data, encodings)
+    del data
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=sniff_delimiter(text))
+    try:
+        for cells in reader:
+            if any(c.strip() for c in cells):
+                yield cells
+    except csv.Error as exc:
+        raise ImportFailed(
+            f"{path}: line {reader.line_num}: malformed CSV: {exc}", field="file"
+        ) from exc
+
+
+def _unzip_one(path: Path, data: bytes) -> tuple[bytes, str]:
+    """The one data file inside a zip archive (publishers zip large CSVs)."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            names = [
+                n
+                for n in zf.namelist()
+                if not n.endswith("/")
+                and not Path(n).name.startswith((".", "__MACOSX"))
+                and Path(n).suffix.lower()
+                in (".csv", ".tsv", ".txt", ".xlsx", ".xls", ".json", ".geojson")
+            ]
+            if len(names) != 1:
+                raise ImportFailed(
+                    f"{path}: a zip archive must hold exactly one data file, found "
+                    f"{len(names)} ({', '.join(names[:5])})",
+                    field="file",
+                )
+            return zf.read(names[0]), names[0]
+    except zipfile.BadZipFile as exc:
+        raise ImportFailed(f"{path}: not a readable zip archive: {exc}", field="file") from exc
+
+
+DELIMITERS = (",", "\t", ";")
+
+
+def sniff_delimiter(text: str) -> str:
+    """Comma, tab or semicolon: the one the header line (outside quotes) holds most of."""
+    first = re.sub(r'"[^"]*"', "", text[:20000].split("\n", 1)[0])
+    counts = {d: first.count(d) for d in DELIMITERS}
+    best = max(DELIMITERS, key=lambda d: counts[d])
+    return best if counts[best] else ","
+
+
 def _read_csv(path: Path, text: str, encoding: str) -> RawTable:
-    first_line = text.split("\n", 1)[0]
-    delimiter = "\t" if first_line.count("\t") > first_line.count(",") else ","
+    delimiter = sniff_delimiter(text)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     rows: list[tuple[int, list[str]]] = []
     line = 1
@@ -82,9 +174,13 @@ def _read_csv(path: Path, text: str, encoding: str) -> RawTable:
                 rows.append((line, cells))
             line = reader.line_num + 1
     except csv.Error as exc:
-        raise ImportFailed(
-            f"{path}: line {reader.line_num}: malformed CSV: {exc}", field="file"
-        ) from exc
+        what = (
+            "a quoted cell that starts here is never closed (unterminated quote, or the file "
+            "is truncated)"
+            if "end of data" in str(exc)
+            else f"malformed CSV: {exc}"
+        )
+        raise ImportFailed(f"{path}: line {line}: {what}", field="file") from exc
     return RawTable(path, "csv", encoding, rows)
 
 
@@ -114,22 +210,49 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
-def _read_xlsx(path: Path) -> RawTable:
+def _read_xlsx(path: Path, data: bytes) -> RawTable:
     from openpyxl import load_workbook
 
     try:
-        wb = load_workbook(path, read_only=True, data_only=True)
+        with warnings.catch_warnings():
+            # real municipal workbooks carry print headers openpyxl cannot parse; harmless
+            warnings.filterwarnings("ignore", "Cannot parse header or footer", UserWarning)
+            wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises several unrelated types for bad files
         raise ImportFailed(f"{path}: not a readable XLSX workbook: {exc}", field="file") from exc
+    rows: list[tuple[int, list[str]]] = []
     try:
-        ws = wb.worksheets[0]
-        rows: list[tuple[int, list[str]]] = []
-        for i, values in enumerate(ws.iter_rows(values_only=True), start=1):
-            cells = [_cell(v) for v in values]
-            if any(c.strip() for c in cells):
-                rows.append((i, cells))
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", "Cannot parse header or footer", UserWarning)
+            ws = wb.worksheets[0]
+            for i, values in enumerate(ws.iter_rows(values_only=True), start=1):
+                cells = [_cell(v) for v in values]
+                if any(c.strip() for c in cells):
+                    rows.append((i, cells))
     finally:
         wb.close()
+    return RawTable(path, "xlsx", None, rows)
+
+
+def _read_xls(path: Path, data: bytes) -> RawTable:
+    """An old binary Excel (BIFF) workbook, first sheet."""
+    import xlrd
+
+    try:
+        book = xlrd.open_workbook(file_contents=data)
+    except Exception as exc:  # xlrd raises its own error types and struct errors
+        raise ImportFailed(f"{path}: not a readable XLS workbook: {exc}", field="file") from exc
+    sheet = book.sheet_by_index(0)
+    rows: list[tuple[int, list[str]]] = []
+    for i in range(sheet.nrows):
+        cells = []
+        for cell in sheet.row(i):
+            value = cell.value
+            if cell.ctype == xlrd.XL_CELL_DATE:
+                value = xlrd.xldate.xldate_as_datetime(value, book.datemode)
+            cells.append(_cell(value))
+        if any(c.strip() for c in cells):
+            rows.append((i + 1, cells))
     return RawTable(path, "xlsx", None, rows)
 
 
@@ -146,6 +269,10 @@ def to_table(raw: RawTable, known_headers: set[str], metadata_prefix: str | None
             best_line_index, best_score = i, score
     header_line, header_cells = raw.rows[best_line_index]
     header = [c.replace("\ufeff", "").strip() for c in header_cells]
+    # trailing unnamed header cells are padding, not columns a row must fill
+    width = len(header)
+    while width and not header[width - 1]:
+        width -= 1
     rows: list[tuple[int, dict[str, str]]] = []
     for line, cells in raw.rows[best_line_index + 1 :]:
         if metadata_prefix and cells and cells[0].startswith(metadata_prefix):
@@ -153,6 +280,10 @@ def to_table(raw: RawTable, known_headers: set[str], metadata_prefix: str | None
         row = dict(zip(header, cells, strict=False))
         if len(cells) > len(header) and any(c.strip() for c in cells[len(header) :]):
             row["@overflow"] = ",".join(cells[len(header) :])
+        elif len(cells) < width and raw.kind == "csv":
+            # a CSV row that stops early (a lost delimiter, a truncated file) would shift or
+            # blank the cells after it; spreadsheets drop trailing empty cells, CSVs do not
+            row["@short"] = f"{len(cells)} of {width}"
         rows.append((line, row))
     return Table(raw.path, raw.kind, raw.encoding, header, header_line, rows)
 

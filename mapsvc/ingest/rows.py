@@ -19,6 +19,8 @@ from mapsvc.core.codes import (
 from mapsvc.core.taxonomy import Taxonomy
 from mapsvc.ingest.mapping import TEMPLATE_FIELD, Mapping
 from mapsvc.ingest.reader import GEOMETRY
+from mapsvc.ingest.spec import ROW, TYPE
+from mapsvc.ingest.text import clean, clean_multiline
 
 _PLAIN_FIELDS = (
     "name",
@@ -37,6 +39,10 @@ _PLAIN_FIELDS = (
 )
 _DANGLING = re.compile(r"^[\s〜~\-@/]+|[\s〜~\-@/]+$")
 FILENAME = "@filename"  # rule column that tests the file name instead of a cell
+_MULTILINE = frozenset({"hours", "notes_professional", "contact_hours"})
+# keys a record carries back to the planner (popped there, never stored)
+DERIVED = "@derived_id"
+SKIPPED = "@skipped_cells"
 
 
 class RowRejected(ValueError):
@@ -50,6 +56,8 @@ class Resolved:
     mapping: Mapping
     columns: dict[str, str]
     templates: dict[str, str]
+    # further header variants present in the file, tried in order when the first is empty
+    fallbacks: dict[str, list[str]]
     type_column: str | None
     rule_columns: dict[tuple[str, ...], str | None]
     # (header, capability, spec, note header)
@@ -69,18 +77,29 @@ def _find(header_keys: dict[str, str], variants: tuple[str, ...]) -> str | None:
 def resolve(mapping: Mapping, header: list[str], taxonomy: Taxonomy, filename: str) -> Resolved:
     """Bind a mapping to a header; raise ``ValueError`` listing missing required columns."""
     keys = {header_key(h): h for h in header}
+    keys.setdefault(ROW, ROW)
+    keys.setdefault(TYPE, TYPE)
     columns: dict[str, str] = {}
     templates: dict[str, str] = {}
+    fallbacks: dict[str, list[str]] = {}
     for target, spec in mapping.columns.items():
-        actual = _find(keys, spec.headers) if spec.headers else None
-        if actual is not None:
-            columns[target] = actual
-        elif spec.template and all(header_key(h) in keys for h in spec.template_headers()):
+        present = list(dict.fromkeys(a for v in spec.headers if (a := keys.get(header_key(v)))))
+        if present:
+            columns[target] = present[0]
+            if len(present) > 1:
+                fallbacks[target] = present[1:]
+        # a template fills in whatever of its columns the file has (missing ones render
+        # empty); a source id template only when the file has every column it names
+        need = all if target == "source_id" else any
+        if spec.template and need(header_key(h) in keys for h in spec.template_headers()):
             templates[target] = TEMPLATE_FIELD.sub(
                 lambda m: (
                     "{"
                     + "|".join(
-                        [keys[header_key(m.group(1).split("|")[0])], *m.group(1).split("|")[1:]]
+                        [
+                            keys.get(header_key(m.group(1).split("|")[0]), "@missing"),
+                            *m.group(1).split("|")[1:],
+                        ]
                     )
                     + "}"
                 ),
@@ -125,6 +144,7 @@ def resolve(mapping: Mapping, header: list[str], taxonomy: Taxonomy, filename: s
         mapping,
         columns,
         templates,
+        fallbacks,
         _find(keys, mapping.type_column) if mapping.type_column else None,
         rule_columns,
         cap_cols,
@@ -134,16 +154,26 @@ def resolve(mapping: Mapping, header: list[str], taxonomy: Taxonomy, filename: s
 
 
 def _value(res: Resolved, row: dict[str, str], target: str) -> str:
+    """The cleaned value of a target: the first non-empty header variant, else the template
+    (a source id template only when every part it names is filled)."""
+    norm = clean_multiline if target in _MULTILINE else clean
     if target in res.columns:
-        return nfkc(row.get(res.columns[target], "") or "")
+        value = norm(row.get(res.columns[target]))
+        if value:
+            return value
+        for other in res.fallbacks.get(target, ()):
+            value = norm(row.get(other))
+            if value:
+                return value
     if target in res.templates:
         parts = [p.split("|", 1)[0] for p in TEMPLATE_FIELD.findall(res.templates[target])]
-        if not any(nfkc(row.get(p, "") or "") for p in parts):
+        filled = [bool(clean(row.get(p))) for p in parts]
+        if not any(filled) or (target == "source_id" and not all(filled)):
             return ""
-        text = nfkc(
+        text = clean(
             TEMPLATE_FIELD.sub(lambda m: _render_field(m.group(1), row), res.templates[target])
         )
-        return _DANGLING.sub("", re.sub(r"\s+", " ", text))
+        return _DANGLING.sub("", text)
     return ""
 
 
@@ -156,7 +186,7 @@ def _rule_text(res: Resolved, column: tuple[str, ...], row: dict[str, str]) -> s
 
 def _render_field(spec: str, row: dict[str, str]) -> str:
     column, *filters = spec.split("|")
-    text = nfkc(row.get(column, "") or "")
+    text = clean(row.get(column))
     for filt in filters:
         if filt == "key":
             text = re.sub(r"[\s]+", "", text)
@@ -177,14 +207,18 @@ def _decide_type(res: Resolved, row: dict[str, str]) -> str:
         if text is not None and rule.matches(text):
             return rule.result
     if res.type_column is not None:
-        raw = nfkc(row.get(res.type_column, "") or "")
+        raw = clean(row.get(res.type_column))
         if raw in m.type_map:
+            if m.type_map[raw] == "by_name":
+                return _type_by_name(res, row, raw)
             return m.type_map[raw]
         if raw and not m.type_fixed:
             raise RowRejected(
                 f"provider type {raw!r} in column {res.type_column} is not mapped; "
                 f"known: {', '.join(m.type_map)}"
             )
+    if m.type_by_name and res.type_column is None and not m.type_fixed:
+        return _type_by_name(res, row, "")
     if m.type_filename:
         found = re.search(m.type_filename[0], res.filename)
         if found and found.group(1) in m.type_filename[1]:
@@ -192,6 +226,47 @@ def _decide_type(res: Resolved, row: dict[str, str]) -> str:
     if m.type_fixed:
         return m.type_fixed
     raise RowRejected("provider type could not be determined from this row")
+
+
+def _type_by_name(res: Resolved, row: dict[str, str], raw: str) -> str:
+    name = _value(res, row, "name")
+    for pattern, result in res.mapping.type_by_name:
+        if re.search(pattern, name):
+            return result
+    if res.mapping.type_fixed:
+        return res.mapping.type_fixed
+    what = f"type {raw!r} is decided by the name, and" if raw else "the"
+    raise RowRejected(f"{what} name {name!r} matches none of type.by_name")
+
+
+def derived_id(res: Resolved, row: dict[str, str], rec: dict[str, Any]) -> str:
+    """The id of a row whose id cell is empty (or that has no id column).
+
+    ``derived_id: [name, address, type]`` (the default) gives ``~name|address|type`` (the
+    parts in the order listed): the name without spaces or a 休止中 marker, the address in
+    :func:`mapsvc.core.addresses.normalise` form, so re-publishing the same facility with
+    spacing, full-width digits or 丁目 spelt differently finds the same provider.
+    ``derived_id: "@row"`` gives ``@row<n>`` (the data row's position): only stable while
+    the publisher keeps the order. ``derived_id: none`` rejects such rows.
+    """
+    parts = res.mapping.derived_id
+    if not parts:
+        raise RowRejected("no source id (the column that identifies the row is empty)")
+    if parts == (ROW,):
+        return f"@row{row.get(ROW, '')}"
+    values: list[str] = []
+    for part in parts:
+        value = str(rec.get(part) or _value(res, row, part) or "")
+        if part == "name":
+            value = re.sub(r"[(（]休止中[)）]", "", re.sub(r"\s+", "", value))
+        elif part == "address":
+            value = normalise_address(value)
+        values.append(value)
+    if not any(v for p, v in zip(parts, values, strict=True) if p != "type"):
+        raise RowRejected(
+            f"no source id, and nothing to derive one from ({', '.join(parts)} are empty)"
+        )
+    return "~" + "|".join(values)
 
 
 def _parse_date(raw: str, what: str) -> datetime:
@@ -260,6 +335,11 @@ def row_to_record(res: Resolved, row: dict[str, str], taxonomy: Taxonomy) -> dic
         raise RowRejected(
             f"the row has more cells than the header ({row['@overflow'][:40]!r} left over)"
         )
+    if "@short" in row:
+        raise RowRejected(
+            f"the row has fewer cells than the header ({row['@short']}): a delimiter is missing "
+            "or the file is cut short, so no cell can be trusted"
+        )
     geometry = row.get(GEOMETRY)
     if geometry and geometry != "Point":
         raise RowRejected(
@@ -272,15 +352,13 @@ def row_to_record(res: Resolved, row: dict[str, str], taxonomy: Taxonomy) -> dic
     uid = _value(res, row, "uid")
     if uid:
         rec["uid"] = uid
-    source_id = _value(res, row, "source_id")
-    if not source_id and not uid:
-        raise RowRejected("no source id (the column that identifies the row is empty)")
-    rec["source_id"] = source_id[:200] if source_id else None
-
+    keep = m.empty == "keep"
     for target in _PLAIN_FIELDS:
         if target in res.columns or target in res.templates:
-            rec[target] = _value(res, row, target) or None
-    if "name" in rec and rec["name"] is None:  # the file has a name column, empty here
+            value = _value(res, row, target)
+            if value or not keep:
+                rec[target] = value or None
+    if ("name" in res.columns or "name" in res.templates) and not rec.get("name"):
         raise RowRejected("name is empty")
     if "address_detail" in res.columns and rec.get("address"):
         detail = _value(res, row, "address_detail")
@@ -295,6 +373,12 @@ def row_to_record(res: Resolved, row: dict[str, str], taxonomy: Taxonomy) -> dic
             f"unknown provider type {type_key!r}; expected one of {', '.join(taxonomy.provider_types)}"
         )
     rec["type"] = type_key
+    row[TYPE] = type_key
+    source_id = _value(res, row, "source_id")
+    if not source_id and not uid:
+        source_id = derived_id(res, row, rec)
+        rec[DERIVED] = True
+    rec["source_id"] = source_id[:200] if source_id else None
 
     if (
         "municipality_code" in res.columns
@@ -303,7 +387,10 @@ def row_to_record(res: Resolved, row: dict[str, str], taxonomy: Taxonomy) -> dic
     ):
         raw_code = _value(res, row, "municipality_code") or m.defaults.get("municipality_code", "")
         try:
-            rec["municipality_code"] = normalise_municipality_code(raw_code) if raw_code else None
+            if raw_code or not keep:
+                rec["municipality_code"] = (
+                    normalise_municipality_code(raw_code) if raw_code else None
+                )
         except ValueError as exc:
             raise RowRejected(f"invalid municipality code: {exc}") from None
 
@@ -353,23 +440,27 @@ def row_to_record(res: Resolved, row: dict[str, str], taxonomy: Taxonomy) -> dic
 
     if "confirmed_at" in res.columns:
         raw = _value(res, row, "confirmed_at")
-        rec["confirmed_at"] = _parse_date(raw, "confirmed_at") if raw else None
+        if raw or not keep:
+            rec["confirmed_at"] = _parse_date(raw, "confirmed_at") if raw else None
 
     area = _service_area(res, row)
     if area is not None:
         rec["service_area"] = area
 
     caps: dict[str, Any] = {}
+    skipped: list[tuple[str, str, str]] = []
     for header, key, spec, note_header in res.capability_columns:
         raw = nfkc(row.get(header, "") or "")
-        note = nfkc(row.get(note_header, "") or "") if note_header else None
+        note = clean(row.get(note_header)) if note_header else None
         if not raw and not note:
             continue
         cap = taxonomy.capabilities[key]
-        if rec["type"] not in cap.applies_to and raw:
-            raise RowRejected(
-                f"capability {key} does not apply to provider type {rec['type']} (column {header})"
-            )
+        if rec["type"] not in cap.applies_to:
+            if raw:
+                skipped.append(
+                    (header, raw, f"capability {key} does not apply to provider type {rec['type']}")
+                )
+            continue
         try:
             if spec is not None and spec.values:
                 if raw in spec.values:
@@ -403,7 +494,12 @@ def row_to_record(res: Resolved, row: dict[str, str], taxonomy: Taxonomy) -> dic
             caps[key] = value
     if caps:
         rec["capabilities"] = caps
-    if res.extra:
-        extra = {name: nfkc(row.get(col, "") or "") for name, col in res.extra.items()}
-        rec["extra"] = {k: v for k, v in extra.items() if v}
+    extra = {name: clean_multiline(row.get(col)) for name, col in res.extra.items()}
+    extra = {k: v for k, v in extra.items() if v}
+    for header, raw, _reason in skipped:
+        extra[f"skipped: {header}"] = raw  # kept, so nothing the file said is lost
+    if skipped:
+        rec[SKIPPED] = skipped
+    if res.extra or skipped:
+        rec["extra"] = extra
     return rec
