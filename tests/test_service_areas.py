@@ -12,12 +12,8 @@ from mapsvc.core.errors import DataUnavailable, InvalidInput
 from mapsvc.core.taxonomy import load_taxonomy
 from mapsvc.geo._road_index import build_road_index, reached_parts
 from mapsvc.geo.area_check import point_check
-from mapsvc.geo.service_areas import (
-    area_context,
-    build_area_set,
-    provider_area_geometries,
-    resolve_rules,
-)
+from mapsvc.geo.area_sets import build_area_set, provider_area_geometries
+from mapsvc.geo.service_areas import area_context, resolve_rules
 
 TAXONOMY = load_taxonomy("layers")
 DEFAULTS = TAXONOMY.service_area_defaults()

@@ -24,7 +24,8 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from mapsvc.core.models import ServiceAreaCache, utcnow
-from mapsvc.geo.service_areas import AreaContext, AreaRule, provider_area_geometries, resolve_rules
+from mapsvc.geo.area_sets import provider_area_geometries
+from mapsvc.geo.service_areas import AreaContext, AreaRule, resolve_rules
 
 SIMPLIFY_M = 5.0
 

@@ -29,8 +29,9 @@ import pandas as pd
 from mapsvc.core.errors import InvalidInput
 from mapsvc.core.filters import CapabilityFilter  # the finder's filter: one rule for "offers"
 from mapsvc.core.taxonomy import Taxonomy
+from mapsvc.geo.area_sets import AreaSet, build_area_set
 from mapsvc.geo.population import BANDS
-from mapsvc.geo.service_areas import AreaContext, AreaRule, AreaSet, build_area_set, resolve_rules
+from mapsvc.geo.service_areas import AreaContext, AreaRule, resolve_rules
 
 COUNT_COLUMNS: tuple[str, ...] = ("total", *BANDS, "65+", "75+")
 
