@@ -319,3 +319,71 @@ def test_osm_file_without_drivable_roads_then_travel_time_is_refused(
         runner, sqlite_services, "coverage", "--capability", "home_visit_medical", "--minutes", "10"
     )
     assert refused.exit_code == 1 and "no road network is loaded" in refused.output
+
+
+def test_locked_store_is_a_clear_message_not_a_traceback(sqlite_services, runner, monkeypatch):
+    """Another writer holding the store: `users add` says so and exits 1 (issue 11 item 8)."""
+    import sqlite3
+
+    from mapsvc.core import db
+
+    monkeypatch.setattr(db, "BUSY_TIMEOUT_S", 0.2)
+    path = sqlite_services.config["DATABASE_URL"].removeprefix("sqlite:///")
+    holder = sqlite3.connect(path, timeout=0.1, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # what a long write transaction looks like
+    try:
+        result = run_cli(
+            runner,
+            sqlite_services,
+            "users",
+            "add",
+            "someone",
+            "--role",
+            "planner",
+            input="a-long-password\na-long-password\n",
+        )
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert result.exit_code == 1
+    assert "error: the store is busy" in result.output
+    assert "Traceback" not in result.output and "OperationalError" not in result.output
+
+
+def test_service_areas_hold_no_write_transaction_while_computing(planner_store, monkeypatch):
+    """Polygons are computed with no session open; the cache is written afterwards."""
+    from mapsvc.geo import area_sets, service_area_cache
+    from mapsvc.planner.inputs import context_for, providers_for
+
+    store = planner_store.store
+    open_sessions = []
+    real_session = store.session
+
+    from contextlib import contextmanager
+
+    depth = {"n": 0}
+
+    @contextmanager
+    def counting():
+        depth["n"] += 1
+        try:
+            with real_session() as s:
+                yield s
+        finally:
+            depth["n"] -= 1
+
+    real_geoms = area_sets.provider_area_geometries
+
+    def spy(rules, ctx, quad_segs=8):
+        open_sessions.append(depth["n"])
+        return real_geoms(rules, ctx, quad_segs)
+
+    monkeypatch.setattr(store, "session", counting)
+    monkeypatch.setattr(service_area_cache, "provider_area_geometries", spy)
+    with real_session() as s:
+        providers = providers_for(s)
+        ctx = context_for(planner_store, s, lons=providers["lon"])
+    areas, _ = service_area_cache.provider_areas(store, providers, ctx, minutes=1)
+    assert open_sessions == [0] and len(areas) == 2
+    with real_session() as s:
+        assert len(s.scalars(select(ServiceAreaCache)).all()) == 2

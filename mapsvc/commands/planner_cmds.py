@@ -139,7 +139,7 @@ def service_areas(
     from mapsvc.planner.inputs import context_for, providers_for
 
     check_limits(minutes, radius_km)
-    with services.store.session() as session:
+    with services.store.session() as session:  # a short read; no write is held below
         providers = providers_for(session)
         if uid:
             providers = providers[providers["uid"] == uid]
@@ -152,9 +152,9 @@ def service_areas(
         ctx = context_for(
             services, session, lons=providers["lon"], need_network=minutes is not None
         )
-        areas, problems = provider_areas(
-            session, providers, ctx, minutes=minutes, radius_km=radius_km
-        )
+    areas, problems = provider_areas(
+        services.store, providers, ctx, minutes=minutes, radius_km=radius_km
+    )
     if uid and problems and any(p["problem"] == "off_network" for p in problems):
         from mapsvc.geo.service_areas import OffNetwork
 

@@ -21,6 +21,7 @@ from pyproj import CRS
 from scipy.spatial import cKDTree
 
 from mapsvc.core.errors import DataUnavailable
+from mapsvc.geo._area_tree import cached_area_tree, reach_key
 from mapsvc.geo._road_index import reached_parts
 from mapsvc.geo.service_areas import AreaContext, AreaRule, on_network
 
@@ -108,34 +109,38 @@ def provider_area_geometries(
 ) -> dict[int, Any]:
     """Each provider's own area polygon (metres), by provider id; off-network ones omitted.
 
-    Travel-time providers are run ``_CHUNK`` sources per Dijkstra call with the largest
-    limit of the chunk, then cut to each provider's own limit.
+    Travel-time providers: one Dijkstra call per ``_CHUNK`` distinct (node, limit) pairs
+    (``scipy.sparse.csgraph.dijkstra`` with many sources and the chunk's largest limit),
+    each cut to its own limit; providers reaching exactly the same road share one polygon,
+    and the polygon is built from the network's pre-united buffers
+    (:class:`mapsvc.geo._area_tree.AreaTree`), so a provider that reaches the whole
+    network costs no overlay at all.
     """
     out: dict[int, Any] = {}
-    travel: list[AreaRule] = []
+    travel: dict[tuple[int, float], list[int]] = {}
     for r in rules:
         if not on_network(r, ctx):
             continue
-        if r.kind == "travel_time":
-            travel.append(r)
+        if r.kind == "travel_time" and r.node is not None:
+            travel.setdefault((int(r.node), float(r.minutes or 0.0)), []).append(r.provider_id)
         else:
             out[r.provider_id] = build_area_set([r], ctx).geometry(quad_segs)
-    if travel and ctx.road is None:
+    if not travel:
+        return out
+    if ctx.road is None:
         raise DataUnavailable("travel-time areas need a road network", field="minutes")
-    travel.sort(key=lambda r: r.minutes or 0.0)
-    for start in range(0, len(travel), _CHUNK):
-        chunk = travel[start : start + _CHUNK]
-        assert ctx.road is not None
-        limit = max((r.minutes or 0.0) for r in chunk) * 60.0
-        times = ctx.road.node_times_each(np.array([r.node for r in chunk]), limit)
-        for r, row in zip(chunk, times, strict=True):
-            single = AreaSet(
-                ctx.crs,
-                ctx.access_m,
-                reached_parts(ctx.road, row, (r.minutes or 0.0) * 60.0),
-                np.empty((0, 2)),
-                np.empty(0),
-                np.empty(0, dtype=object),
-            )
-            out[r.provider_id] = single.geometry(quad_segs)
+    road = ctx.road
+    tree = cached_area_tree(road, ctx.access_m, quad_segs)
+    by_reach: dict[bytes, Any] = {}
+    pairs = sorted(travel, key=lambda p: p[1])
+    for start in range(0, len(pairs), _CHUNK):
+        chunk = pairs[start : start + _CHUNK]
+        limit = max(m for _, m in chunk) * 60.0
+        times = road.node_times_each(np.array([n for n, _ in chunk]), limit)
+        for (node, minutes), row in zip(chunk, times, strict=True):
+            key = reach_key(road, row, minutes * 60.0)
+            if key not in by_reach:
+                by_reach[key] = tree.polygon(row, minutes * 60.0)
+            for provider_id in travel[(node, minutes)]:
+                out[provider_id] = by_reach[key]
     return out
