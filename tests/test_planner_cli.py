@@ -387,3 +387,61 @@ def test_service_areas_hold_no_write_transaction_while_computing(planner_store, 
     assert open_sessions == [0] and len(areas) == 2
     with real_session() as s:
         assert len(s.scalars(select(ServiceAreaCache)).all()) == 2
+
+
+def test_coverage_side_by_side_quadrants_add_up(planner_store, runner) -> None:
+    """Issue 11 item 1: inside/outside the radius x inside/outside N minutes, per band."""
+    args = ["--capability", "home_visit_medical", "--json"]
+    both = _json(
+        run_cli(
+            runner,
+            planner_store,
+            "coverage",
+            *args,
+            "--compare-radius-km",
+            "0.3",
+            "--minutes",
+            "0.5",
+        )
+    )
+    radius = _json(run_cli(runner, planner_store, "coverage", *args, "--radius-km", "0.3"))
+    minutes = _json(run_cli(runner, planner_store, "coverage", *args, "--minutes", "0.5"))
+    assert both["quadrants"] == ["both", "only_radius", "only_minutes", "neither"]
+    by_band_r = {r["band"]: r for r in radius["bands"]}
+    by_band_m = {r["band"]: r for r in minutes["bands"]}
+    for row in both["bands"]:
+        assert (
+            row["both"] + row["only_radius"] + row["only_minutes"] + row["neither"] == row["total"]
+        )
+        assert row["both"] + row["only_radius"] == by_band_r[row["band"]]["covered"]
+        assert row["both"] + row["only_minutes"] == by_band_m[row["band"]]["covered"]
+    total = next(r for r in both["bands"] if r["band"] == "total")
+    assert total["only_minutes"] > 0 and total["neither"] > 0 and total["both"] > 0
+    wide = _json(
+        run_cli(
+            runner,
+            planner_store,
+            "coverage",
+            *args,
+            "--compare-radius-km",
+            "0.7",
+            "--minutes",
+            "0.5",
+        )
+    )
+    wide_total = next(r for r in wide["bands"] if r["band"] == "total")
+    assert wide_total["only_radius"] > 0  # the disc's diagonals lie beyond the streets' reach
+    for area in both["by_area"]:
+        quads = sum(area[f"75+_{q}"] for q in both["quadrants"])
+        assert quads == area["75+"]
+    text = run_cli(
+        runner, planner_store, "coverage", "--capability", "home_visit_medical",
+        "--compare-radius-km", "16", "--minutes", "0.5",
+    )  # fmt: skip
+    assert text.exit_code == 0 and "16 km radius vs 0.5 min" in text.output
+    assert "only 16 km" in text.output
+    alone = run_cli(
+        runner, planner_store, "coverage", "--capability", "home_visit_medical",
+        "--compare-radius-km", "16",
+    )  # fmt: skip
+    assert alone.exit_code == 1 and "needs --minutes" in alone.output

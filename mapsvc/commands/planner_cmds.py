@@ -47,6 +47,12 @@ def _warn_problems(problems: list[dict[str, Any]], strict: bool) -> None:
 )
 @click.option("--minutes", type=float, help="Travel-time limit on the road network.")
 @click.option("--radius-km", type=float, help="Straight-line radius instead of travel time.")
+@click.option(
+    "--compare-radius-km",
+    type=float,
+    help="Side by side with --minutes: inside/outside this radius x inside/outside the time "
+    "limit (e.g. 16, the 訪問診療 distance rule).",
+)
 @click.option("--population", "dataset", help="Population dataset (default: PLANNER_POPULATION).")
 @click.option(
     "--top",
@@ -66,6 +72,7 @@ def coverage(
     types: tuple[str, ...],
     minutes: float | None,
     radius_km: float | None,
+    compare_radius_km: float | None,
     dataset: str | None,
     top: int,
     strict: bool,
@@ -79,6 +86,13 @@ def coverage(
     """
     from mapsvc.planner.analyses import run_coverage
 
+    if compare_radius_km is not None:
+        if radius_km is not None:
+            raise InvalidInput(
+                "give --compare-radius-km or --radius-km, not both", field="radius_km"
+            )
+        _compare(services, specs, types, minutes, compare_radius_km, dataset, strict, as_json)
+        return
     dataset, result = run_coverage(
         services,
         list(specs),
@@ -111,6 +125,41 @@ def coverage(
         click.echo("uncovered places, most residents aged 75+ first:")
         for p in summary["uncovered_places"]:
             click.echo(f"  {p['name'] or p['key']}: 75+ {p['75+']:,} of {p['total']:,}")
+
+
+def _compare(
+    services: Services,
+    specs: tuple[str, ...],
+    types: tuple[str, ...],
+    minutes: float | None,
+    radius_km: float,
+    dataset: str | None,
+    strict: bool,
+    as_json: bool,
+) -> None:
+    from mapsvc.planner.analyses import run_compare
+
+    if minutes is None:
+        raise InvalidInput("--compare-radius-km needs --minutes N", field="minutes")
+    dataset, comparison = run_compare(
+        services, list(specs), minutes=minutes, radius_km=radius_km, dataset=dataset,
+        types=list(types),
+    )  # fmt: skip
+    summary = comparison.to_dict(services.taxonomy)
+    _warn_problems(summary["problems"], strict)
+    summary["population"] = dataset
+    if as_json:
+        _echo_json(summary)
+        return
+    click.echo(
+        f"{summary['description']} — {radius_km:g} km radius vs {minutes:g} min travel time; "
+        f"population {dataset}"
+    )
+    head = ["both", f"only {radius_km:g} km", f"only {minutes:g} min", "neither"]
+    click.echo(f"{'band':>7} {'total':>10} " + " ".join(f"{h:>12}" for h in head))
+    for row in summary["bands"]:
+        cells = " ".join(f"{row[q]:>12,}" for q in summary["quadrants"])
+        click.echo(f"{row['band']:>7} {row['total']:>10,} {cells}")
 
 
 @click.command("service-areas")

@@ -21,6 +21,7 @@ from mapsvc.core.errors import InvalidInput
 from mapsvc.geo.areas import areas_frame
 from mapsvc.geo.service_areas import AreaContext, check_limits
 from mapsvc.planner.candidates import find_candidates
+from mapsvc.planner.compare import Comparison
 from mapsvc.planner.coverage import (
     CoverageResult,
     Filter,
@@ -75,6 +76,46 @@ def run_coverage(
         minutes=minutes, radius_km=radius_km, group_column="group", top=top,
     )  # fmt: skip
     return dataset, result
+
+
+def run_compare(
+    services: Any,
+    specs: Sequence[str],
+    *,
+    minutes: float | None,
+    radius_km: float = 16.0,
+    dataset: str | None = None,
+    types: Sequence[str] = (),
+) -> tuple[str, Comparison]:
+    """(dataset, radius vs travel time) for the same filter, population and providers.
+
+    Raises
+    ------
+    InvalidInput
+        No time limit, a limit <= 0, an unknown capability.
+    DataUnavailable
+        No population or no road network.
+    """
+    filters = _filters(services, specs, types)
+    if minutes is None:
+        raise InvalidInput("a side-by-side comparison needs a time limit", field="minutes")
+    check_limits(minutes, None)
+    check_limits(None, radius_km)
+    dataset, pop, providers, ctx = _inputs(services, dataset, need_network=True)
+    results = [
+        compute_coverage(
+            providers,
+            pop,
+            ctx,
+            filters,
+            services.taxonomy,
+            minutes=m,
+            radius_km=r,
+            group_column="group",
+        )  # fmt: skip
+        for m, r in ((None, radius_km), (minutes, None))
+    ]
+    return dataset, Comparison(results[0], results[1])
 
 
 def _inputs(
