@@ -32,7 +32,8 @@ def test_coverage_map_choropleth_and_what_if(browser, demo_services) -> None:
         page.select_option("#cov-capability", "home_visit_medical")
         page.select_option("#cov-level", "active")
         page.check("input[name=mode][value=minutes]")
-        page.fill("#cov-limit", "3")
+        assert page.input_value("#cov-km") == "16"  # the 16 km rule, its own input
+        page.fill("#cov-minutes", "3")
         with page.expect_response(
             lambda r: "/planner/api/coverage" in r.url and "minutes=3" in r.url
         ) as info:
@@ -44,6 +45,24 @@ def test_coverage_map_choropleth_and_what_if(browser, demo_services) -> None:
         before = float(page.locator("#share-75").get_attribute("data-value"))
         assert 0 < before < 1
         assert page.locator("#bands-table tbody tr").count() == 21
+
+        # 1b. side by side: 16 km vs 3 minutes, four quadrants per band, drawn on the map
+        page.check("input[name=mode][value=compare]")
+        with page.expect_response(
+            lambda r: "/planner/api/compare" in r.url and "radius_km=16" in r.url
+        ) as info:
+            page.click("#cov-run")
+        assert info.value.status == 200
+        page.wait_for_selector("#coverage-map[data-state=ready]")
+        assert page.locator("#compare-table tbody tr").count() == 21
+        assert page.locator("#coverage-map path.quadrant-only_radius").count() >= 1
+        first = page.locator("#compare-table tbody tr").nth(0).inner_text().replace(",", "")
+        total, *quads = (int(x) for x in first.split()[1:])
+        assert sum(quads) == total
+        page.check("input[name=mode][value=minutes]")
+        page.click("#cov-run")
+        page.wait_for_selector("#coverage-map[data-state=ready]")
+        assert page.locator("#compare-box").is_hidden()
 
         # 2. the choropleth of an indicator per 日常生活圏域, with a legend and units
         page.wait_for_selector("#choropleth-map[data-state=ready]", timeout=60_000)

@@ -169,3 +169,30 @@ def test_printable_area_report_embeds_the_map(planner_client) -> None:
     ).get_data(as_text=True)
     assert "西圏域" in html and "data:image/png;base64," in html
     assert planner_client.get("/planner/report/daily_life_area/NOPE").status_code == 404
+
+
+def test_compare_api_and_downloads_give_the_four_quadrants(planner_client) -> None:
+    """Issue 11 item 1 on the page's API: 16 km by default, quadrants add up, maps, files."""
+    q = "capability=home_visit_medical&minutes=0.5"
+    body = planner_client.get(f"/planner/api/compare?{q}").get_json()
+    assert body["radius_km"] == 16.0 and body["minutes"] == 0.5
+    for row in body["bands"]:
+        assert sum(row[k] for k in body["quadrants"]) == row["total"]
+    assert set(body["areas"]) == {"both", "only_radius", "only_minutes"}
+    assert body["areas"]["only_radius"]["type"] in ("Polygon", "MultiPolygon")
+    assert all("name" in a for a in body["by_area"])
+    small = planner_client.get(f"/planner/api/compare?{q}&radius_km=0.2").get_json()
+    assert small["radius_km"] == 0.2
+    csv = planner_client.get(f"/planner/download/compare.csv?{q}").get_data(as_text=True)
+    assert "only_radius" in csv.splitlines()[0] and "only_minutes" in csv.splitlines()[0]
+    geo = json.loads(planner_client.get(f"/planner/download/compare.geojson?{q}").data)
+    assert {f["properties"]["quadrant"] for f in geo["features"]} <= {
+        "both",
+        "only_radius",
+        "only_minutes",
+        "neither",
+    }
+    gpkg = planner_client.get(f"/planner/download/compare.gpkg?{q}")
+    assert gpkg.status_code == 200 and gpkg.data[:15] == b"SQLite format 3"
+    bad = planner_client.get("/planner/api/compare?capability=home_visit_medical")
+    assert bad.status_code == 400 and bad.get_json()["field"] == "minutes"

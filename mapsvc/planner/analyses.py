@@ -115,7 +115,9 @@ def run_compare(
         )  # fmt: skip
         for m, r in ((None, radius_km), (minutes, None))
     ]
-    return dataset, Comparison(results[0], results[1])
+    names: list[dict[str, Any]] = [{"area": a} for a in sorted(set(pop["group"].astype(str)))]
+    _name_areas(services, names)
+    return dataset, Comparison(results[0], results[1], {r["area"]: r["name"] for r in names})
 
 
 def _inputs(
@@ -156,14 +158,19 @@ def run_what_if(
         minutes=minutes, radius_km=radius_km, group_column="group",
     )  # fmt: skip
     out["dataset"] = dataset
+    _name_areas(services, out["by_area"])
+    return out
+
+
+def _name_areas(services: Any, rows: list[dict[str, Any]]) -> None:
+    """Add each row's area ``name`` (municipality or daily-life area; else its code)."""
     with services.store.session() as session:
         names: dict[str, str] = {}
         for kind in ("municipality", "daily_life_area"):
             frame = areas_frame(session, kind)
             names.update(zip(frame["code"].astype(str), frame["name"], strict=True))
-    for row in out["by_area"]:
+    for row in rows:
         row["name"] = names.get(str(row["area"]), row["area"])
-    return out
 
 
 def run_indicators(services: Any, dataset: str | None = None) -> tuple[str, pd.DataFrame]:

@@ -34,6 +34,7 @@ class Comparison:
 
     radius: CoverageResult
     minutes: CoverageResult
+    area_names: dict[str, str] | None = None
 
     @property
     def quadrant(self) -> np.ndarray:
@@ -71,8 +72,13 @@ class Comparison:
                 frame[f"{col}_{q}"] = np.where(quad == q, values, 0)
                 cols.append(f"{col}_{q}")
         grouped = frame.groupby("area", sort=True)[cols].sum()
+        names = self.area_names or {}
         return [
-            {"area": area, **{c: int(v) for c, v in row.items()}}
+            {
+                "area": area,
+                "name": names.get(str(area), area),
+                **{c: int(v) for c, v in row.items()},
+            }
             for area, row in grouped.iterrows()
         ]
 

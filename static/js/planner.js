@@ -45,7 +45,8 @@
     }
     if (form.type.value) body.type.push(form.type.value);
     var mode = form.querySelector('input[name="mode"]:checked').value;
-    if (mode !== "default") body[mode] = form.limit.value;
+    if (mode === "minutes" || mode === "compare") body.minutes = form.minutes.value;
+    if (mode === "radius_km" || mode === "compare") body.radius_km = form.radius_km.value;
     if (form.population.value) body.population = form.population.value;
     return body;
   }
@@ -110,8 +111,59 @@
     }).join("");
   }
 
+  var QUAD_COLOURS = { both: "#2a9d8f", only_radius: "#e9c46a", only_minutes: "#8ab17d", neither: "#d62828" };
+  var compareLayer = L.layerGroup().addTo(covMap);
+
+  function drawCompare(data) {
+    compareLayer.clearLayers();
+    ["both", "only_radius", "only_minutes"].forEach(function (q) {
+      L.geoJSON(data.areas[q], {
+        className: "quadrant-" + q,
+        style: { color: QUAD_COLOURS[q], weight: 1, fillColor: QUAD_COLOURS[q], fillOpacity: 0.35 }
+      }).addTo(compareLayer);
+    });
+    var qs = data.quadrants;
+    $("compare-summary").textContent = data.description + " — " + num(data.radius_km) + " km / " + num(data.minutes) + " min";
+    $("compare-table").querySelector("tbody").innerHTML = data.bands.map(function (r) {
+      return "<tr><th scope=row>" + esc(r.band) + "</th><td>" + num(r.total) + "</td>" +
+        qs.map(function (q) { return "<td>" + num(r[q]) + "</td>"; }).join("") + "</tr>";
+    }).join("");
+    $("compare-areas").querySelector("tbody").innerHTML = data.by_area.map(function (a) {
+      return "<tr><th scope=row>" + esc(a.name || a.area) + "</th><td>" + num(a["75+"]) + "</td>" +
+        qs.map(function (q) { return "<td>" + num(a["75+_" + q]) + "</td>"; }).join("") + "</tr>";
+    }).join("");
+    $("compare-box").hidden = false;
+  }
+
+  function runCompare(body) {
+    var q = toQuery(body);
+    ["geojson", "gpkg", "csv"].forEach(function (f) { $("dl-cmp-" + f).href = cfg.base + "/download/compare." + f + "?" + q; });
+    return getJSON(api + "/compare?" + q).then(drawCompare);
+  }
+
   function runCoverage() {
     var body = analysis();
+    var comparing = $("coverage-form").querySelector('input[name="mode"]:checked').value === "compare";
+    if (comparing) {
+      $("coverage-map").dataset.state = "loading";
+      showError("cov-error", "");
+      areaLayer.clearLayers();
+      return runCompare(body).then(function () {
+        var cov = Object.assign({}, body);
+        delete cov.radius_km;  /* the travel-time side drives bands, list and what-if */
+        lastQuery = cov;
+        return getJSON(api + "/coverage?" + toQuery(cov));
+      }).then(function (data) {
+        lastBefore = data;
+        showBands(data);
+        $("coverage-map").dataset.state = "ready";
+      }).catch(function (err) {
+        $("coverage-map").dataset.state = "error";
+        showError("cov-error", cfg.texts.error + ": " + err.message);
+      });
+    }
+    $("compare-box").hidden = true;
+    compareLayer.clearLayers();
     lastQuery = body;
     var q = toQuery(body);
     ["geojson", "gpkg", "csv"].forEach(function (f) { $("dl-cov-" + f).href = cfg.base + "/download/coverage." + f + "?" + q; });

@@ -74,6 +74,29 @@ def download_coverage(fmt: str) -> Response:
     return _download("coverage", fmt, {"population_units": units, "covered_area": area}, table)
 
 
+@bp.route("/download/compare.<fmt>")
+@api
+def download_compare(fmt: str) -> Response:
+    """Radius vs travel time: units with their quadrant, the quadrant polygons (GeoPackage
+    layers) and, as CSV, the four quadrants per band and per area."""
+    from mapsvc.planner.analyses import run_compare
+    from mapsvc.planner.compare import quadrant_geometries
+
+    _fmt(fmt)
+    args = analysis_args(request.args)
+    radius_km = args.pop("radius_km") or 16.0
+    _, comparison = run_compare(services(), radius_km=radius_km, **args)
+    units = comparison.units()
+    shapes = quadrant_geometries(comparison)
+    areas = gpd.GeoDataFrame(
+        {"quadrant": list(shapes)}, geometry=list(shapes.values()), crs="EPSG:4326"
+    )
+    bands = pd.DataFrame(comparison.bands()).assign(level="band")
+    by_area = pd.DataFrame(comparison.by_area()).assign(level="area")
+    table = pd.concat([bands, by_area], ignore_index=True)
+    return _download("compare", fmt, {"population_units": units, "quadrant_areas": areas}, table)
+
+
 @bp.route("/download/indicators.<fmt>")
 @api
 def download_indicators(fmt: str) -> Response:

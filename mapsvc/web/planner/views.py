@@ -140,6 +140,23 @@ def coverage_api() -> Any:
     return jsonify(json_safe(_coverage_payload(result, dataset)))
 
 
+@bp.route("/api/compare")
+@api
+def compare_api() -> Any:
+    """Radius vs travel time side by side (query: capability, type, radius_km (default 16),
+    minutes, population): the four quadrants per band and area, and their map polygons."""
+    from mapsvc.planner.analyses import json_safe, run_compare
+    from mapsvc.planner.compare import quadrant_geometries
+
+    args = analysis_args(request.args)
+    radius_km = args.pop("radius_km") or 16.0
+    dataset, comparison = run_compare(services(), radius_km=radius_km, **args)
+    body = comparison.to_dict(services().taxonomy, get_lang())
+    body["population"] = dataset
+    body["areas"] = {q: mapping(g) for q, g in quadrant_geometries(comparison).items()}
+    return jsonify(json_safe(body))
+
+
 @bp.route("/api/what-if", methods=["POST"])
 @api
 def what_if_api() -> Any:
