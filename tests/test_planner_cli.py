@@ -445,3 +445,31 @@ def test_coverage_side_by_side_quadrants_add_up(planner_store, runner) -> None:
         "--compare-radius-km", "16",
     )  # fmt: skip
     assert alone.exit_code == 1 and "needs --minutes" in alone.output
+
+
+def test_default_population_is_the_newest_survey_not_the_first_name(planner_store, runner):
+    """Issue 11 item 3: loading an older file must not make it the default."""
+    from planner_support import add_population, uniform_population
+
+    add_population(
+        planner_store, "a_old_2015", uniform_population(4, 450, seed=1), survey_date="2015-10-01"
+    )
+    with planner_store.store.session() as s:
+        from mapsvc.core.models import PopulationUnit
+
+        s.execute(
+            update(PopulationUnit)
+            .where(PopulationUnit.dataset == "grid")
+            .values(survey_date="2020-10-01")
+        )
+    out = _json(
+        run_cli(runner, planner_store, "coverage", "--capability", "home_visit_medical", "--json")
+    )
+    assert out["population"] == "grid"
+    assert out["population_note"] == {
+        "dataset": "grid",
+        "survey_date": "2020-10-01",
+        "why": "newest",
+    }
+    text = run_cli(runner, planner_store, "coverage", "--capability", "home_visit_medical")
+    assert "population grid (survey 2020-10-01; newest loaded)" in text.output

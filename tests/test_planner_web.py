@@ -196,3 +196,22 @@ def test_compare_api_and_downloads_give_the_four_quadrants(planner_client) -> No
     assert gpkg.status_code == 200 and gpkg.data[:15] == b"SQLite format 3"
     bad = planner_client.get("/planner/api/compare?capability=home_visit_medical")
     assert bad.status_code == 400 and bad.get_json()["field"] == "minutes"
+
+
+def test_meta_and_report_name_the_default_population(planner_app) -> None:
+    from planner_support import add_population, uniform_population
+
+    app, services = planner_app
+    add_population(services, "aaa_old", uniform_population(4, 450, seed=1), survey_date="2010")
+    add_population(services, "zzz_new", uniform_population(9, 450, seed=2), survey_date="2025-01")
+    client = app.test_client()
+    login_as(client, services, "planner")
+    meta = client.get("/planner/api/meta").get_json()
+    assert meta["default"] == "zzz_new"
+    cov = client.get("/planner/api/coverage?capability=home_visit_medical&radius_km=0.3").get_json()
+    assert cov["population_note"]["dataset"] == "zzz_new"
+    assert cov["population_note"]["survey_date"] == "2025-01"
+    html = client.get(
+        "/planner/report/daily_life_area/D1?capability=home_visit_medical&radius_km=0.3"
+    ).get_data(as_text=True)
+    assert "zzz_new（調査日 2025-01）・読み込み済みで最新" in html

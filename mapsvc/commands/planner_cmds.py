@@ -19,6 +19,20 @@ def _echo_json(data: Any) -> None:
     click.echo(json.dumps(json_safe(data), ensure_ascii=False, allow_nan=False))
 
 
+def _population_note(services: Services, dataset: str) -> dict[str, Any]:
+    from mapsvc.planner.inputs import dataset_note
+
+    with services.store.session() as session:
+        return dataset_note(services, session, dataset)
+
+
+def _note_text(summary: dict[str, Any]) -> str:
+    note = summary["population_note"]
+    when = f"survey {note['survey_date']}" if note["survey_date"] else "no survey date"
+    why = "PLANNER_POPULATION" if note["why"] == "configured" else "newest loaded"
+    return f"{note['dataset']} ({when}; {why})"
+
+
 def _warn_problems(problems: list[dict[str, Any]], strict: bool) -> None:
     for p in problems:
         click.echo(f"warning: {p['message']}", err=True)
@@ -53,7 +67,11 @@ def _warn_problems(problems: list[dict[str, Any]], strict: bool) -> None:
     help="Side by side with --minutes: inside/outside this radius x inside/outside the time "
     "limit (e.g. 16, the 訪問診療 distance rule).",
 )
-@click.option("--population", "dataset", help="Population dataset (default: PLANNER_POPULATION).")
+@click.option(
+    "--population",
+    "dataset",
+    help="Population dataset (default: PLANNER_POPULATION, else the newest survey date).",
+)
 @click.option(
     "--top",
     type=click.IntRange(0, 1000),
@@ -105,6 +123,7 @@ def coverage(
     _warn_problems(result.problems, strict)
     summary = result.to_dict(services.taxonomy)
     summary["population"] = dataset
+    summary["population_note"] = _population_note(services, dataset)
     if as_json:
         _echo_json(summary)
         return
@@ -113,7 +132,7 @@ def coverage(
         else f"{radius_km:g} km radius" if radius_km is not None
         else "each provider's own service area"
     )  # fmt: skip
-    click.echo(f"{summary['description']} — {limit}; population {dataset}")
+    click.echo(f"{summary['description']} — {limit}; population {_note_text(summary)}")
     click.echo(f"{summary['providers']} matching providers, {summary['units']} population units")
     click.echo(f"{'band':>7} {'total':>10} {'covered':>10} {'uncovered':>10} {'share':>7}")
     for row in summary["bands"]:
@@ -226,7 +245,11 @@ def service_areas(
 
 
 @click.command("indicators")
-@click.option("--population", "dataset", help="Population dataset (default: PLANNER_POPULATION).")
+@click.option(
+    "--population",
+    "dataset",
+    help="Population dataset (default: PLANNER_POPULATION, else the newest survey date).",
+)
 @click.option(
     "--snapshot", is_flag=True, help="Store today's indicators (or --date's) as a snapshot."
 )

@@ -100,7 +100,12 @@
     var share = $("share-75");
     share.textContent = pct(old.share);
     share.dataset.value = old.share === null ? "" : old.share;
-    $("cov-summary").textContent = data.description + " — " + data.providers + " / " + data.units;
+    var note = data.population_note || {};
+    var popText = (cfg.lang === "en" ? "population: " : "人口データ: ") + (note.dataset || data.population) +
+      (note.survey_date ? (cfg.lang === "en" ? " (survey " : "（調査日 ") + note.survey_date + (cfg.lang === "en" ? ")" : "）") : "") +
+      (note.why === "newest" ? (cfg.lang === "en" ? ", the newest loaded" : "・読み込み済みで最新") : "");
+    $("cov-summary").textContent = data.description + " — " + data.providers + " / " + data.units + " · " + popText;
+    $("cov-summary").dataset.population = note.dataset || "";
     var tbody = $("bands-table").querySelector("tbody");
     tbody.innerHTML = data.bands.map(function (r) {
       return "<tr><th scope=row>" + esc(r.band) + "</th><td>" + num(r.total) + "</td><td>" + num(r.covered) +
@@ -302,7 +307,8 @@
   getJSON(api + "/meta").then(function (meta) {
     var select = $("coverage-form").population;
     select.innerHTML = meta.datasets.map(function (d) {
-      return "<option value=\"" + esc(d.dataset) + "\">" + esc(d.dataset) + "</option>";
+      return "<option value=\"" + esc(d.dataset) + "\"" + (d.dataset === meta.default ? " selected" : "") + ">" +
+        esc(d.dataset) + (d.survey_date ? " (" + esc(d.survey_date) + ")" : "") + "</option>";
     }).join("");
     if (!meta.networks.some(function (n) { return n.active; })) {
       var minutes = document.querySelector('input[name="mode"][value="minutes"]');

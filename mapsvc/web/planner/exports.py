@@ -16,6 +16,7 @@ from mapsvc.web.auth import role_required
 from mapsvc.web.context import services
 from mapsvc.web.i18n import get_lang, t
 from mapsvc.web.planner._common import analysis_args, api, bp
+from mapsvc.web.planner.views import _population_note
 
 FORMATS = {
     "geojson": "application/geo+json",
@@ -187,6 +188,7 @@ def report(kind: str, code: str) -> str:
         kind=kind,
         summary=summary,
         dataset=dataset,
+        population_note=_population_note(dataset),
         bands=bands,
         image=base64.b64encode(png).decode("ascii"),
         indicators=indicators[indicators["indicator"].isin(keys)].to_dict("records"),

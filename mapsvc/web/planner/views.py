@@ -70,9 +70,11 @@ def index() -> str:
 @api
 def meta() -> Any:
     """Loaded data the page offers: datasets, network, snapshot dates."""
+    from mapsvc.core.errors import DataUnavailable
     from mapsvc.geo.network import list_networks
     from mapsvc.geo.population import population_datasets
     from mapsvc.planner.indicators import snapshot_dates
+    from mapsvc.planner.inputs import default_dataset
 
     with services().store.session() as session:
         datasets = population_datasets(session)
@@ -80,13 +82,27 @@ def meta() -> Any:
             {"name": n.name, "nodes": n.nodes, "active": n.active} for n in list_networks(session)
         ]
         dates = snapshot_dates(session)
-    return jsonify({"datasets": datasets, "networks": networks, "snapshots": dates})
+        try:
+            default = default_dataset(services(), session)
+        except DataUnavailable:
+            default = None
+    return jsonify(
+        {"datasets": datasets, "default": default, "networks": networks, "snapshots": dates}
+    )
+
+
+def _population_note(dataset: str) -> dict[str, Any]:
+    from mapsvc.planner.inputs import dataset_note
+
+    with services().store.session() as session:
+        return dataset_note(services(), session, dataset)
 
 
 def _coverage_payload(result: Any, dataset: str) -> dict[str, Any]:
     taxonomy = services().taxonomy
     summary = result.to_dict(taxonomy, get_lang())
     summary["population"] = dataset
+    summary["population_note"] = _population_note(dataset)
     summary["area"] = mapping(result.geometry_wgs84(simplify_m=5.0))
     pop = result.population
     uncovered = pop[~result.covered]
