@@ -69,6 +69,15 @@ def hypothetical_frame(
                 field=f"{where}.type",
             )
         caps = _capabilities(item.get("capabilities"), filters, taxonomy, where)
+        for key in caps:
+            applies = taxonomy.capabilities[key].applies_to
+            if applies and ptype not in applies:
+                raise InvalidInput(
+                    f"a {taxonomy.provider_types[ptype].label.get('ja')} ({ptype}) cannot offer "
+                    f"{taxonomy.capabilities[key].label.get('ja')} ({key}); it applies to "
+                    f"{', '.join(applies)}",
+                    field=f"{where}.type",
+                )
         area = None
         if item.get("minutes") not in (None, ""):
             area = {"kind": "travel_time", "minutes": _positive(item, "minutes", where)}
