@@ -97,6 +97,38 @@ def test_coverage_map_choropleth_and_what_if(browser, demo_services) -> None:
         assert page.locator("#coverage-map path.whatif-area").count() >= 1
         assert page.locator("#whatif-areas tbody tr").count() >= 1
 
+        # 3b. sites one by one (issue 12 item 4): own km, drag, remove; numbers follow each change
+        assert page.locator("#whatif-list li").count() == 1
+        with page.expect_response(lambda r: "/planner/api/what-if" in r.url) as info:
+            page.mouse.click(target["x"] + 60, target["y"] + 40)
+        assert info.value.status == 200
+        assert page.locator("#whatif-list li").count() == 2
+        page.select_option("#whatif-list li:nth-child(2) select", "km")
+        with page.expect_request(lambda r: "/planner/api/what-if" in r.url) as req:
+            page.fill("#whatif-list li:nth-child(2) input", "2")
+            page.press("#whatif-list li:nth-child(2) input", "Tab")
+        sent = req.value.post_data_json["providers"]
+        assert len(sent) == 2 and sent[1]["km"] == "2" and "km" not in sent[0]
+        page.wait_for_selector("#coverage-map[data-whatif=ready]")
+        page.click("#whatif-toggle")  # adding off, so the drag's click places nothing
+        marker = page.locator("#coverage-map .leaflet-marker-icon").nth(0)
+        marker.scroll_into_view_if_needed()
+        box = marker.bounding_box()
+        with page.expect_request(lambda r: "/planner/api/what-if" in r.url) as req:
+            page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+            page.mouse.down()
+            page.mouse.move(box["x"] + 80, box["y"] + 60, steps=8)
+            page.mouse.up()
+        moved = req.value.post_data_json["providers"][0]
+        assert (moved["lon"], moved["lat"]) != (sent[0]["lon"], sent[0]["lat"])
+        page.wait_for_selector("#coverage-map[data-whatif=ready]")
+        with page.expect_request(lambda r: "/planner/api/what-if" in r.url) as req:
+            page.click("#whatif-list li:nth-child(1) .whatif-remove")
+        assert len(req.value.post_data_json["providers"]) == 1
+        assert page.locator("#whatif-list li").count() == 1
+        assert page.locator("#coverage-map .leaflet-marker-icon").count() == 1
+        page.wait_for_selector("#coverage-map[data-whatif=ready]")
+
         # 4. the candidates table lists the municipality with its reason
         assert "デモ市" in page.locator("#candidates-table").inner_text()
         page.screenshot(path=str(demo_services.instance_path / "planner.png"), full_page=True)

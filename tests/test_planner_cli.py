@@ -473,3 +473,25 @@ def test_default_population_is_the_newest_survey_not_the_first_name(planner_stor
     }
     text = run_cli(runner, planner_store, "coverage", "--capability", "home_visit_medical")
     assert "population grid (survey 2020-10-01; newest loaded)" in text.output
+
+
+def test_capability_nobody_answered_is_missing_not_zero(planner_store, runner) -> None:
+    """Issue 11 item 2: no provider answered 24h support → データなし, not 0%."""
+    args = ("coverage", "--capability", "support_clinic_24h", "--radius-km", "5")
+    from mapsvc.core.taxonomy import load_taxonomy
+
+    taxonomy = load_taxonomy("layers")
+    key = next(
+        k for k, c in taxonomy.capabilities.items()
+        if c.kind in ("flag", "level") and "clinic" in c.applies_to and k != "home_visit_medical"
+    )  # fmt: skip
+    args = ("coverage", "--capability", key, "--radius-km", "5")
+    body = _json(run_cli(runner, planner_store, *args, "--json"))
+    assert [m["capability"] for m in body["missing"]] == [key]
+    assert body["missing"][0]["message"] == "データなし（この項目の回答がありません）"
+    text = run_cli(runner, planner_store, *args)
+    assert "データなし（この項目の回答がありません）" in text.output
+    answered = _json(
+        run_cli(runner, planner_store, "coverage", "--capability", "home_visit_medical", "--json")
+    )
+    assert answered["missing"] == []

@@ -134,6 +134,8 @@ def coverage(
     )  # fmt: skip
     click.echo(f"{summary['description']} — {limit}; population {_note_text(summary)}")
     click.echo(f"{summary['providers']} matching providers, {summary['units']} population units")
+    for gap in summary["missing"]:
+        click.echo(f"{gap['label']}: {gap['message']} — the shares below are not a measured gap")
     click.echo(f"{'band':>7} {'total':>10} {'covered':>10} {'uncovered':>10} {'share':>7}")
     for row in summary["bands"]:
         share = "–" if row["share"] is None else f"{row['share'] * 100:.1f}%"

@@ -98,8 +98,10 @@
   function showBands(data) {
     var old = data.bands.filter(function (r) { return r.band === "75+"; })[0];
     var share = $("share-75");
-    share.textContent = pct(old.share);
-    share.dataset.value = old.share === null ? "" : old.share;
+    var missing = data.missing || [];
+    share.textContent = missing.length ? missing[0].message : pct(old.share);
+    share.dataset.value = missing.length || old.share === null ? "" : old.share;
+    share.dataset.missing = missing.length ? "true" : "false";
     var note = data.population_note || {};
     var popText = (cfg.lang === "en" ? "population: " : "人口データ: ") + (note.dataset || data.population) +
       (note.survey_date ? (cfg.lang === "en" ? " (survey " : "（調査日 ") + note.survey_date + (cfg.lang === "en" ? ")" : "）") : "") +
@@ -188,7 +190,7 @@
 
   function runWhatIf() {
     if (!lastQuery || !hypothetical.length) return Promise.resolve();
-    var body = Object.assign({}, lastQuery, { providers: hypothetical });
+    var body = Object.assign({}, lastQuery, { providers: hypothetical.map(sitePayload) });
     return fetch(api + "/what-if", {
       method: "POST", credentials: "same-origin",
       headers: { "Content-Type": "application/json", "X-CSRFToken": csrf, Accept: "application/json" },
@@ -214,15 +216,81 @@
     }).catch(function (err) { showError("cov-error", cfg.texts.error + ": " + err.message); });
   }
 
+  /* each hypothetical site: a draggable marker and a row with its own minutes / km */
+  function sitePayload(site) {
+    var p = { lon: site.lon, lat: site.lat };
+    if (site.type) p.type = site.type;
+    if (site.unit === "minutes" && site.value) p.minutes = site.value;
+    if (site.unit === "km" && site.value) p.km = site.value;
+    return p;
+  }
+
+  function resetWhatIf() {
+    hypoAreaLayer.clearLayers();
+    $("whatif-share").textContent = "–";
+    $("whatif-share").dataset.value = "";
+    $("whatif-gain").textContent = "";
+    $("whatif-areas").querySelector("tbody").innerHTML = "";
+  }
+
+  function changed() {
+    renderSites();
+    if (!hypothetical.length) { resetWhatIf(); return Promise.resolve(); }
+    $("coverage-map").dataset.whatif = "loading";
+    return runWhatIf();
+  }
+
+  function renderSites() {
+    var list = $("whatif-list");
+    list.innerHTML = "";
+    hypothetical.forEach(function (site, i) {
+      var li = document.createElement("li");
+      li.className = "whatif-site";
+      var label = document.createElement("span");
+      label.textContent = cfg.texts.hypothetical + " " + (i + 1) + " (" + site.lat.toFixed(4) + ", " + site.lon.toFixed(4) + ")";
+      var unit = document.createElement("select");
+      unit.setAttribute("aria-label", cfg.texts.siteArea + " " + (i + 1));
+      [["", cfg.texts.analysisArea], ["minutes", cfg.texts.minutes], ["km", "km"]].forEach(function (o) {
+        var opt = document.createElement("option");
+        opt.value = o[0]; opt.textContent = o[1]; opt.selected = site.unit === o[0];
+        unit.appendChild(opt);
+      });
+      var value = document.createElement("input");
+      value.type = "number"; value.min = "0.1"; value.step = "0.1"; value.value = site.value || "";
+      value.setAttribute("aria-label", cfg.texts.siteValue + " " + (i + 1));
+      value.hidden = !site.unit;
+      unit.addEventListener("change", function () { site.unit = unit.value; value.hidden = !site.unit; if (site.value) changed(); });
+      value.addEventListener("change", function () { site.value = value.value; changed(); });
+      var remove = document.createElement("button");
+      remove.type = "button"; remove.className = "whatif-remove";
+      remove.textContent = cfg.texts.remove;
+      remove.setAttribute("aria-label", cfg.texts.remove + " " + (i + 1));
+      remove.addEventListener("click", function () {
+        hypoLayer.removeLayer(site.marker);
+        hypothetical.splice(hypothetical.indexOf(site), 1);
+        changed();
+      });
+      li.appendChild(label); li.appendChild(unit); li.appendChild(value); li.appendChild(remove);
+      list.appendChild(li);
+    });
+  }
+
+  function addSite(latlng) {
+    var form = $("coverage-form");
+    var site = { lon: +latlng.lng.toFixed(6), lat: +latlng.lat.toFixed(6), type: form.type.value || "", unit: "", value: "" };
+    site.marker = L.marker(latlng, { title: cfg.texts.hypothetical, draggable: true }).addTo(hypoLayer);
+    site.marker.on("dragend", function () {
+      var ll = site.marker.getLatLng();
+      site.lon = +ll.lng.toFixed(6); site.lat = +ll.lat.toFixed(6);
+      changed();
+    });
+    hypothetical.push(site);
+    return changed();
+  }
+
   covMap.on("click", function (e) {
     if (!adding) return;
-    var p = { lon: +e.latlng.lng.toFixed(6), lat: +e.latlng.lat.toFixed(6) };
-    var form = $("coverage-form");
-    if (form.type.value) p.type = form.type.value;
-    hypothetical.push(p);
-    L.marker(e.latlng, { title: cfg.texts.hypothetical }).addTo(hypoLayer);
-    $("coverage-map").dataset.whatif = "loading";
-    runWhatIf();
+    addSite(e.latlng);
   });
   $("whatif-toggle").addEventListener("click", function () {
     adding = !adding;
@@ -232,11 +300,7 @@
   $("whatif-clear").addEventListener("click", function () {
     hypothetical = [];
     hypoLayer.clearLayers();
-    hypoAreaLayer.clearLayers();
-    $("whatif-share").textContent = "–";
-    $("whatif-share").dataset.value = "";
-    $("whatif-gain").textContent = "";
-    $("whatif-areas").querySelector("tbody").innerHTML = "";
+    changed();
   });
   $("coverage-form").addEventListener("submit", function (e) { e.preventDefault(); runCoverage(); });
 

@@ -50,6 +50,11 @@ def index() -> str:
             "covered": t("カバー", "Covered"),
             "uncovered": t("未カバー", "Not covered"),
             "hypothetical": t("仮想の事業所", "Hypothetical provider"),
+            "remove": t("削除", "Remove"),
+            "siteArea": t("範囲", "Area of site"),
+            "siteValue": t("値", "Value for site"),
+            "analysisArea": t("分析の設定", "as the analysis"),
+            "minutes": t("分", "min"),
             "error": t("エラー", "Error"),
         },
     }
