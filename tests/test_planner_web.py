@@ -215,3 +215,32 @@ def test_meta_and_report_name_the_default_population(planner_app) -> None:
         "/planner/report/daily_life_area/D1?capability=home_visit_medical&radius_km=0.3"
     ).get_data(as_text=True)
     assert "zzz_new（調査日 2025-01）・読み込み済みで最新" in html
+
+
+def _rings(geometry):
+    polys = [geometry["coordinates"]] if geometry["type"] == "Polygon" else geometry["coordinates"]
+    for poly in polys:
+        yield True, poly[0]
+        for hole in poly[1:]:
+            yield False, hole
+
+
+def test_planner_geojson_is_rfc7946_counter_clockwise_with_6_decimals(planner_client) -> None:
+    """Issue 11 item 11: exterior rings counter-clockwise, holes clockwise, <= 6 decimals."""
+    import shapely
+
+    q = "capability=home_visit_medical&minutes=0.5"
+    geoms = [planner_client.get(f"/planner/api/coverage?{q}").get_json()["area"]]
+    geoms += list(planner_client.get(f"/planner/api/compare?{q}").get_json()["areas"].values())
+    choro = planner_client.get("/planner/api/indicators?kind=daily_life_area").get_json()
+    geoms += [f["geometry"] for f in choro["features"] if f["geometry"]]
+    checked = 0
+    for g in geoms:
+        if not g or not g["coordinates"]:
+            continue
+        for exterior, ring in _rings(g):
+            ccw = shapely.LinearRing(ring).is_ccw
+            assert ccw == exterior
+            assert all(len(str(c).split(".")[-1]) <= 6 for pt in ring for c in pt)
+            checked += 1
+    assert checked >= 3

@@ -194,7 +194,7 @@ def run_sites(
         "optimal": {"sites": points(result.chosen), "75+_gain": result.optimal_gain},
         "greedy": {"sites": points(result.greedy), "75+_gain": result.greedy_gain},
         "gap": result.gap,
-        "bound": round(result.bound, 1),
+        "bound": round(result.bound, 1) if np.isfinite(result.bound) else None,
         "status": result.status,
         "seconds": round(result.seconds, 2),
     }

@@ -42,8 +42,8 @@ class SitesResult:
     greedy: list[int]
     optimal_gain: int
     greedy_gain: int
-    bound: float  # HiGHS's dual bound (== optimal_gain when proven optimal)
-    status: str
+    bound: float  # HiGHS's upper bound (== optimal_gain when proven optimal; inf if none)
+    status: str  # optimal | time_limit (then ``chosen`` is the best found, maybe greedy's)
     seconds: float
     candidates: int
     units: int
@@ -170,15 +170,19 @@ def best_sites(a: csr_matrix, w: np.ndarray, k: int, time_limit_s: float = 60.0)
         bounds=Bounds(0.0, 1.0),
         options={"time_limit": time_limit_s, "disp": False},
     )
-    if res.x is None:
-        raise InvalidInput(f"the solver found no solution ({res.message})", field="k")
-    x = res.x[:n_cand]
-    chosen = [int(j) for j in np.argsort(-x)[:k] if x[j] > 0.5]
+    if res.x is None:  # time limit before any incumbent: greedy is the best known answer
+        chosen = list(greedy)
+    else:
+        x = res.x[:n_cand]
+        chosen = [int(j) for j in np.argsort(-x)[:k] if x[j] > 0.5]
     optimal_gain = covered_weight(merged, weights, chosen)
     if optimal_gain < greedy_gain:  # a time-limited incumbent can be worse than greedy
         chosen, optimal_gain = greedy, greedy_gain
-    bound = -float(getattr(res, "mip_dual_bound", -optimal_gain) or -optimal_gain)
+    dual = getattr(res, "mip_dual_bound", None)
+    bound = -float(dual) if dual is not None and np.isfinite(dual) else float("inf")
     status = "optimal" if res.status == 0 else "time_limit"
+    if res.status == 0:
+        bound = optimal_gain
     return SitesResult(
         k, sorted(chosen), greedy, int(round(optimal_gain)), int(round(greedy_gain)),
         bound, status, time.perf_counter() - started, n_cand, n_units, m,

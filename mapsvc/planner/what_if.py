@@ -12,7 +12,6 @@ from typing import Any
 
 import geopandas as gpd
 import pandas as pd
-from shapely.geometry import mapping
 
 from mapsvc.core.codes import JAPAN_LAT, JAPAN_LON
 from mapsvc.core.errors import InvalidInput
@@ -26,6 +25,7 @@ from mapsvc.planner.coverage import (
     compute_coverage,
     matching_providers,
 )
+from mapsvc.planner.geojson import rfc7946
 
 MAX_HYPOTHETICAL = 20
 
@@ -194,7 +194,7 @@ def what_if(
         "before": before.to_dict(taxonomy),
         "after": after.to_dict(taxonomy),
         "gain": _gain(before, after),
-        "after_area": mapping(after.geometry_wgs84(simplify_m=5.0)),
+        "after_area": rfc7946(after.geometry_wgs84(simplify_m=5.0)),
         "by_area": _area_gain(before, after),
         "hypothetical": [
             {

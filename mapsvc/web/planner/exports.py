@@ -11,6 +11,7 @@ import shapely
 from flask import Response, render_template, request
 
 from mapsvc.core.errors import InvalidInput, NotFound
+from mapsvc.planner.geojson import oriented_frame
 from mapsvc.planner.report import area_map_png, csv_bytes, flat, write_geopackage
 from mapsvc.web.auth import role_required
 from mapsvc.web.context import services
@@ -31,7 +32,11 @@ def _download(
 ) -> Response:
     if fmt == "geojson":
         main = next(iter(layers.values()))
-        body = flat(main).to_crs("EPSG:4326").to_json(ensure_ascii=False, drop_id=True).encode()
+        body = (
+            oriented_frame(flat(main).to_crs("EPSG:4326"))
+            .to_json(ensure_ascii=False, drop_id=True)
+            .encode()
+        )
     elif fmt == "gpkg":
         body = write_geopackage({k: flat(v) for k, v in layers.items()})
     else:

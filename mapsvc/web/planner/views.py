@@ -12,9 +12,9 @@ from typing import Any
 
 import numpy as np
 from flask import current_app, jsonify, render_template, request, url_for
-from shapely.geometry import mapping
 
 from mapsvc.core.errors import InvalidInput
+from mapsvc.planner.geojson import rfc7946
 from mapsvc.web.auth import role_required
 from mapsvc.web.context import services
 from mapsvc.web.i18n import get_lang, t
@@ -108,7 +108,7 @@ def _coverage_payload(result: Any, dataset: str) -> dict[str, Any]:
     summary = result.to_dict(taxonomy, get_lang())
     summary["population"] = dataset
     summary["population_note"] = _population_note(dataset)
-    summary["area"] = mapping(result.geometry_wgs84(simplify_m=5.0))
+    summary["area"] = rfc7946(result.geometry_wgs84(simplify_m=5.0))
     pop = result.population
     uncovered = pop[~result.covered]
     summary["uncovered"] = {
@@ -174,7 +174,7 @@ def compare_api() -> Any:
     dataset, comparison = run_compare(services(), radius_km=radius_km, **args)
     body = comparison.to_dict(services().taxonomy, get_lang())
     body["population"] = dataset
-    body["areas"] = {q: mapping(g) for q, g in quadrant_geometries(comparison).items()}
+    body["areas"] = {q: rfc7946(g) for q, g in quadrant_geometries(comparison).items()}
     return jsonify(json_safe(body))
 
 
