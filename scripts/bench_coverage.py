@@ -35,7 +35,8 @@ import numpy as np
 from pyproj import Transformer
 
 from mapsvc.geo._road_index import build_road_index, reached_parts
-from mapsvc.geo.service_areas import AreaRule, AreaSet, area_context, build_area_set
+from mapsvc.geo.area_sets import AreaSet, build_area_set
+from mapsvc.geo.service_areas import AreaRule, area_context
 
 SPACING_M = 120.0
 

@@ -157,7 +157,11 @@ def add_providers(services: Any, rows: list[dict[str, Any]], source: str = "test
 
 
 def add_population(
-    services: Any, dataset: str, frame: gpd.GeoDataFrame, kind: str = "mesh"
+    services: Any,
+    dataset: str,
+    frame: gpd.GeoDataFrame,
+    kind: str = "mesh",
+    survey_date: str | None = None,
 ) -> None:
     """Write a :func:`population_frame` into the store (test set-up only)."""
     from mapsvc.core.models import PopulationUnit
@@ -176,6 +180,7 @@ def add_population(
                     bands={b: int(row[b]) for b in BANDS},
                     area_code=row["area_code"],
                     properties={},
+                    survey_date=survey_date,
                 )
             )
 

@@ -32,7 +32,8 @@ def test_coverage_map_choropleth_and_what_if(browser, demo_services) -> None:
         page.select_option("#cov-capability", "home_visit_medical")
         page.select_option("#cov-level", "active")
         page.check("input[name=mode][value=minutes]")
-        page.fill("#cov-limit", "3")
+        assert page.input_value("#cov-km") == "16"  # the 16 km rule, its own input
+        page.fill("#cov-minutes", "3")
         with page.expect_response(
             lambda r: "/planner/api/coverage" in r.url and "minutes=3" in r.url
         ) as info:
@@ -44,6 +45,24 @@ def test_coverage_map_choropleth_and_what_if(browser, demo_services) -> None:
         before = float(page.locator("#share-75").get_attribute("data-value"))
         assert 0 < before < 1
         assert page.locator("#bands-table tbody tr").count() == 21
+
+        # 1b. side by side: 16 km vs 3 minutes, four quadrants per band, drawn on the map
+        page.check("input[name=mode][value=compare]")
+        with page.expect_response(
+            lambda r: "/planner/api/compare" in r.url and "radius_km=16" in r.url
+        ) as info:
+            page.click("#cov-run")
+        assert info.value.status == 200
+        page.wait_for_selector("#coverage-map[data-state=ready]")
+        assert page.locator("#compare-table tbody tr").count() == 21
+        assert page.locator("#coverage-map path.quadrant-only_radius").count() >= 1
+        first = page.locator("#compare-table tbody tr").nth(0).inner_text().replace(",", "")
+        total, *quads = (int(x) for x in first.split()[1:])
+        assert sum(quads) == total
+        page.check("input[name=mode][value=minutes]")
+        page.click("#cov-run")
+        page.wait_for_selector("#coverage-map[data-state=ready]")
+        assert page.locator("#compare-box").is_hidden()
 
         # 2. the choropleth of an indicator per 日常生活圏域, with a legend and units
         page.wait_for_selector("#choropleth-map[data-state=ready]", timeout=60_000)
@@ -77,6 +96,38 @@ def test_coverage_map_choropleth_and_what_if(browser, demo_services) -> None:
         assert after > before
         assert page.locator("#coverage-map path.whatif-area").count() >= 1
         assert page.locator("#whatif-areas tbody tr").count() >= 1
+
+        # 3b. sites one by one (issue 12 item 4): own km, drag, remove; numbers follow each change
+        assert page.locator("#whatif-list li").count() == 1
+        with page.expect_response(lambda r: "/planner/api/what-if" in r.url) as info:
+            page.mouse.click(target["x"] + 60, target["y"] + 40)
+        assert info.value.status == 200
+        assert page.locator("#whatif-list li").count() == 2
+        page.select_option("#whatif-list li:nth-child(2) select", "km")
+        with page.expect_request(lambda r: "/planner/api/what-if" in r.url) as req:
+            page.fill("#whatif-list li:nth-child(2) input", "2")
+            page.press("#whatif-list li:nth-child(2) input", "Tab")
+        sent = req.value.post_data_json["providers"]
+        assert len(sent) == 2 and sent[1]["km"] == "2" and "km" not in sent[0]
+        page.wait_for_selector("#coverage-map[data-whatif=ready]")
+        page.click("#whatif-toggle")  # adding off, so the drag's click places nothing
+        marker = page.locator("#coverage-map .leaflet-marker-icon").nth(0)
+        marker.scroll_into_view_if_needed()
+        box = marker.bounding_box()
+        with page.expect_request(lambda r: "/planner/api/what-if" in r.url) as req:
+            page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+            page.mouse.down()
+            page.mouse.move(box["x"] + 80, box["y"] + 60, steps=8)
+            page.mouse.up()
+        moved = req.value.post_data_json["providers"][0]
+        assert (moved["lon"], moved["lat"]) != (sent[0]["lon"], sent[0]["lat"])
+        page.wait_for_selector("#coverage-map[data-whatif=ready]")
+        with page.expect_request(lambda r: "/planner/api/what-if" in r.url) as req:
+            page.click("#whatif-list li:nth-child(1) .whatif-remove")
+        assert len(req.value.post_data_json["providers"]) == 1
+        assert page.locator("#whatif-list li").count() == 1
+        assert page.locator("#coverage-map .leaflet-marker-icon").count() == 1
+        page.wait_for_selector("#coverage-map[data-whatif=ready]")
 
         # 4. the candidates table lists the municipality with its reason
         assert "デモ市" in page.locator("#candidates-table").inner_text()

@@ -319,3 +319,179 @@ def test_osm_file_without_drivable_roads_then_travel_time_is_refused(
         runner, sqlite_services, "coverage", "--capability", "home_visit_medical", "--minutes", "10"
     )
     assert refused.exit_code == 1 and "no road network is loaded" in refused.output
+
+
+def test_locked_store_is_a_clear_message_not_a_traceback(sqlite_services, runner, monkeypatch):
+    """Another writer holding the store: `users add` says so and exits 1 (issue 11 item 8)."""
+    import sqlite3
+
+    from mapsvc.core import db
+
+    monkeypatch.setattr(db, "BUSY_TIMEOUT_S", 0.2)
+    path = sqlite_services.config["DATABASE_URL"].removeprefix("sqlite:///")
+    holder = sqlite3.connect(path, timeout=0.1, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # what a long write transaction looks like
+    try:
+        result = run_cli(
+            runner,
+            sqlite_services,
+            "users",
+            "add",
+            "someone",
+            "--role",
+            "planner",
+            input="a-long-password\na-long-password\n",
+        )
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert result.exit_code == 1
+    assert "error: the store is busy" in result.output
+    assert "Traceback" not in result.output and "OperationalError" not in result.output
+
+
+def test_service_areas_hold_no_write_transaction_while_computing(planner_store, monkeypatch):
+    """Polygons are computed with no session open; the cache is written afterwards."""
+    from mapsvc.geo import area_sets, service_area_cache
+    from mapsvc.planner.inputs import context_for, providers_for
+
+    store = planner_store.store
+    open_sessions = []
+    real_session = store.session
+
+    from contextlib import contextmanager
+
+    depth = {"n": 0}
+
+    @contextmanager
+    def counting():
+        depth["n"] += 1
+        try:
+            with real_session() as s:
+                yield s
+        finally:
+            depth["n"] -= 1
+
+    real_geoms = area_sets.provider_area_geometries
+
+    def spy(rules, ctx, quad_segs=8):
+        open_sessions.append(depth["n"])
+        return real_geoms(rules, ctx, quad_segs)
+
+    monkeypatch.setattr(store, "session", counting)
+    monkeypatch.setattr(service_area_cache, "provider_area_geometries", spy)
+    with real_session() as s:
+        providers = providers_for(s)
+        ctx = context_for(planner_store, s, lons=providers["lon"])
+    areas, _ = service_area_cache.provider_areas(store, providers, ctx, minutes=1)
+    assert open_sessions == [0] and len(areas) == 2
+    with real_session() as s:
+        assert len(s.scalars(select(ServiceAreaCache)).all()) == 2
+
+
+def test_coverage_side_by_side_quadrants_add_up(planner_store, runner) -> None:
+    """Issue 11 item 1: inside/outside the radius x inside/outside N minutes, per band."""
+    args = ["--capability", "home_visit_medical", "--json"]
+    both = _json(
+        run_cli(
+            runner,
+            planner_store,
+            "coverage",
+            *args,
+            "--compare-radius-km",
+            "0.3",
+            "--minutes",
+            "0.5",
+        )
+    )
+    radius = _json(run_cli(runner, planner_store, "coverage", *args, "--radius-km", "0.3"))
+    minutes = _json(run_cli(runner, planner_store, "coverage", *args, "--minutes", "0.5"))
+    assert both["quadrants"] == ["both", "only_radius", "only_minutes", "neither"]
+    by_band_r = {r["band"]: r for r in radius["bands"]}
+    by_band_m = {r["band"]: r for r in minutes["bands"]}
+    for row in both["bands"]:
+        assert (
+            row["both"] + row["only_radius"] + row["only_minutes"] + row["neither"] == row["total"]
+        )
+        assert row["both"] + row["only_radius"] == by_band_r[row["band"]]["covered"]
+        assert row["both"] + row["only_minutes"] == by_band_m[row["band"]]["covered"]
+    total = next(r for r in both["bands"] if r["band"] == "total")
+    assert total["only_minutes"] > 0 and total["neither"] > 0 and total["both"] > 0
+    wide = _json(
+        run_cli(
+            runner,
+            planner_store,
+            "coverage",
+            *args,
+            "--compare-radius-km",
+            "0.7",
+            "--minutes",
+            "0.5",
+        )
+    )
+    wide_total = next(r for r in wide["bands"] if r["band"] == "total")
+    assert wide_total["only_radius"] > 0  # the disc's diagonals lie beyond the streets' reach
+    for area in both["by_area"]:
+        quads = sum(area[f"75+_{q}"] for q in both["quadrants"])
+        assert quads == area["75+"]
+    text = run_cli(
+        runner, planner_store, "coverage", "--capability", "home_visit_medical",
+        "--compare-radius-km", "16", "--minutes", "0.5",
+    )  # fmt: skip
+    assert text.exit_code == 0 and "16 km radius vs 0.5 min" in text.output
+    assert "only 16 km" in text.output
+    alone = run_cli(
+        runner, planner_store, "coverage", "--capability", "home_visit_medical",
+        "--compare-radius-km", "16",
+    )  # fmt: skip
+    assert alone.exit_code == 1 and "needs --minutes" in alone.output
+
+
+def test_default_population_is_the_newest_survey_not_the_first_name(planner_store, runner):
+    """Issue 11 item 3: loading an older file must not make it the default."""
+    from planner_support import add_population, uniform_population
+
+    add_population(
+        planner_store, "a_old_2015", uniform_population(4, 450, seed=1), survey_date="2015-10-01"
+    )
+    with planner_store.store.session() as s:
+        from mapsvc.core.models import PopulationUnit
+
+        s.execute(
+            update(PopulationUnit)
+            .where(PopulationUnit.dataset == "grid")
+            .values(survey_date="2020-10-01")
+        )
+    out = _json(
+        run_cli(runner, planner_store, "coverage", "--capability", "home_visit_medical", "--json")
+    )
+    assert out["population"] == "grid"
+    assert out["population_note"] == {
+        "dataset": "grid",
+        "survey_date": "2020-10-01",
+        "why": "newest",
+    }
+    text = run_cli(runner, planner_store, "coverage", "--capability", "home_visit_medical")
+    assert "population grid (survey 2020-10-01; newest loaded)" in text.output
+
+
+def test_capability_nobody_answered_is_missing_not_zero(planner_store, runner) -> None:
+    """Issue 11 item 2: no provider answered 24h support → データなし, not 0%."""
+    args = ("coverage", "--capability", "support_clinic_24h", "--radius-km", "5")
+    from mapsvc.core.taxonomy import load_taxonomy
+
+    taxonomy = load_taxonomy("layers")
+    key = next(
+        k for k, c in taxonomy.capabilities.items()
+        if c.kind in ("flag", "level") and "clinic" in c.applies_to and k != "home_visit_medical"
+    )  # fmt: skip
+    args = ("coverage", "--capability", key, "--radius-km", "5")
+    body = _json(run_cli(runner, planner_store, *args, "--json"))
+    assert [m["capability"] for m in body["missing"]] == [key]
+    assert body["missing"][0]["message"] == "データなし（この項目の回答がありません）"
+    text = run_cli(runner, planner_store, *args)
+    assert "データなし（この項目の回答がありません）" in text.output
+    answered = _json(
+        run_cli(runner, planner_store, "coverage", "--capability", "home_visit_medical", "--json")
+    )
+    assert answered["missing"] == []

@@ -169,3 +169,78 @@ def test_printable_area_report_embeds_the_map(planner_client) -> None:
     ).get_data(as_text=True)
     assert "西圏域" in html and "data:image/png;base64," in html
     assert planner_client.get("/planner/report/daily_life_area/NOPE").status_code == 404
+
+
+def test_compare_api_and_downloads_give_the_four_quadrants(planner_client) -> None:
+    """Issue 11 item 1 on the page's API: 16 km by default, quadrants add up, maps, files."""
+    q = "capability=home_visit_medical&minutes=0.5"
+    body = planner_client.get(f"/planner/api/compare?{q}").get_json()
+    assert body["radius_km"] == 16.0 and body["minutes"] == 0.5
+    for row in body["bands"]:
+        assert sum(row[k] for k in body["quadrants"]) == row["total"]
+    assert set(body["areas"]) == {"both", "only_radius", "only_minutes"}
+    assert body["areas"]["only_radius"]["type"] in ("Polygon", "MultiPolygon")
+    assert all("name" in a for a in body["by_area"])
+    small = planner_client.get(f"/planner/api/compare?{q}&radius_km=0.2").get_json()
+    assert small["radius_km"] == 0.2
+    csv = planner_client.get(f"/planner/download/compare.csv?{q}").get_data(as_text=True)
+    assert "only_radius" in csv.splitlines()[0] and "only_minutes" in csv.splitlines()[0]
+    geo = json.loads(planner_client.get(f"/planner/download/compare.geojson?{q}").data)
+    assert {f["properties"]["quadrant"] for f in geo["features"]} <= {
+        "both",
+        "only_radius",
+        "only_minutes",
+        "neither",
+    }
+    gpkg = planner_client.get(f"/planner/download/compare.gpkg?{q}")
+    assert gpkg.status_code == 200 and gpkg.data[:15] == b"SQLite format 3"
+    bad = planner_client.get("/planner/api/compare?capability=home_visit_medical")
+    assert bad.status_code == 400 and bad.get_json()["field"] == "minutes"
+
+
+def test_meta_and_report_name_the_default_population(planner_app) -> None:
+    from planner_support import add_population, uniform_population
+
+    app, services = planner_app
+    add_population(services, "aaa_old", uniform_population(4, 450, seed=1), survey_date="2010")
+    add_population(services, "zzz_new", uniform_population(9, 450, seed=2), survey_date="2025-01")
+    client = app.test_client()
+    login_as(client, services, "planner")
+    meta = client.get("/planner/api/meta").get_json()
+    assert meta["default"] == "zzz_new"
+    cov = client.get("/planner/api/coverage?capability=home_visit_medical&radius_km=0.3").get_json()
+    assert cov["population_note"]["dataset"] == "zzz_new"
+    assert cov["population_note"]["survey_date"] == "2025-01"
+    html = client.get(
+        "/planner/report/daily_life_area/D1?capability=home_visit_medical&radius_km=0.3"
+    ).get_data(as_text=True)
+    assert "zzz_new（調査日 2025-01）・読み込み済みで最新" in html
+
+
+def _rings(geometry):
+    polys = [geometry["coordinates"]] if geometry["type"] == "Polygon" else geometry["coordinates"]
+    for poly in polys:
+        yield True, poly[0]
+        for hole in poly[1:]:
+            yield False, hole
+
+
+def test_planner_geojson_is_rfc7946_counter_clockwise_with_6_decimals(planner_client) -> None:
+    """Issue 11 item 11: exterior rings counter-clockwise, holes clockwise, <= 6 decimals."""
+    import shapely
+
+    q = "capability=home_visit_medical&minutes=0.5"
+    geoms = [planner_client.get(f"/planner/api/coverage?{q}").get_json()["area"]]
+    geoms += list(planner_client.get(f"/planner/api/compare?{q}").get_json()["areas"].values())
+    choro = planner_client.get("/planner/api/indicators?kind=daily_life_area").get_json()
+    geoms += [f["geometry"] for f in choro["features"] if f["geometry"]]
+    checked = 0
+    for g in geoms:
+        if not g or not g["coordinates"]:
+            continue
+        for exterior, ring in _rings(g):
+            ccw = shapely.LinearRing(ring).is_ccw
+            assert ccw == exterior
+            assert all(len(str(c).split(".")[-1]) <= 6 for pt in ring for c in pt)
+            checked += 1
+    assert checked >= 3

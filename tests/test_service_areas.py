@@ -12,12 +12,8 @@ from mapsvc.core.errors import DataUnavailable, InvalidInput
 from mapsvc.core.taxonomy import load_taxonomy
 from mapsvc.geo._road_index import build_road_index, reached_parts
 from mapsvc.geo.area_check import point_check
-from mapsvc.geo.service_areas import (
-    area_context,
-    build_area_set,
-    provider_area_geometries,
-    resolve_rules,
-)
+from mapsvc.geo.area_sets import build_area_set, provider_area_geometries
+from mapsvc.geo.service_areas import area_context, resolve_rules
 
 TAXONOMY = load_taxonomy("layers")
 DEFAULTS = TAXONOMY.service_area_defaults()
@@ -228,3 +224,31 @@ def test_explicit_area_refuses_non_polygons_and_names_missing_codes() -> None:
         lambda c: lookup_code(c, table),
     )
     assert names == ["港町", "市"] and problem == "area code(s) not loaded: X9" and geom.area == 100
+
+
+def test_area_tree_polygon_equals_one_disc_per_reached_part() -> None:
+    """The pre-united quadtree gives the same polygon as buffering every reached part."""
+    from mapsvc.geo._area_tree import AreaTree
+
+    G = grid_graph(14, 14, one_way_rows=(3, 8))
+    road = build_road_index(G, "sig")
+    tree = AreaTree(road, 35.0)
+    assert tree.root.children, "the grid is large enough to be split"
+    rng = np.random.default_rng(3)
+    for node, limit_s in [(0, 75.0), (97, 33.0), (150, 1e6), (13, 0.0)]:
+        limit_s = limit_s + float(rng.uniform(0, 5)) if limit_s < 1e5 else limit_s
+        times = road.node_times(np.array([node]), limit_s)
+        parts = reached_parts(road, times, limit_s)
+        direct = shapely.union_all(shapely.buffer(parts, 35.0, quad_segs=8))
+        fast = tree.polygon(times, limit_s)
+        assert direct.area > 0
+        assert direct.symmetric_difference(fast).area < 1e-3 * direct.area, (node, limit_s)
+
+
+def test_providers_reaching_the_same_road_share_one_polygon() -> None:
+    ctx = _ctx(grid_graph(6, 6), access_m=30)
+    prov = providers_frame([{"dx": 0, "dy": 0}, {"dx": 5, "dy": 5}, {"dx": 500, "dy": 500}])
+    rules, _ = resolve_rules(prov, ctx, minutes=0.3)
+    geoms = provider_area_geometries(rules, ctx)
+    assert geoms[1] is geoms[2] and geoms[3] is not geoms[1]
+    assert not geoms[1].equals(geoms[3])

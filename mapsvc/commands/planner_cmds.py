@@ -19,6 +19,20 @@ def _echo_json(data: Any) -> None:
     click.echo(json.dumps(json_safe(data), ensure_ascii=False, allow_nan=False))
 
 
+def _population_note(services: Services, dataset: str) -> dict[str, Any]:
+    from mapsvc.planner.inputs import dataset_note
+
+    with services.store.session() as session:
+        return dataset_note(services, session, dataset)
+
+
+def _note_text(summary: dict[str, Any]) -> str:
+    note = summary["population_note"]
+    when = f"survey {note['survey_date']}" if note["survey_date"] else "no survey date"
+    why = "PLANNER_POPULATION" if note["why"] == "configured" else "newest loaded"
+    return f"{note['dataset']} ({when}; {why})"
+
+
 def _warn_problems(problems: list[dict[str, Any]], strict: bool) -> None:
     for p in problems:
         click.echo(f"warning: {p['message']}", err=True)
@@ -47,7 +61,17 @@ def _warn_problems(problems: list[dict[str, Any]], strict: bool) -> None:
 )
 @click.option("--minutes", type=float, help="Travel-time limit on the road network.")
 @click.option("--radius-km", type=float, help="Straight-line radius instead of travel time.")
-@click.option("--population", "dataset", help="Population dataset (default: PLANNER_POPULATION).")
+@click.option(
+    "--compare-radius-km",
+    type=float,
+    help="Side by side with --minutes: inside/outside this radius x inside/outside the time "
+    "limit (e.g. 16, the 訪問診療 distance rule).",
+)
+@click.option(
+    "--population",
+    "dataset",
+    help="Population dataset (default: PLANNER_POPULATION, else the newest survey date).",
+)
 @click.option(
     "--top",
     type=click.IntRange(0, 1000),
@@ -66,6 +90,7 @@ def coverage(
     types: tuple[str, ...],
     minutes: float | None,
     radius_km: float | None,
+    compare_radius_km: float | None,
     dataset: str | None,
     top: int,
     strict: bool,
@@ -79,6 +104,13 @@ def coverage(
     """
     from mapsvc.planner.analyses import run_coverage
 
+    if compare_radius_km is not None:
+        if radius_km is not None:
+            raise InvalidInput(
+                "give --compare-radius-km or --radius-km, not both", field="radius_km"
+            )
+        _compare(services, specs, types, minutes, compare_radius_km, dataset, strict, as_json)
+        return
     dataset, result = run_coverage(
         services,
         list(specs),
@@ -91,6 +123,7 @@ def coverage(
     _warn_problems(result.problems, strict)
     summary = result.to_dict(services.taxonomy)
     summary["population"] = dataset
+    summary["population_note"] = _population_note(services, dataset)
     if as_json:
         _echo_json(summary)
         return
@@ -99,8 +132,10 @@ def coverage(
         else f"{radius_km:g} km radius" if radius_km is not None
         else "each provider's own service area"
     )  # fmt: skip
-    click.echo(f"{summary['description']} — {limit}; population {dataset}")
+    click.echo(f"{summary['description']} — {limit}; population {_note_text(summary)}")
     click.echo(f"{summary['providers']} matching providers, {summary['units']} population units")
+    for gap in summary["missing"]:
+        click.echo(f"{gap['label']}: {gap['message']} — the shares below are not a measured gap")
     click.echo(f"{'band':>7} {'total':>10} {'covered':>10} {'uncovered':>10} {'share':>7}")
     for row in summary["bands"]:
         share = "–" if row["share"] is None else f"{row['share'] * 100:.1f}%"
@@ -111,6 +146,41 @@ def coverage(
         click.echo("uncovered places, most residents aged 75+ first:")
         for p in summary["uncovered_places"]:
             click.echo(f"  {p['name'] or p['key']}: 75+ {p['75+']:,} of {p['total']:,}")
+
+
+def _compare(
+    services: Services,
+    specs: tuple[str, ...],
+    types: tuple[str, ...],
+    minutes: float | None,
+    radius_km: float,
+    dataset: str | None,
+    strict: bool,
+    as_json: bool,
+) -> None:
+    from mapsvc.planner.analyses import run_compare
+
+    if minutes is None:
+        raise InvalidInput("--compare-radius-km needs --minutes N", field="minutes")
+    dataset, comparison = run_compare(
+        services, list(specs), minutes=minutes, radius_km=radius_km, dataset=dataset,
+        types=list(types),
+    )  # fmt: skip
+    summary = comparison.to_dict(services.taxonomy)
+    _warn_problems(summary["problems"], strict)
+    summary["population"] = dataset
+    if as_json:
+        _echo_json(summary)
+        return
+    click.echo(
+        f"{summary['description']} — {radius_km:g} km radius vs {minutes:g} min travel time; "
+        f"population {dataset}"
+    )
+    head = ["both", f"only {radius_km:g} km", f"only {minutes:g} min", "neither"]
+    click.echo(f"{'band':>7} {'total':>10} " + " ".join(f"{h:>12}" for h in head))
+    for row in summary["bands"]:
+        cells = " ".join(f"{row[q]:>12,}" for q in summary["quadrants"])
+        click.echo(f"{row['band']:>7} {row['total']:>10,} {cells}")
 
 
 @click.command("service-areas")
@@ -139,7 +209,7 @@ def service_areas(
     from mapsvc.planner.inputs import context_for, providers_for
 
     check_limits(minutes, radius_km)
-    with services.store.session() as session:
+    with services.store.session() as session:  # a short read; no write is held below
         providers = providers_for(session)
         if uid:
             providers = providers[providers["uid"] == uid]
@@ -152,9 +222,9 @@ def service_areas(
         ctx = context_for(
             services, session, lons=providers["lon"], need_network=minutes is not None
         )
-        areas, problems = provider_areas(
-            session, providers, ctx, minutes=minutes, radius_km=radius_km
-        )
+    areas, problems = provider_areas(
+        services.store, providers, ctx, minutes=minutes, radius_km=radius_km
+    )
     if uid and problems and any(p["problem"] == "off_network" for p in problems):
         from mapsvc.geo.service_areas import OffNetwork
 
@@ -177,7 +247,11 @@ def service_areas(
 
 
 @click.command("indicators")
-@click.option("--population", "dataset", help="Population dataset (default: PLANNER_POPULATION).")
+@click.option(
+    "--population",
+    "dataset",
+    help="Population dataset (default: PLANNER_POPULATION, else the newest survey date).",
+)
 @click.option(
     "--snapshot", is_flag=True, help="Store today's indicators (or --date's) as a snapshot."
 )

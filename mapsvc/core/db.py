@@ -16,9 +16,13 @@ from typing import Any
 
 from sqlalchemy import Engine, Table, create_engine, event, inspect, select, update
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from mapsvc.core.errors import StoreBusy
 from mapsvc.core.models import StoreState
+
+BUSY_TIMEOUT_S = 30.0  # how long an SQLite writer waits for another one before StoreBusy
 
 MIGRATIONS_DIR = Path(__file__).resolve().parents[1] / "migrations"
 # What in-process caches depend on, each with its own counter (a row of ``store_state``):
@@ -36,7 +40,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(
-            url, connect_args={"timeout": 30}, json_serializer=_json_dumps, **kwargs
+            url, connect_args={"timeout": BUSY_TIMEOUT_S}, json_serializer=_json_dumps, **kwargs
         )
 
         @event.listens_for(engine, "connect")
@@ -63,9 +67,23 @@ class Store:
 
     @contextmanager
     def session(self) -> Iterator[Session]:
-        """A session in one transaction: committed on success, rolled back on error."""
-        with self.sessions() as session, session.begin():
-            yield session
+        """A session in one transaction: committed on success, rolled back on error.
+
+        A store locked by another writer past the busy timeout (SQLite's "database is
+        locked") becomes :class:`~mapsvc.core.errors.StoreBusy`, one clear message.
+        """
+        try:
+            with self.sessions() as session, session.begin():
+                yield session
+        except OperationalError as exc:
+            if "locked" not in str(exc.orig).lower():
+                raise
+            raise StoreBusy(
+                "the store is busy: another mapsvc command is writing to it "
+                "(for example `mapsvc service-areas` or an import); try again when it has "
+                "finished",
+                field="store",
+            ) from None
 
     def is_initialised(self) -> bool:
         return inspect(self.engine).has_table("providers")

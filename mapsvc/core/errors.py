@@ -76,6 +76,13 @@ class DataUnavailable(MapsvcError):
     code = "data_unavailable"
 
 
+class StoreBusy(MapsvcError):
+    """The store is locked by another writer for longer than the busy timeout."""
+
+    status = 503
+    code = "store_busy"
+
+
 class Forbidden(MapsvcError):
     status = 403
     code = "forbidden"

@@ -5,7 +5,7 @@ many providers at once. For travel-time areas it runs one Dijkstra *backwards* f
 point: the time each network node needs to get within ``access_m`` of the point (entering
 a nearby road segment where it first comes within that distance), so every provider's
 travel time is read off in one call. A provider's area holds the point exactly when the
-map polygon of :func:`mapsvc.geo.service_areas.provider_area_geometries` does.
+map polygon of :func:`mapsvc.geo.area_sets.provider_area_geometries` does.
 """
 
 from __future__ import annotations

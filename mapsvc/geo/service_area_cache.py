@@ -24,7 +24,8 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from mapsvc.core.models import ServiceAreaCache, utcnow
-from mapsvc.geo.service_areas import AreaContext, AreaRule, provider_area_geometries, resolve_rules
+from mapsvc.geo.area_sets import provider_area_geometries
+from mapsvc.geo.service_areas import AreaContext, AreaRule, resolve_rules
 
 SIMPLIFY_M = 5.0
 
@@ -40,7 +41,7 @@ def _as_datetime(value: Any) -> datetime:
 
 
 def provider_areas(
-    session: Session,
+    store: Any,
     providers: gpd.GeoDataFrame,
     ctx: AreaContext,
     *,
@@ -49,10 +50,14 @@ def provider_areas(
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Each provider's service area as GeoJSON (EPSG:4326), using and filling the cache.
 
+    Three steps, so no write transaction is held while polygons are computed: read the
+    cache (one short read), compute what is missing (no session open), write the new
+    entries (one short transaction).
+
     Parameters
     ----------
-    session
-        Store session (the cache is read and written in it).
+    store
+        :class:`mapsvc.core.db.Store` (anything with ``session()``).
     providers
         Provider frame (``load_providers_frame``), ``updated_at`` included.
     ctx, minutes, radius_km
@@ -70,54 +75,87 @@ def provider_areas(
     signature = ctx.road.signature if ctx.road is not None else ""
     travel = {r.provider_id: r for r in rules if r.kind == "travel_time" and r.node is not None}
     cached: dict[int, dict[str, Any]] = {}
+    stale_networks = False
     if travel:
-        session.execute(
-            delete(ServiceAreaCache).where(ServiceAreaCache.network_signature != signature)
-        )
-        for row in session.scalars(
-            select(ServiceAreaCache).where(
-                ServiceAreaCache.network_signature == signature,
-                ServiceAreaCache.provider_id.in_(list(travel)),
+        with store.session() as session:
+            stale_networks = (
+                session.scalar(
+                    select(ServiceAreaCache.provider_id)
+                    .where(ServiceAreaCache.network_signature != signature)
+                    .limit(1)
+                )
+                is not None
             )
-        ):
-            fresh = row.provider_updated_at == _as_datetime(updated[row.provider_id])
-            if fresh and row.minutes == travel[row.provider_id].minutes:
-                cached[row.provider_id] = row.geometry
+            for row in session.execute(
+                select(
+                    ServiceAreaCache.provider_id,
+                    ServiceAreaCache.minutes,
+                    ServiceAreaCache.provider_updated_at,
+                    ServiceAreaCache.geometry,
+                ).where(
+                    ServiceAreaCache.network_signature == signature,
+                    ServiceAreaCache.provider_id.in_(list(travel)),
+                )
+            ):
+                fresh = row.provider_updated_at == _as_datetime(updated[row.provider_id])
+                if fresh and row.minutes == travel[row.provider_id].minutes:
+                    cached[row.provider_id] = row.geometry
     todo = [r for r in rules if r.provider_id not in cached]
     computed = provider_area_geometries(todo, ctx)
     out: list[dict[str, Any]] = []
+    to_store: list[tuple[AreaRule, datetime, dict[str, Any]]] = []
+    as_geojson: dict[int, dict[str, Any]] = {}  # providers sharing one polygon share one dict
     for rule in rules:
         if rule.provider_id in cached:
             geometry, was_cached = cached[rule.provider_id], True
         elif rule.provider_id in computed:
-            geometry, was_cached = _wgs84(computed[rule.provider_id], ctx), False
+            geom = computed[rule.provider_id]
+            if id(geom) not in as_geojson:
+                as_geojson[id(geom)] = _wgs84(geom, ctx)
+            geometry, was_cached = as_geojson[id(geom)], False
             if rule.kind == "travel_time" and rule.provider_id > 0:
-                _store(session, rule, signature, _as_datetime(updated[rule.provider_id]), geometry)
+                to_store.append((rule, _as_datetime(updated[rule.provider_id]), geometry))
         else:
             continue
         out.append(_area_dict(rule, geometry, was_cached))
+    if to_store or stale_networks:
+        with store.session() as session:
+            if stale_networks:
+                session.execute(
+                    delete(ServiceAreaCache).where(ServiceAreaCache.network_signature != signature)
+                )
+            _store(session, to_store, signature)
     return out, problems
 
 
 def _store(
-    session: Session, rule: AreaRule, signature: str, updated_at: datetime, geometry: dict[str, Any]
+    session: Session,
+    entries: list[tuple[AreaRule, datetime, dict[str, Any]]],
+    signature: str,
 ) -> None:
-    session.execute(
-        delete(ServiceAreaCache).where(
-            ServiceAreaCache.provider_id == rule.provider_id,
-            ServiceAreaCache.network_signature == signature,
-            ServiceAreaCache.minutes == float(rule.minutes or 0.0),
+    """Replace the cache entries of ``entries`` (one delete per limit, then the rows)."""
+    by_minutes: dict[float, list[int]] = {}
+    for rule, _, _ in entries:
+        by_minutes.setdefault(float(rule.minutes or 0.0), []).append(rule.provider_id)
+    for minutes, ids in by_minutes.items():
+        session.execute(
+            delete(ServiceAreaCache).where(
+                ServiceAreaCache.provider_id.in_(ids),
+                ServiceAreaCache.network_signature == signature,
+                ServiceAreaCache.minutes == minutes,
+            )
         )
-    )
-    session.add(
+    now = utcnow()
+    session.add_all(
         ServiceAreaCache(
             provider_id=rule.provider_id,
             network_signature=signature,
             minutes=float(rule.minutes or 0.0),
             provider_updated_at=updated_at,
             geometry=geometry,
-            computed_at=utcnow(),
+            computed_at=now,
         )
+        for rule, updated_at, geometry in entries
     )
 
 

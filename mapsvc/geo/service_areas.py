@@ -36,8 +36,10 @@ Public API (plain values; the finder and the planner both use it)
 * :func:`area_context` → :class:`AreaContext` (projection, road index, defaults, codes).
 * :func:`check_limits` → refuses a bad ``minutes`` / ``radius_km`` before any work.
 * :func:`resolve_rules` → one :class:`AreaRule` per provider, plus problems.
-* :func:`build_area_set` → :class:`AreaSet` (the union; ``contains(xy)``, ``geometry()``).
-* :func:`provider_area_geometries` → each provider's own polygon (chunked Dijkstra).
+* :func:`on_network` → whether a travel-time rule reached the network.
+* :mod:`mapsvc.geo.area_sets` turns rules into areas: :func:`~mapsvc.geo.area_sets.build_area_set`
+  → :class:`~mapsvc.geo.area_sets.AreaSet` (the union; ``contains(xy)``, ``geometry()``) and
+  :func:`~mapsvc.geo.area_sets.provider_area_geometries` (each provider's own polygon).
 * :func:`mapsvc.geo.area_check.point_check` → for one point, which providers' areas hold it,
   with travel time.
 * :mod:`mapsvc.geo.service_area_cache` stores provider polygons keyed by network signature.
@@ -53,15 +55,13 @@ import geopandas as gpd
 import numpy as np
 import shapely
 from pyproj import CRS, Transformer
-from scipy.spatial import cKDTree
 from shapely.geometry import shape
 
 from mapsvc.core.errors import DataUnavailable, InvalidInput
 from mapsvc.core.projection import to_metres, utm_crs_for_extent
-from mapsvc.geo._road_index import RoadIndex, reached_parts
+from mapsvc.geo._road_index import RoadIndex
 
 CODE_KINDS = ("town", "daily_life_area", "municipality", "secondary_medical_area")
-_CHUNK = 32  # sources per Dijkstra call when each provider needs its own times
 
 
 class OffNetwork(DataUnavailable):
@@ -338,117 +338,3 @@ def _snap(rules: list[AreaRule], ctx: AreaContext, problems: list[dict[str, Any]
 
 def on_network(rule: AreaRule, ctx: AreaContext) -> bool:
     return rule.kind != "travel_time" or (rule.snap_m is not None and rule.snap_m <= ctx.snap_m)
-
-
-@dataclass
-class AreaSet:
-    """The union of several service areas, kept in the form the inside-rule needs."""
-
-    crs: CRS
-    access_m: float
-    road_parts: np.ndarray  # reached road (metres)
-    centres: np.ndarray  # (k, 2) radius areas
-    radii_m: np.ndarray
-    polygons: np.ndarray  # explicit polygons (metres)
-
-    def contains(self, xy: np.ndarray) -> np.ndarray:
-        """Boolean mask: which of the points (metres, shape (n, 2)) lie inside the union."""
-        xy = np.asarray(xy, dtype=float).reshape(-1, 2)
-        inside = np.zeros(len(xy), dtype=bool)
-        if len(xy) == 0:
-            return inside
-        points = None
-        if len(self.road_parts):
-            points = shapely.points(xy)
-            tree = shapely.STRtree(self.road_parts)
-            hit, _ = tree.query_nearest(points, max_distance=self.access_m, all_matches=False)
-            inside[hit] = True
-        for radius in np.unique(self.radii_m):
-            centres = self.centres[self.radii_m == radius]
-            dist, _ = cKDTree(centres).query(xy, distance_upper_bound=radius * (1 + 1e-12))
-            inside |= dist <= radius
-        if len(self.polygons):
-            points = shapely.points(xy) if points is None else points
-            hit, _ = shapely.STRtree(self.polygons).query(points, predicate="intersects")
-            inside[hit] = True
-        return inside
-
-    def geometry(self, quad_segs: int = 8) -> Any:
-        """The union as one (multi)polygon in metres (empty when nothing is covered)."""
-        pieces: list[Any] = []
-        if len(self.road_parts):
-            # buffering each part and uniting the discs is ~50x faster in GEOS than
-            # buffering one MultiLineString of the same parts
-            pieces.extend(shapely.buffer(self.road_parts, self.access_m, quad_segs=quad_segs))
-        if len(self.centres):
-            pieces.extend(shapely.buffer(shapely.points(self.centres), self.radii_m, quad_segs=32))
-        pieces.extend(self.polygons)
-        return shapely.union_all(np.array(pieces, dtype=object)) if pieces else shapely.Polygon()
-
-
-def build_area_set(rules: Iterable[AreaRule], ctx: AreaContext) -> AreaSet:
-    """Union of the rules' areas (off-network travel-time providers are left out).
-
-    Travel-time providers are grouped by limit; each group is one multi-source Dijkstra
-    (``scipy.sparse.csgraph.dijkstra`` with ``limit`` and ``min_only``).
-    """
-    rules = [r for r in rules if on_network(r, ctx)]
-    parts: list[np.ndarray] = []
-    by_limit: dict[float, list[int]] = {}
-    for r in rules:
-        if r.kind == "travel_time" and r.node is not None and r.minutes is not None:
-            by_limit.setdefault(r.minutes * 60.0, []).append(r.node)
-    if by_limit and ctx.road is None:
-        raise DataUnavailable("travel-time areas need a road network", field="minutes")
-    for limit_s, nodes in by_limit.items():
-        assert ctx.road is not None
-        times = ctx.road.node_times(np.array(nodes), limit_s)
-        parts.append(reached_parts(ctx.road, times, limit_s))
-    radius = [r for r in rules if r.kind == "radius" and r.km]
-    polys = [r.geometry for r in rules if r.kind == "polygon" and r.geometry is not None]
-    return AreaSet(
-        crs=ctx.crs,
-        access_m=ctx.access_m,
-        road_parts=np.concatenate(parts) if parts else np.empty(0, dtype=object),
-        centres=np.array([(r.x, r.y) for r in radius], dtype=float).reshape(-1, 2),
-        radii_m=np.array([float(r.km or 0) * 1000.0 for r in radius], dtype=float),
-        polygons=np.array(polys, dtype=object),
-    )
-
-
-def provider_area_geometries(
-    rules: list[AreaRule], ctx: AreaContext, quad_segs: int = 8
-) -> dict[int, Any]:
-    """Each provider's own area polygon (metres), by provider id; off-network ones omitted.
-
-    Travel-time providers are run ``_CHUNK`` sources per Dijkstra call with the largest
-    limit of the chunk, then cut to each provider's own limit.
-    """
-    out: dict[int, Any] = {}
-    travel: list[AreaRule] = []
-    for r in rules:
-        if not on_network(r, ctx):
-            continue
-        if r.kind == "travel_time":
-            travel.append(r)
-        else:
-            out[r.provider_id] = build_area_set([r], ctx).geometry(quad_segs)
-    if travel and ctx.road is None:
-        raise DataUnavailable("travel-time areas need a road network", field="minutes")
-    travel.sort(key=lambda r: r.minutes or 0.0)
-    for start in range(0, len(travel), _CHUNK):
-        chunk = travel[start : start + _CHUNK]
-        assert ctx.road is not None
-        limit = max((r.minutes or 0.0) for r in chunk) * 60.0
-        times = ctx.road.node_times_each(np.array([r.node for r in chunk]), limit)
-        for r, row in zip(chunk, times, strict=True):
-            single = AreaSet(
-                ctx.crs,
-                ctx.access_m,
-                reached_parts(ctx.road, row, (r.minutes or 0.0) * 60.0),
-                np.empty((0, 2)),
-                np.empty(0),
-                np.empty(0, dtype=object),
-            )
-            out[r.provider_id] = single.geometry(quad_segs)
-    return out

@@ -21,6 +21,7 @@ from mapsvc.core.errors import InvalidInput
 from mapsvc.geo.areas import areas_frame
 from mapsvc.geo.service_areas import AreaContext, check_limits
 from mapsvc.planner.candidates import find_candidates
+from mapsvc.planner.compare import Comparison
 from mapsvc.planner.coverage import (
     CoverageResult,
     Filter,
@@ -77,6 +78,128 @@ def run_coverage(
     return dataset, result
 
 
+def run_compare(
+    services: Any,
+    specs: Sequence[str],
+    *,
+    minutes: float | None,
+    radius_km: float = 16.0,
+    dataset: str | None = None,
+    types: Sequence[str] = (),
+) -> tuple[str, Comparison]:
+    """(dataset, radius vs travel time) for the same filter, population and providers.
+
+    Raises
+    ------
+    InvalidInput
+        No time limit, a limit <= 0, an unknown capability.
+    DataUnavailable
+        No population or no road network.
+    """
+    filters = _filters(services, specs, types)
+    if minutes is None:
+        raise InvalidInput("a side-by-side comparison needs a time limit", field="minutes")
+    check_limits(minutes, None)
+    check_limits(None, radius_km)
+    dataset, pop, providers, ctx = _inputs(services, dataset, need_network=True)
+    results = [
+        compute_coverage(
+            providers,
+            pop,
+            ctx,
+            filters,
+            services.taxonomy,
+            minutes=m,
+            radius_km=r,
+            group_column="group",
+        )  # fmt: skip
+        for m, r in ((None, radius_km), (minutes, None))
+    ]
+    names: list[dict[str, Any]] = [{"area": a} for a in sorted(set(pop["group"].astype(str)))]
+    _name_areas(services, names)
+    return dataset, Comparison(results[0], results[1], {r["area"]: r["name"] for r in names})
+
+
+def run_sites(
+    services: Any,
+    specs: Sequence[str],
+    *,
+    k: int,
+    km: float | None = None,
+    site_type: str | None = None,
+    candidates: str = "grid",
+    grid_m: float = 500.0,
+    dataset: str | None = None,
+    types: Sequence[str] = (),
+    time_limit_s: float = 60.0,
+) -> dict[str, Any]:
+    """Best ``k`` new sites for the 75+ not yet covered (:mod:`mapsvc.planner.sites`).
+
+    Existing providers keep their own areas; each new site covers ``km`` around it
+    (default: the site type's default radius, 16 km for clinics).
+    """
+    from mapsvc.core.projection import to_degrees
+    from mapsvc.planner.sites import best_sites, grid_candidates, radius_cover, read_candidates
+
+    filters = _filters(services, specs, types)
+    ptype = site_type or next((t for t in types), None) or "clinic"
+    if ptype not in services.taxonomy.provider_types:
+        raise InvalidInput(f"unknown provider type {ptype!r}", field="type")
+    for f in filters:
+        applies = (
+            services.taxonomy.capabilities[f.key].applies_to
+            if f.key in services.taxonomy.capabilities
+            else ()
+        )
+        if applies and ptype not in applies:
+            raise InvalidInput(
+                f"a {ptype} cannot offer {f.key} (applies to {', '.join(applies)})", field="type"
+            )
+    if km is None:
+        defaults = services.taxonomy.service_area_defaults(
+            services.config.get("SERVICE_AREA_OVERRIDES") or {}
+        )
+        km = float(defaults.get(ptype, {}).get("radius_km", 16.0))
+    check_limits(None, km)
+    dataset, pop, providers, ctx = _inputs(services, dataset)
+    now = compute_coverage(providers, pop, ctx, filters, services.taxonomy, group_column="group")
+    xy = ctx.xy(pop.geometry.x.to_numpy(), pop.geometry.y.to_numpy())
+    old = pop["75+"].to_numpy(dtype=float)
+    weights = np.where(now.covered, 0.0, old)
+    if candidates == "grid":
+        cand_xy = grid_candidates(xy, pop["total"].to_numpy(dtype=float), grid_m)
+    else:
+        lonlat = read_candidates(candidates)
+        cand_xy = ctx.xy(lonlat[:, 0], lonlat[:, 1])
+    if len(cand_xy) == 0:
+        raise InvalidInput("no candidate points", field="candidates")
+    result = best_sites(radius_cover(xy, cand_xy, km * 1000.0), weights, k, time_limit_s)
+    lons, lats = to_degrees(ctx.crs).transform(cand_xy[:, 0], cand_xy[:, 1])
+
+    def points(idx: list[int]) -> list[dict[str, Any]]:
+        return [{"lon": round(float(lons[j]), 6), "lat": round(float(lats[j]), 6)} for j in idx]
+
+    total_old = int(old.sum())
+    covered_now = int(old[now.covered].sum())
+    return {
+        "dataset": dataset,
+        "description": now.to_dict(services.taxonomy)["description"],
+        "k": k,
+        "km": km,
+        "type": ptype,
+        "candidates": result.candidates,
+        "units": result.units,
+        "75+_total": total_old,
+        "75+_covered_now": covered_now,
+        "optimal": {"sites": points(result.chosen), "75+_gain": result.optimal_gain},
+        "greedy": {"sites": points(result.greedy), "75+_gain": result.greedy_gain},
+        "gap": result.gap,
+        "bound": round(result.bound, 1) if np.isfinite(result.bound) else None,
+        "status": result.status,
+        "seconds": round(result.seconds, 2),
+    }
+
+
 def _inputs(
     services: Any, dataset: str | None, need_network: bool = False
 ) -> tuple[str, gpd.GeoDataFrame, gpd.GeoDataFrame, AreaContext]:
@@ -115,14 +238,19 @@ def run_what_if(
         minutes=minutes, radius_km=radius_km, group_column="group",
     )  # fmt: skip
     out["dataset"] = dataset
+    _name_areas(services, out["by_area"])
+    return out
+
+
+def _name_areas(services: Any, rows: list[dict[str, Any]]) -> None:
+    """Add each row's area ``name`` (municipality or daily-life area; else its code)."""
     with services.store.session() as session:
         names: dict[str, str] = {}
         for kind in ("municipality", "daily_life_area"):
             frame = areas_frame(session, kind)
             names.update(zip(frame["code"].astype(str), frame["name"], strict=True))
-    for row in out["by_area"]:
+    for row in rows:
         row["name"] = names.get(str(row["area"]), row["area"])
-    return out
 
 
 def run_indicators(services: Any, dataset: str | None = None) -> tuple[str, pd.DataFrame]:

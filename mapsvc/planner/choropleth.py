@@ -14,10 +14,10 @@ import mapclassify
 import numpy as np
 from matplotlib import colormaps
 from matplotlib.colors import to_hex
-from shapely.geometry import mapping
 
 from mapsvc.core.errors import DataUnavailable, InvalidInput
 from mapsvc.geo.areas import areas_frame
+from mapsvc.planner.geojson import rfc7946
 from mapsvc.planner.indicators import AREA_KINDS, indicator_label, indicator_unit
 
 _CACHE: dict[tuple[Any, ...], Any] = {}
@@ -99,7 +99,7 @@ def choropleth(
         features.append(
             {
                 "type": "Feature",
-                "geometry": mapping(geom.simplify(0.0001)) if geom is not None else None,
+                "geometry": rfc7946(geom.simplify(0.0001)) if geom is not None else None,
                 "properties": {
                     "code": code,
                     "name": name,

@@ -29,10 +29,34 @@ import pandas as pd
 from mapsvc.core.errors import InvalidInput
 from mapsvc.core.filters import CapabilityFilter  # the finder's filter: one rule for "offers"
 from mapsvc.core.taxonomy import Taxonomy
+from mapsvc.geo.area_sets import AreaSet, build_area_set
 from mapsvc.geo.population import BANDS
-from mapsvc.geo.service_areas import AreaContext, AreaRule, AreaSet, build_area_set, resolve_rules
+from mapsvc.geo.service_areas import AreaContext, AreaRule, resolve_rules
 
 COUNT_COLUMNS: tuple[str, ...] = ("total", *BANDS, "65+", "75+")
+MISSING_JA = "データなし（この項目の回答がありません）"
+MISSING_EN = "No data (no provider has answered this item)"
+
+
+def unanswered(providers: gpd.GeoDataFrame, filters: list[Filter], taxonomy: Taxonomy) -> list[str]:
+    """Capabilities of ``filters`` that no active provider of a type they apply to has
+    answered at all: a coverage of 0 there is missing data, not a gap."""
+    out = []
+    if len(providers):
+        active = providers[providers["status"].fillna("active").eq("active")]
+    else:
+        active = providers
+    for f in filters:
+        if not isinstance(f, CapabilityFilter):
+            continue
+        applies = set(taxonomy.capabilities[f.key].applies_to)
+        rows = active[active["type"].isin(applies)] if applies and len(active) else active
+        answered = any(
+            (c or {}).get(f.key) not in (None, {}, "") for c in rows.get("capabilities", [])
+        )
+        if not answered:
+            out.append(f.key)
+    return out
 
 
 @dataclass(frozen=True)
@@ -139,6 +163,7 @@ class CoverageResult:
     group_column: str = "area_code"
     top: int = 20
     hypothetical: list[dict[str, Any]] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)  # capabilities nobody has answered
 
     @property
     def covered(self) -> np.ndarray:
@@ -209,6 +234,14 @@ class CoverageResult:
         return {
             "filter": [f.spec() for f in self.filters],
             "description": _describe(self.filters, taxonomy, lang),
+            "missing": [
+                {
+                    "capability": key,
+                    "label": taxonomy.capabilities[key].label.get(lang),
+                    "message": MISSING_JA if lang != "en" else MISSING_EN,
+                }
+                for key in self.missing
+            ],
             "mode": self.mode,
             "minutes": self.minutes,
             "radius_km": self.radius_km,
@@ -336,4 +369,5 @@ def compute_coverage(
         population=pop,
         group_column=group_column,
         top=top,
+        missing=unanswered(providers, filters, taxonomy),
     )

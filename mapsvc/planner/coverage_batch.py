@@ -1,6 +1,6 @@
 """Coverage for many municipalities at once on Dask (dask.distributed).
 
-The union of the matching providers' areas (:class:`~mapsvc.geo.service_areas.AreaSet`) is
+The union of the matching providers' areas (:class:`~mapsvc.geo.area_sets.AreaSet`) is
 computed once and scattered to the workers; the population is partitioned by
 municipality and each partition's points are tested on a worker. Results are per
 municipality and per count column; covered + uncovered == total holds in each.
@@ -21,7 +21,8 @@ import pandas as pd
 
 from mapsvc.core.errors import InvalidInput
 from mapsvc.core.taxonomy import Taxonomy
-from mapsvc.geo.service_areas import AreaContext, AreaSet, build_area_set, resolve_rules
+from mapsvc.geo.area_sets import AreaSet, build_area_set
+from mapsvc.geo.service_areas import AreaContext, resolve_rules
 from mapsvc.planner.coverage import COUNT_COLUMNS, Filter, check_population, matching_providers
 
 

@@ -7,6 +7,7 @@ The CLI and the planner view call these, then hand plain frames and an
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import geopandas as gpd
@@ -69,8 +70,22 @@ def context_for(
     )
 
 
+def _survey_key(value: Any) -> tuple[int, ...]:
+    """Sortable form of a survey date (``2020-10-01``, ``2020/10``, ``2020``); () if none."""
+    digits = re.findall(r"\d+", str(value or ""))
+    return tuple(int(d) for d in digits[:3])
+
+
+def choose_dataset(datasets: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The loaded dataset with the newest survey date (ties and undated: by name)."""
+    if not datasets:
+        return None
+    ordered = sorted(datasets, key=lambda d: str(d["dataset"]))
+    return max(ordered, key=lambda d: _survey_key(d.get("survey_date")))
+
+
 def default_dataset(services: Any, session: Session) -> str:
-    """The configured population dataset, else the first loaded one.
+    """The configured population dataset, else the loaded one with the newest survey date.
 
     Raises
     ------
@@ -80,13 +95,24 @@ def default_dataset(services: Any, session: Session) -> str:
     chosen = services.config.get("PLANNER_POPULATION") or ""
     if chosen:
         return str(chosen)
-    loaded = population_datasets(session)
-    if not loaded:
+    newest = choose_dataset(population_datasets(session))
+    if newest is None:
         raise DataUnavailable(
             "no population is loaded: load one with `mapsvc population import FILE`",
             field="population",
         )
-    return str(loaded[0]["dataset"])
+    return str(newest["dataset"])
+
+
+def dataset_note(services: Any, session: Session, dataset: str) -> dict[str, Any]:
+    """What the page and report say about the population used: name, survey date, why."""
+    found = next((d for d in population_datasets(session) if d["dataset"] == dataset), None)
+    configured = bool(services.config.get("PLANNER_POPULATION"))
+    return {
+        "dataset": dataset,
+        "survey_date": (found or {}).get("survey_date"),
+        "why": "configured" if configured else "newest",
+    }
 
 
 def population_for(

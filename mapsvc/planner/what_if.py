@@ -12,7 +12,6 @@ from typing import Any
 
 import geopandas as gpd
 import pandas as pd
-from shapely.geometry import mapping
 
 from mapsvc.core.codes import JAPAN_LAT, JAPAN_LON
 from mapsvc.core.errors import InvalidInput
@@ -26,6 +25,7 @@ from mapsvc.planner.coverage import (
     compute_coverage,
     matching_providers,
 )
+from mapsvc.planner.geojson import rfc7946
 
 MAX_HYPOTHETICAL = 20
 
@@ -69,6 +69,15 @@ def hypothetical_frame(
                 field=f"{where}.type",
             )
         caps = _capabilities(item.get("capabilities"), filters, taxonomy, where)
+        for key in caps:
+            applies = taxonomy.capabilities[key].applies_to
+            if applies and ptype not in applies:
+                raise InvalidInput(
+                    f"a {taxonomy.provider_types[ptype].label.get('ja')} ({ptype}) cannot offer "
+                    f"{taxonomy.capabilities[key].label.get('ja')} ({key}); it applies to "
+                    f"{', '.join(applies)}",
+                    field=f"{where}.type",
+                )
         area = None
         if item.get("minutes") not in (None, ""):
             area = {"kind": "travel_time", "minutes": _positive(item, "minutes", where)}
@@ -185,7 +194,7 @@ def what_if(
         "before": before.to_dict(taxonomy),
         "after": after.to_dict(taxonomy),
         "gain": _gain(before, after),
-        "after_area": mapping(after.geometry_wgs84(simplify_m=5.0)),
+        "after_area": rfc7946(after.geometry_wgs84(simplify_m=5.0)),
         "by_area": _area_gain(before, after),
         "hypothetical": [
             {

@@ -45,7 +45,8 @@
     }
     if (form.type.value) body.type.push(form.type.value);
     var mode = form.querySelector('input[name="mode"]:checked').value;
-    if (mode !== "default") body[mode] = form.limit.value;
+    if (mode === "minutes" || mode === "compare") body.minutes = form.minutes.value;
+    if (mode === "radius_km" || mode === "compare") body.radius_km = form.radius_km.value;
     if (form.population.value) body.population = form.population.value;
     return body;
   }
@@ -97,9 +98,16 @@
   function showBands(data) {
     var old = data.bands.filter(function (r) { return r.band === "75+"; })[0];
     var share = $("share-75");
-    share.textContent = pct(old.share);
-    share.dataset.value = old.share === null ? "" : old.share;
-    $("cov-summary").textContent = data.description + " — " + data.providers + " / " + data.units;
+    var missing = data.missing || [];
+    share.textContent = missing.length ? missing[0].message : pct(old.share);
+    share.dataset.value = missing.length || old.share === null ? "" : old.share;
+    share.dataset.missing = missing.length ? "true" : "false";
+    var note = data.population_note || {};
+    var popText = (cfg.lang === "en" ? "population: " : "人口データ: ") + (note.dataset || data.population) +
+      (note.survey_date ? (cfg.lang === "en" ? " (survey " : "（調査日 ") + note.survey_date + (cfg.lang === "en" ? ")" : "）") : "") +
+      (note.why === "newest" ? (cfg.lang === "en" ? ", the newest loaded" : "・読み込み済みで最新") : "");
+    $("cov-summary").textContent = data.description + " — " + data.providers + " / " + data.units + " · " + popText;
+    $("cov-summary").dataset.population = note.dataset || "";
     var tbody = $("bands-table").querySelector("tbody");
     tbody.innerHTML = data.bands.map(function (r) {
       return "<tr><th scope=row>" + esc(r.band) + "</th><td>" + num(r.total) + "</td><td>" + num(r.covered) +
@@ -110,8 +118,59 @@
     }).join("");
   }
 
+  var QUAD_COLOURS = { both: "#2a9d8f", only_radius: "#e9c46a", only_minutes: "#8ab17d", neither: "#d62828" };
+  var compareLayer = L.layerGroup().addTo(covMap);
+
+  function drawCompare(data) {
+    compareLayer.clearLayers();
+    ["both", "only_radius", "only_minutes"].forEach(function (q) {
+      L.geoJSON(data.areas[q], {
+        className: "quadrant-" + q,
+        style: { color: QUAD_COLOURS[q], weight: 1, fillColor: QUAD_COLOURS[q], fillOpacity: 0.35 }
+      }).addTo(compareLayer);
+    });
+    var qs = data.quadrants;
+    $("compare-summary").textContent = data.description + " — " + num(data.radius_km) + " km / " + num(data.minutes) + " min";
+    $("compare-table").querySelector("tbody").innerHTML = data.bands.map(function (r) {
+      return "<tr><th scope=row>" + esc(r.band) + "</th><td>" + num(r.total) + "</td>" +
+        qs.map(function (q) { return "<td>" + num(r[q]) + "</td>"; }).join("") + "</tr>";
+    }).join("");
+    $("compare-areas").querySelector("tbody").innerHTML = data.by_area.map(function (a) {
+      return "<tr><th scope=row>" + esc(a.name || a.area) + "</th><td>" + num(a["75+"]) + "</td>" +
+        qs.map(function (q) { return "<td>" + num(a["75+_" + q]) + "</td>"; }).join("") + "</tr>";
+    }).join("");
+    $("compare-box").hidden = false;
+  }
+
+  function runCompare(body) {
+    var q = toQuery(body);
+    ["geojson", "gpkg", "csv"].forEach(function (f) { $("dl-cmp-" + f).href = cfg.base + "/download/compare." + f + "?" + q; });
+    return getJSON(api + "/compare?" + q).then(drawCompare);
+  }
+
   function runCoverage() {
     var body = analysis();
+    var comparing = $("coverage-form").querySelector('input[name="mode"]:checked').value === "compare";
+    if (comparing) {
+      $("coverage-map").dataset.state = "loading";
+      showError("cov-error", "");
+      areaLayer.clearLayers();
+      return runCompare(body).then(function () {
+        var cov = Object.assign({}, body);
+        delete cov.radius_km;  /* the travel-time side drives bands, list and what-if */
+        lastQuery = cov;
+        return getJSON(api + "/coverage?" + toQuery(cov));
+      }).then(function (data) {
+        lastBefore = data;
+        showBands(data);
+        $("coverage-map").dataset.state = "ready";
+      }).catch(function (err) {
+        $("coverage-map").dataset.state = "error";
+        showError("cov-error", cfg.texts.error + ": " + err.message);
+      });
+    }
+    $("compare-box").hidden = true;
+    compareLayer.clearLayers();
     lastQuery = body;
     var q = toQuery(body);
     ["geojson", "gpkg", "csv"].forEach(function (f) { $("dl-cov-" + f).href = cfg.base + "/download/coverage." + f + "?" + q; });
@@ -131,7 +190,7 @@
 
   function runWhatIf() {
     if (!lastQuery || !hypothetical.length) return Promise.resolve();
-    var body = Object.assign({}, lastQuery, { providers: hypothetical });
+    var body = Object.assign({}, lastQuery, { providers: hypothetical.map(sitePayload) });
     return fetch(api + "/what-if", {
       method: "POST", credentials: "same-origin",
       headers: { "Content-Type": "application/json", "X-CSRFToken": csrf, Accept: "application/json" },
@@ -157,15 +216,81 @@
     }).catch(function (err) { showError("cov-error", cfg.texts.error + ": " + err.message); });
   }
 
+  /* each hypothetical site: a draggable marker and a row with its own minutes / km */
+  function sitePayload(site) {
+    var p = { lon: site.lon, lat: site.lat };
+    if (site.type) p.type = site.type;
+    if (site.unit === "minutes" && site.value) p.minutes = site.value;
+    if (site.unit === "km" && site.value) p.km = site.value;
+    return p;
+  }
+
+  function resetWhatIf() {
+    hypoAreaLayer.clearLayers();
+    $("whatif-share").textContent = "–";
+    $("whatif-share").dataset.value = "";
+    $("whatif-gain").textContent = "";
+    $("whatif-areas").querySelector("tbody").innerHTML = "";
+  }
+
+  function changed() {
+    renderSites();
+    if (!hypothetical.length) { resetWhatIf(); return Promise.resolve(); }
+    $("coverage-map").dataset.whatif = "loading";
+    return runWhatIf();
+  }
+
+  function renderSites() {
+    var list = $("whatif-list");
+    list.innerHTML = "";
+    hypothetical.forEach(function (site, i) {
+      var li = document.createElement("li");
+      li.className = "whatif-site";
+      var label = document.createElement("span");
+      label.textContent = cfg.texts.hypothetical + " " + (i + 1) + " (" + site.lat.toFixed(4) + ", " + site.lon.toFixed(4) + ")";
+      var unit = document.createElement("select");
+      unit.setAttribute("aria-label", cfg.texts.siteArea + " " + (i + 1));
+      [["", cfg.texts.analysisArea], ["minutes", cfg.texts.minutes], ["km", "km"]].forEach(function (o) {
+        var opt = document.createElement("option");
+        opt.value = o[0]; opt.textContent = o[1]; opt.selected = site.unit === o[0];
+        unit.appendChild(opt);
+      });
+      var value = document.createElement("input");
+      value.type = "number"; value.min = "0.1"; value.step = "0.1"; value.value = site.value || "";
+      value.setAttribute("aria-label", cfg.texts.siteValue + " " + (i + 1));
+      value.hidden = !site.unit;
+      unit.addEventListener("change", function () { site.unit = unit.value; value.hidden = !site.unit; if (site.value) changed(); });
+      value.addEventListener("change", function () { site.value = value.value; changed(); });
+      var remove = document.createElement("button");
+      remove.type = "button"; remove.className = "whatif-remove";
+      remove.textContent = cfg.texts.remove;
+      remove.setAttribute("aria-label", cfg.texts.remove + " " + (i + 1));
+      remove.addEventListener("click", function () {
+        hypoLayer.removeLayer(site.marker);
+        hypothetical.splice(hypothetical.indexOf(site), 1);
+        changed();
+      });
+      li.appendChild(label); li.appendChild(unit); li.appendChild(value); li.appendChild(remove);
+      list.appendChild(li);
+    });
+  }
+
+  function addSite(latlng) {
+    var form = $("coverage-form");
+    var site = { lon: +latlng.lng.toFixed(6), lat: +latlng.lat.toFixed(6), type: form.type.value || "", unit: "", value: "" };
+    site.marker = L.marker(latlng, { title: cfg.texts.hypothetical, draggable: true }).addTo(hypoLayer);
+    site.marker.on("dragend", function () {
+      var ll = site.marker.getLatLng();
+      site.lon = +ll.lng.toFixed(6); site.lat = +ll.lat.toFixed(6);
+      changed();
+    });
+    hypothetical.push(site);
+    return changed();
+  }
+
   covMap.on("click", function (e) {
     if (!adding) return;
-    var p = { lon: +e.latlng.lng.toFixed(6), lat: +e.latlng.lat.toFixed(6) };
-    var form = $("coverage-form");
-    if (form.type.value) p.type = form.type.value;
-    hypothetical.push(p);
-    L.marker(e.latlng, { title: cfg.texts.hypothetical }).addTo(hypoLayer);
-    $("coverage-map").dataset.whatif = "loading";
-    runWhatIf();
+    addSite(e.latlng);
   });
   $("whatif-toggle").addEventListener("click", function () {
     adding = !adding;
@@ -175,11 +300,7 @@
   $("whatif-clear").addEventListener("click", function () {
     hypothetical = [];
     hypoLayer.clearLayers();
-    hypoAreaLayer.clearLayers();
-    $("whatif-share").textContent = "–";
-    $("whatif-share").dataset.value = "";
-    $("whatif-gain").textContent = "";
-    $("whatif-areas").querySelector("tbody").innerHTML = "";
+    changed();
   });
   $("coverage-form").addEventListener("submit", function (e) { e.preventDefault(); runCoverage(); });
 
@@ -250,7 +371,8 @@
   getJSON(api + "/meta").then(function (meta) {
     var select = $("coverage-form").population;
     select.innerHTML = meta.datasets.map(function (d) {
-      return "<option value=\"" + esc(d.dataset) + "\">" + esc(d.dataset) + "</option>";
+      return "<option value=\"" + esc(d.dataset) + "\"" + (d.dataset === meta.default ? " selected" : "") + ">" +
+        esc(d.dataset) + (d.survey_date ? " (" + esc(d.survey_date) + ")" : "") + "</option>";
     }).join("");
     if (!meta.networks.some(function (n) { return n.active; })) {
       var minutes = document.querySelector('input[name="mode"][value="minutes"]');

@@ -11,11 +11,13 @@ import shapely
 from flask import Response, render_template, request
 
 from mapsvc.core.errors import InvalidInput, NotFound
+from mapsvc.planner.geojson import oriented_frame
 from mapsvc.planner.report import area_map_png, csv_bytes, flat, write_geopackage
 from mapsvc.web.auth import role_required
 from mapsvc.web.context import services
 from mapsvc.web.i18n import get_lang, t
 from mapsvc.web.planner._common import analysis_args, api, bp
+from mapsvc.web.planner.views import _population_note
 
 FORMATS = {
     "geojson": "application/geo+json",
@@ -30,7 +32,11 @@ def _download(
 ) -> Response:
     if fmt == "geojson":
         main = next(iter(layers.values()))
-        body = flat(main).to_crs("EPSG:4326").to_json(ensure_ascii=False, drop_id=True).encode()
+        body = (
+            oriented_frame(flat(main).to_crs("EPSG:4326"))
+            .to_json(ensure_ascii=False, drop_id=True)
+            .encode()
+        )
     elif fmt == "gpkg":
         body = write_geopackage({k: flat(v) for k, v in layers.items()})
     else:
@@ -72,6 +78,29 @@ def download_coverage(fmt: str) -> Response:
     table["lon"] = units.geometry.x.round(6)
     table["lat"] = units.geometry.y.round(6)
     return _download("coverage", fmt, {"population_units": units, "covered_area": area}, table)
+
+
+@bp.route("/download/compare.<fmt>")
+@api
+def download_compare(fmt: str) -> Response:
+    """Radius vs travel time: units with their quadrant, the quadrant polygons (GeoPackage
+    layers) and, as CSV, the four quadrants per band and per area."""
+    from mapsvc.planner.analyses import run_compare
+    from mapsvc.planner.compare import quadrant_geometries
+
+    _fmt(fmt)
+    args = analysis_args(request.args)
+    radius_km = args.pop("radius_km") or 16.0
+    _, comparison = run_compare(services(), radius_km=radius_km, **args)
+    units = comparison.units()
+    shapes = quadrant_geometries(comparison)
+    areas = gpd.GeoDataFrame(
+        {"quadrant": list(shapes)}, geometry=list(shapes.values()), crs="EPSG:4326"
+    )
+    bands = pd.DataFrame(comparison.bands()).assign(level="band")
+    by_area = pd.DataFrame(comparison.by_area()).assign(level="area")
+    table = pd.concat([bands, by_area], ignore_index=True)
+    return _download("compare", fmt, {"population_units": units, "quadrant_areas": areas}, table)
 
 
 @bp.route("/download/indicators.<fmt>")
@@ -164,6 +193,7 @@ def report(kind: str, code: str) -> str:
         kind=kind,
         summary=summary,
         dataset=dataset,
+        population_note=_population_note(dataset),
         bands=bands,
         image=base64.b64encode(png).decode("ascii"),
         indicators=indicators[indicators["indicator"].isin(keys)].to_dict("records"),

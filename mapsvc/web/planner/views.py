@@ -12,9 +12,9 @@ from typing import Any
 
 import numpy as np
 from flask import current_app, jsonify, render_template, request, url_for
-from shapely.geometry import mapping
 
 from mapsvc.core.errors import InvalidInput
+from mapsvc.planner.geojson import rfc7946
 from mapsvc.web.auth import role_required
 from mapsvc.web.context import services
 from mapsvc.web.i18n import get_lang, t
@@ -50,6 +50,11 @@ def index() -> str:
             "covered": t("カバー", "Covered"),
             "uncovered": t("未カバー", "Not covered"),
             "hypothetical": t("仮想の事業所", "Hypothetical provider"),
+            "remove": t("削除", "Remove"),
+            "siteArea": t("範囲", "Area of site"),
+            "siteValue": t("値", "Value for site"),
+            "analysisArea": t("分析の設定", "as the analysis"),
+            "minutes": t("分", "min"),
             "error": t("エラー", "Error"),
         },
     }
@@ -70,9 +75,11 @@ def index() -> str:
 @api
 def meta() -> Any:
     """Loaded data the page offers: datasets, network, snapshot dates."""
+    from mapsvc.core.errors import DataUnavailable
     from mapsvc.geo.network import list_networks
     from mapsvc.geo.population import population_datasets
     from mapsvc.planner.indicators import snapshot_dates
+    from mapsvc.planner.inputs import default_dataset
 
     with services().store.session() as session:
         datasets = population_datasets(session)
@@ -80,14 +87,28 @@ def meta() -> Any:
             {"name": n.name, "nodes": n.nodes, "active": n.active} for n in list_networks(session)
         ]
         dates = snapshot_dates(session)
-    return jsonify({"datasets": datasets, "networks": networks, "snapshots": dates})
+        try:
+            default = default_dataset(services(), session)
+        except DataUnavailable:
+            default = None
+    return jsonify(
+        {"datasets": datasets, "default": default, "networks": networks, "snapshots": dates}
+    )
+
+
+def _population_note(dataset: str) -> dict[str, Any]:
+    from mapsvc.planner.inputs import dataset_note
+
+    with services().store.session() as session:
+        return dataset_note(services(), session, dataset)
 
 
 def _coverage_payload(result: Any, dataset: str) -> dict[str, Any]:
     taxonomy = services().taxonomy
     summary = result.to_dict(taxonomy, get_lang())
     summary["population"] = dataset
-    summary["area"] = mapping(result.geometry_wgs84(simplify_m=5.0))
+    summary["population_note"] = _population_note(dataset)
+    summary["area"] = rfc7946(result.geometry_wgs84(simplify_m=5.0))
     pop = result.population
     uncovered = pop[~result.covered]
     summary["uncovered"] = {
@@ -138,6 +159,23 @@ def coverage_api() -> Any:
     args = analysis_args(request.args)
     dataset, result = run_coverage(services(), **args)
     return jsonify(json_safe(_coverage_payload(result, dataset)))
+
+
+@bp.route("/api/compare")
+@api
+def compare_api() -> Any:
+    """Radius vs travel time side by side (query: capability, type, radius_km (default 16),
+    minutes, population): the four quadrants per band and area, and their map polygons."""
+    from mapsvc.planner.analyses import json_safe, run_compare
+    from mapsvc.planner.compare import quadrant_geometries
+
+    args = analysis_args(request.args)
+    radius_km = args.pop("radius_km") or 16.0
+    dataset, comparison = run_compare(services(), radius_km=radius_km, **args)
+    body = comparison.to_dict(services().taxonomy, get_lang())
+    body["population"] = dataset
+    body["areas"] = {q: rfc7946(g) for q, g in quadrant_geometries(comparison).items()}
+    return jsonify(json_safe(body))
 
 
 @bp.route("/api/what-if", methods=["POST"])

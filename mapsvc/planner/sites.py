@@ -1,0 +1,241 @@
+"""Best k new sites: the maximal covering location problem (MCLP), solved exactly.
+
+Given the population already covered by the providers that offer a capability, choose
+``k`` of the candidate points so that the residents aged 75+ newly covered by the new
+sites' areas are as many as possible (Church & ReVelle's MCLP). Formulation, with
+``a[i, j] = 1`` when candidate ``j``'s area holds unit ``i`` and ``w[i]`` its uncovered 75+:
+
+    maximise   sum_i w[i] * y[i]
+    subject to y[i] <= sum_j a[i, j] * x[j]     (a unit counts only if some site covers it)
+               sum_j x[j] == k,  x binary,  0 <= y <= 1
+
+solved by HiGHS through :func:`scipy.optimize.milp`. Units with the same set of covering
+candidates are merged first (their weights added), which shrinks the problem without
+changing its optimum. The greedy answer (add the site with the largest gain, k times; what
+AccessMod's scaling-up does) is computed beside it, with the gap between the two.
+
+A site's area is a radius (``km``) or a travel time (``minutes``) by the same inside-rule
+as coverage (:mod:`mapsvc.geo.service_areas`); candidates are a regular grid over the
+populated extent or points from a file.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.optimize import Bounds, LinearConstraint, milp
+from scipy.sparse import coo_matrix, csc_matrix, csr_matrix, hstack, identity
+from scipy.spatial import cKDTree
+
+from mapsvc.core.errors import InvalidInput
+
+MAX_K = 50
+MAX_CANDIDATES = 50_000
+
+
+@dataclass
+class SitesResult:
+    k: int
+    chosen: list[int]  # candidate indices, optimal
+    greedy: list[int]
+    optimal_gain: int
+    greedy_gain: int
+    bound: float  # HiGHS's upper bound (== optimal_gain when proven optimal; inf if none)
+    status: str  # optimal | time_limit (then ``chosen`` is the best found, maybe greedy's)
+    seconds: float
+    candidates: int
+    units: int
+    columns: int  # merged unit groups in the MILP
+
+    @property
+    def gap(self) -> float | None:
+        """(optimal - greedy) / optimal, the share greedy leaves on the table."""
+        if self.optimal_gain <= 0:
+            return None
+        return round((self.optimal_gain - self.greedy_gain) / self.optimal_gain, 6)
+
+
+def grid_candidates(xy: np.ndarray, weights: np.ndarray, spacing_m: float) -> np.ndarray:
+    """Grid points (metres) every ``spacing_m`` over the extent of the weighted units,
+    kept where a weighted unit lies within one spacing (no sites in empty sea or forest)."""
+    if spacing_m <= 0 or not np.isfinite(spacing_m):
+        raise InvalidInput("grid spacing must be > 0 m", field="grid_m")
+    pts = xy[weights > 0]
+    if len(pts) == 0:
+        return np.empty((0, 2))
+    lo, hi = pts.min(axis=0), pts.max(axis=0)
+    nx_ = int(np.floor((hi[0] - lo[0]) / spacing_m)) + 1
+    ny_ = int(np.floor((hi[1] - lo[1]) / spacing_m)) + 1
+    if nx_ * ny_ > 4 * MAX_CANDIDATES:
+        raise InvalidInput(
+            f"a {spacing_m:g} m grid gives {nx_ * ny_:,} points; use a larger spacing",
+            field="grid_m",
+        )
+    gx, gy = np.meshgrid(lo[0] + np.arange(nx_) * spacing_m, lo[1] + np.arange(ny_) * spacing_m)
+    grid = np.column_stack([gx.ravel(), gy.ravel()])
+    dist, _ = cKDTree(pts).query(grid, distance_upper_bound=spacing_m)
+    return grid[np.isfinite(dist)]
+
+
+def radius_cover(units_xy: np.ndarray, cand_xy: np.ndarray, radius_m: float) -> csr_matrix:
+    """Sparse ``a[i, j]``: unit ``i`` within ``radius_m`` of candidate ``j``."""
+    tree = cKDTree(units_xy)
+    lists = tree.query_ball_point(cand_xy, r=radius_m)
+    cols = np.repeat(np.arange(len(cand_xy)), [len(x) for x in lists])
+    rows = np.fromiter((i for x in lists for i in x), dtype=np.int64, count=len(cols))
+    data = np.ones(len(rows), dtype=np.int8)
+    return coo_matrix((data, (rows, cols)), shape=(len(units_xy), len(cand_xy))).tocsr()
+
+
+def _merge_units(a: csr_matrix, w: np.ndarray) -> tuple[csr_matrix, np.ndarray]:
+    """Drop weightless / uncoverable units and merge units covered by the same candidates."""
+    keep = (w > 0) & (np.diff(a.indptr) > 0)
+    a, w = a[keep], w[keep]
+    a.sort_indices()
+    keys: dict[bytes, int] = {}
+    group = np.empty(a.shape[0], dtype=np.int64)
+    for i in range(a.shape[0]):
+        key = a.indices[a.indptr[i] : a.indptr[i + 1]].tobytes()
+        group[i] = keys.setdefault(key, len(keys))
+    first = np.full(len(keys), -1)
+    first[group[::-1]] = np.arange(a.shape[0])[::-1]
+    weights = np.bincount(group, weights=w, minlength=len(keys))
+    return a[first], weights
+
+
+def greedy_sites(a: csr_matrix, w: np.ndarray, k: int) -> list[int]:
+    """Greedy MCLP: k times the candidate with the largest uncovered weight (ties: lowest index)."""
+    ac = csc_matrix(a)
+    remaining = w.astype(float).copy()
+    chosen: list[int] = []
+    for _ in range(min(k, a.shape[1])):
+        gains = ac.T @ remaining
+        if chosen:
+            gains[chosen] = -1.0
+        best = int(np.argmax(gains))
+        if gains[best] <= 0:
+            break
+        chosen.append(best)
+        rows = ac.indices[ac.indptr[best] : ac.indptr[best + 1]]
+        remaining[rows] = 0.0
+    return chosen
+
+
+def covered_weight(a: csr_matrix, w: np.ndarray, chosen: list[int]) -> float:
+    if not chosen:
+        return 0.0
+    hit = np.asarray(csc_matrix(a)[:, chosen].sum(axis=1)).ravel() > 0
+    return float(w[hit].sum())
+
+
+def best_sites(a: csr_matrix, w: np.ndarray, k: int, time_limit_s: float = 60.0) -> SitesResult:
+    """Exact MCLP (HiGHS) and greedy for ``k`` sites.
+
+    Parameters
+    ----------
+    a
+        Units x candidates coverage (sparse, nonzero = covered).
+    w
+        Weight of each unit (uncovered residents aged 75+; 0 for units already covered).
+    k
+        Sites to add (1..:data:`MAX_K`).
+    """
+    if not 1 <= k <= MAX_K:
+        raise InvalidInput(f"k must be 1..{MAX_K}", field="k")
+    started = time.perf_counter()
+    n_units, n_cand = a.shape
+    merged, weights = _merge_units(csr_matrix(a, dtype=np.float64), np.asarray(w, dtype=float))
+    greedy = greedy_sites(merged, weights, k)
+    greedy_gain = covered_weight(merged, weights, greedy)
+    m = merged.shape[0]
+    if m == 0 or k >= n_cand:
+        chosen = greedy if m else []
+        return SitesResult(
+            k, chosen, greedy, int(round(greedy_gain)), int(round(greedy_gain)),
+            float(greedy_gain), "trivial", time.perf_counter() - started, n_cand, n_units, m,
+        )  # fmt: skip
+    # variables: x (n_cand, binary) then y (m, continuous 0..1)
+    c = np.concatenate([np.zeros(n_cand), -weights])
+    cover = LinearConstraint(hstack([-merged, identity(m, format="csr")]).tocsr(), -np.inf, 0.0)
+    count = LinearConstraint(
+        csr_matrix(np.concatenate([np.ones(n_cand), np.zeros(m)])[None, :]), k, k
+    )
+    integrality = np.concatenate([np.ones(n_cand), np.zeros(m)])
+    res = milp(
+        c,
+        constraints=[cover, count],
+        integrality=integrality,
+        bounds=Bounds(0.0, 1.0),
+        options={"time_limit": time_limit_s, "disp": False},
+    )
+    if res.x is None:  # time limit before any incumbent: greedy is the best known answer
+        chosen = list(greedy)
+    else:
+        x = res.x[:n_cand]
+        chosen = [int(j) for j in np.argsort(-x)[:k] if x[j] > 0.5]
+    optimal_gain = covered_weight(merged, weights, chosen)
+    if optimal_gain < greedy_gain:  # a time-limited incumbent can be worse than greedy
+        chosen, optimal_gain = greedy, greedy_gain
+    dual = getattr(res, "mip_dual_bound", None)
+    bound = -float(dual) if dual is not None and np.isfinite(dual) else float("inf")
+    status = "optimal" if res.status == 0 else "time_limit"
+    if res.status == 0:
+        bound = optimal_gain
+    return SitesResult(
+        k, sorted(chosen), greedy, int(round(optimal_gain)), int(round(greedy_gain)),
+        bound, status, time.perf_counter() - started, n_cand, n_units, m,
+    )  # fmt: skip
+
+
+def read_candidates(path: str) -> np.ndarray:
+    """Candidate points (lon, lat) from a CSV file with ``lon`` and ``lat`` columns.
+
+    Raises
+    ------
+    InvalidInput
+        The message names the file, line and column of the first bad value.
+    """
+    import csv
+
+    from mapsvc.core.codes import JAPAN_LAT, JAPAN_LON
+
+    out: list[tuple[float, float]] = []
+    try:
+        handle = open(path, encoding="utf-8-sig", newline="")
+    except OSError as exc:
+        raise InvalidInput(f"{path}: cannot read ({exc.strerror})", field="candidates") from None
+    with handle:
+        reader = csv.DictReader(handle)
+        fields = [f.strip().lower() for f in reader.fieldnames or []]
+        if "lon" not in fields or "lat" not in fields:
+            raise InvalidInput(
+                f"{path}, line 1: expected columns lon and lat, got {', '.join(fields) or 'none'}",
+                field="candidates",
+            )
+        cols = {f.strip().lower(): f for f in reader.fieldnames or []}
+        for line, row in enumerate(reader, start=2):
+            point = []
+            for name, (low, high) in (("lon", JAPAN_LON), ("lat", JAPAN_LAT)):
+                raw = (row.get(cols[name]) or "").strip()
+                column = fields.index(name) + 1
+                try:
+                    value = float(raw)
+                except ValueError:
+                    value = float("nan")
+                if not np.isfinite(value) or not low <= value <= high:
+                    raise InvalidInput(
+                        f"{path}, line {line}, column {column} ({name}): {raw!r} is not a "
+                        f"{name} in Japan ({low}..{high})",
+                        field="candidates",
+                    )
+                point.append(value)
+            out.append((point[0], point[1]))
+            if len(out) > MAX_CANDIDATES:
+                raise InvalidInput(
+                    f"{path}: more than {MAX_CANDIDATES:,} candidates", field="candidates"
+                )
+    if not out:
+        raise InvalidInput(f"{path}: no candidate points", field="candidates")
+    return np.array(out, dtype=float)
