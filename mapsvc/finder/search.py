@@ -80,6 +80,18 @@ class Match:
     def travel_min(self) -> int | None:
         return None if self.travel_s is None else int(round(self.travel_s / 60.0))
 
+    def travel_text(self) -> Text | None:
+        """「車で約 7 分」, or 「車で1分未満」 when the drive rounds to 0 minutes."""
+        return None if self.travel_s is None else minutes_text(self.travel_s)
+
+
+def minutes_text(travel_s: float) -> Text:
+    """A drive in words: whole minutes, or "less than a minute" (never "0 minutes")."""
+    minutes = int(round(travel_s / 60.0))
+    if minutes < 1:
+        return Text("車で1分未満", "under 1 min by car")
+    return Text(f"車で約 {minutes} 分", f"about {minutes} min by car")
+
 
 @dataclass
 class FinderResult:
@@ -103,6 +115,13 @@ class FinderResult:
             return Text(
                 "車での所要時間（分）の短い順、同じなら直線距離の短い順です。" + tie[0],
                 "Ordered by driving time (minutes), then straight-line distance. " + tie[1],
+            )
+        if self.network:  # a network is loaded, but this point is off it
+            return Text(
+                "直線距離の短い順です（この地点の近くに道路網がないため所要時間は使っていません）。"
+                + tie[0],
+                "Ordered by straight-line distance (the point is off the road network, so "
+                "no travel times). " + tie[1],
             )
         return Text(
             "直線距離の短い順です（道路網が読み込まれていないため所要時間は使っていません）。"
@@ -201,7 +220,15 @@ def find_providers(
     cand = np.flatnonzero(mask)
     notes: list[Text] = []
     result = FinderResult(
-        float(lon), float(lat), filters, [], "distance", seed, road is not None, notes, len(cand)
+        float(lon),
+        float(lat),
+        filters,
+        [],
+        "travel_time" if road is not None else "distance",
+        seed,
+        road is not None,
+        notes,
+        len(cand),
     )
     if len(cand) == 0:
         return result
@@ -213,7 +240,6 @@ def find_providers(
 
     travel_s = np.full(len(cand), np.nan)
     if road is not None:
-        result.order = "travel_time"
         nodes, on_net = index.road_nodes(road, snap_m)
         rx, ry = index.project_to(road.crs, lon, lat)
         _pnode, pdist = road.snap(np.array([[rx, ry]]))
@@ -319,9 +345,10 @@ def _area_reason(
         )
     if rule == RULE_TRAVEL:
         limit = float(index.minutes[pos])
+        drive = minutes_text(travel_s or 0.0)
         return Text(
-            f"車で約 {round((travel_s or 0) / 60)} 分（対応範囲は {limit:g} 分以内：{src[0]}）",
-            f"About {round((travel_s or 0) / 60)} min by car (serves up to {limit:g} min: {src[1]})",
+            f"{drive.ja}（対応範囲は {limit:g} 分以内：{src[0]}）",
+            f"{drive.en[0].upper()}{drive.en[1:]} (serves up to {limit:g} min: {src[1]})",
         )
     radius = float(index.radius_m[pos]) / 1000.0
     if fallback and source == "type_default":
