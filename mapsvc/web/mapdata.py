@@ -116,3 +116,19 @@ def map_texts() -> dict[str, str]:
             "Place chosen on the map. Press Search.",
         ),
     }
+
+
+def start_points(index: ProviderIndex) -> dict[str, Any] | None:
+    """Every active provider as ``[lon, lat, type number]`` for a map before any search
+    (None above ``MAP_ITEMS_LIMIT``: the map then shows no dots and says so)."""
+    import numpy as np
+
+    positions = np.flatnonzero(index.active)
+    if len(positions) > int(current_app.config["MAP_ITEMS_LIMIT"]):
+        return None
+    lang_types = list(index.type_keys)
+    points = [
+        [round(float(index.lon[p]), 5), round(float(index.lat[p]), 5), int(index.type_code[p])]
+        for p in positions.tolist()
+    ]
+    return {"types": lang_types, "points": points}
