@@ -78,4 +78,4 @@ def quality() -> str:
     return _dashboard_page("admin/quality.html", limit=500)
 
 
-from mapsvc.web.admin import links, records, review  # noqa: E402,F401  (routes register on bp)
+from mapsvc.web.admin import links, records, review, tokens  # noqa: E402,F401  (routes register on bp)
