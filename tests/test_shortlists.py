@@ -9,8 +9,8 @@ import re
 from conftest import csrf_token, login_as, make_app
 from sqlalchemy import select
 
-from mapsvc.core.models import Provider, Shortlist, utcnow
 from mapsvc.core.db import bump_generation
+from mapsvc.core.models import Provider, Shortlist, utcnow
 
 pytest_plugins = ["demo_support"]
 ADDRESS = "デモ市本町一丁目"
@@ -93,10 +93,9 @@ def test_save_reopen_share_and_see_what_changed(demo_services):
         cm2.post(f"/pro/shortlists/{shortlist_id}/delete", data={"csrf_token": token}).status_code
         == 404
     )
-    assert (
-        cm1.post(f"/pro/shortlists/{shortlist_id}/delete", data={"csrf_token": token}).status_code
-        == 303
-    )
+    token = csrf_token(cm1, link)
+    gone = cm1.post(f"/pro/shortlists/{shortlist_id}/delete", data={"csrf_token": token})
+    assert gone.status_code == 303
     assert cm1.get(link).status_code == 404
 
 
