@@ -92,6 +92,9 @@ def map_texts() -> dict[str, str]:
     """Words the map scripts show, in the page's language ({n} and {layer} are filled in)."""
     return {
         "lastConfirmed": t("最終確認日", "Last confirmed"),
+        "noInfo": t("情報なし", "no information"),
+        "colContact": t("所在地・電話", "Address and phone"),
+        "colOffers": t("対応", "Offers"),
         "never": t("記録なし", "never"),
         "website": t("ホームページ", "Website"),
         "providers": t("件", "providers"),

@@ -44,7 +44,7 @@
   }
 
   var pins = {};
-  var group = L.markerClusterGroup({ showCoverageOnHover: false, maxClusterRadius: 30 });
+  var group = L.markerClusterGroup({ showCoverageOnHover: false, maxClusterRadius: 30, iconCreateFunction: M.clusterIcon });
   cfg.results.forEach(function (r) {
     var m = L.marker([r.lat, r.lon], { icon: M.pin("#0b5cad", r.rank), title: r.rank + ". " + r.name, keyboard: true });
     m.bindPopup("<strong>" + M.esc(r.rank + ". " + r.name) + "</strong><br>" + M.esc(r.type_label));
@@ -66,8 +66,11 @@
     var row = document.getElementById("result-" + rank);
     if (row) row.classList.toggle("is-active", on);
     var m = pins[rank];
-    var el = m && m.getElement && m.getElement();
-    if (el) el.classList.toggle("pin-active", on);
+    /* the pin, or the cluster it is in at this zoom */
+    var shown = m && (group.getVisibleParent(m) || m);
+    var el = shown && shown.getElement && shown.getElement();
+    document.querySelectorAll(".pin-active").forEach(function (x) { x.classList.remove("pin-active"); });
+    if (el && on) el.classList.add("pin-active");
     if (m && on && m.setZIndexOffset) m.setZIndexOffset(900);
     if (m && !on && m.setZIndexOffset) m.setZIndexOffset(0);
     mapEl.dataset.active = on ? String(rank) : "";
