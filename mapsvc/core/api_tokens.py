@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
+from datetime import timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -19,6 +20,7 @@ from mapsvc.core.models import ApiToken, User, utcnow
 from mapsvc.core.registry import audit
 
 PREFIX = "mst_"
+USE_STAMP_EVERY = timedelta(minutes=1)
 
 
 @dataclass(frozen=True)
@@ -97,5 +99,7 @@ def token_user(session: Session, token: str) -> TokenUser | None:
     api_token, user = row
     if api_token.revoked_at is not None or not user.active:
         return None
-    api_token.last_used_at = utcnow()
+    now = utcnow()
+    if api_token.last_used_at is None or now - api_token.last_used_at > USE_STAMP_EVERY:
+        api_token.last_used_at = now  # once a minute at most: no write on every call
     return TokenUser(user.id, user.username, user.role, api_token.id)

@@ -81,6 +81,11 @@ def _types_label(filters: FilterSet, index: ProviderIndex) -> Text:
 
 
 def _sentence(c: Condition, index: ProviderIndex) -> Text:
+    if c.removes == 0 and c.dropped == 0:
+        return Text(
+            f"「{c.label.ja}」を外しても増えません（ほかの条件で外れています）。",
+            f"Dropping “{c.label.en}” adds none (other conditions remove them).",
+        )
     ja = f"「{c.label.ja}」だけで {c.removes} 件が外れています。"
     en = f"“{c.label.en}” alone removes {c.removes}."
     if c.relaxed_to is not None and c.relaxed is not None:
