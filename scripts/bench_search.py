@@ -17,6 +17,7 @@ per row with ``Taxonomy.offers``, ``GeoSeries.distance`` for the radius rule,
 Prints figures, then as its LAST line JSON with p50_ms, p95_ms, baseline_p50_ms, speedup.
 
     python scripts/bench_search.py [--n 300000] [--queries 300] [--baseline-queries 15]
+        [--http [--http-only]]   # also POST /pro/api/finder through the Flask app
 """
 
 from __future__ import annotations
@@ -157,6 +158,51 @@ def write_store(frame: pd.DataFrame, url: str) -> float:
     return time.perf_counter() - started
 
 
+def http_bench(index: Any, points: list[tuple[float, float]], workdir: Path) -> dict[str, float]:
+    """The JSON finder (POST /pro/api/finder) through the whole Flask stack: bearer-token
+    check in the store, JSON parsing, the search, result rows and JSON encoding. In-process
+    WSGI calls (Flask's test client), so no socket time; the app's index is this one."""
+    import mapsvc.web.mapdata as mapdata
+    from mapsvc import create_app
+    from mapsvc.core.api_tokens import issue_token
+    from mapsvc.core.users import add_user
+
+    mapdata.shared_index = lambda *_a, **_k: index  # type: ignore[assignment]
+    url = f"sqlite:///{workdir / 'bench-http.db'}"
+    app = create_app(
+        {"DATABASE_URL": url, "INSTANCE_PATH": str(workdir), "SECRET_KEY": "bench", "TESTING": True}
+    )
+    from mapsvc.web.context import services as app_services
+
+    with app.app_context():
+        app_services().store.upgrade()
+        with app_services().store.session() as session:
+            add_user(session, "bench", "bench-password-1", "professional", actor="bench")
+            token = issue_token(session, "bench", actor="bench")
+    client = app.test_client()
+    headers = {"Authorization": f"Bearer {token}"}
+
+    def call(lon: float, lat: float, seed: int) -> int:
+        body = {"lon": lon, "lat": lat, "cap": QUERY, "seed": seed}
+        response = client.post("/pro/api/finder", json=body, headers=headers)
+        assert response.status_code == 200, response.get_data(as_text=True)[:300]
+        return int(response.get_json()["numberReturned"])
+
+    for lon, lat in points[:20]:
+        call(lon, lat, 1)
+    times, found = [], []
+    for k, (lon, lat) in enumerate(points):
+        t0 = time.perf_counter()
+        found.append(call(lon, lat, k))
+        times.append((time.perf_counter() - t0) * 1000.0)
+    p50, p95 = statistics.median(times), percentile(times, 95)
+    print(
+        f"HTTP JSON finder (in-process WSGI, token auth): {len(times)} queries, p50 {p50:.2f} ms, "
+        f"p95 {p95:.2f} ms, max {max(times):.2f} ms; median results {statistics.median(found):.0f}"
+    )
+    return {"http_p50_ms": round(p50, 3), "http_p95_ms": round(p95, 3)}
+
+
 def percentile(values: list[float], q: float) -> float:
     return float(np.percentile(np.array(values), q))
 
@@ -171,6 +217,14 @@ def main() -> None:
         "--write-store",
         default="",
         help="also insert the providers into this store URL (sqlite:///...)",
+    )
+    parser.add_argument(
+        "--http",
+        action="store_true",
+        help="also time POST /pro/api/finder through the Flask app (token auth, JSON)",
+    )
+    parser.add_argument(
+        "--http-only", action="store_true", help="with --http: skip the geopandas baseline"
     )
     args = parser.parse_args()
     taxonomy = load_taxonomy(ROOT / "layers")
@@ -213,6 +267,20 @@ def main() -> None:
     print(
         f"index finder: {len(times)} queries, p50 {p50:.2f} ms, p95 {p95:.2f} ms, max {max(times):.2f} ms; median matches {statistics.median(found):.0f}"
     )
+
+    http: dict[str, float] = {}
+    if args.http:
+        import tempfile
+
+        with tempfile.TemporaryDirectory() as tmp:
+            http = http_bench(index, points, Path(tmp))
+        if args.http_only:
+            print(
+                json.dumps(
+                    {"n": len(frame), "p50_ms": round(p50, 3), "p95_ms": round(p95, 3), **http}
+                )
+            )
+            return
 
     # the straightforward geopandas scan, same data, same CRS, projected once beforehand
     gdf = gpd.GeoDataFrame(
@@ -260,6 +328,7 @@ def main() -> None:
                 "p95_ms": round(p95, 3),
                 "baseline_p50_ms": round(base_p50, 1),
                 "speedup": round(speedup, 1),
+                **http,
             }
         )
     )

@@ -170,12 +170,12 @@ def test_professional_logs_in_finds_providers_and_exports_a_shortlist(
         page.select_option("#cap-night_response", "consult")
         page.click("#finder-submit")
         page.wait_for_selector("#finder-results")
-        rows = page.locator("#finder-results tbody tr[data-uid]")
+        rows = page.locator("#finder-results li[data-uid]")
         assert rows.count() >= 2
         assert "車での所要時間" in page.inner_text("#order-note")
-        reasons = rows.first.locator(".reasons").inner_text()
+        reasons = rows.first.locator(".reasons").text_content()
         assert "訪問診療" in reasons and "夜間対応" in reasons
-        names = [rows.nth(i).locator("th").inner_text().split("\n")[0] for i in range(2)]
+        names = [rows.nth(i).locator(".show-on-map").inner_text() for i in range(2)]
         page.check("#pick-1")
         page.check("#pick-2")
         with page.expect_download() as info:

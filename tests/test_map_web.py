@@ -193,7 +193,7 @@ def _search(client, **form):
 
 
 def _rows(html: str) -> list[str]:
-    return re.findall(r'<tr data-uid="([^"]+)">', html)
+    return re.findall(r'<li class="result" data-uid="([^"]+)"', html)
 
 
 def test_finder_results_meet_every_requirement_and_are_ordered_by_travel_time(demo_services):
@@ -224,7 +224,8 @@ def test_finder_results_meet_every_requirement_and_are_ordered_by_travel_time(de
         assert tax.offers("terminal_care", caps.get("terminal_care"), "consult")
         assert tax.offers("night_response", caps.get("night_response"), "consult")
     assert "車での所要時間（分）の短い順" in html  # the demo has a road network
-    minutes = [int(m) for m in re.findall(r"車で約 (\d+) 分</td>", html)]
+    shown = re.findall(r'<span class="dist">車で(?:約 (\d+) 分|(1分未満)) ·', html)
+    minutes = [int(m) if m else 0 for m, _under in shown]
     assert minutes == sorted(minutes) and len(minutes) == len(uids)
     assert "ターミナルケア：" in html and "（条件 ターミナルケア（要相談以上））" in html
     assert "最終確認日" in html and "FAX（専門職向け）" in html  # professional contact fields
@@ -279,7 +280,7 @@ def test_shortlist_csv_and_print_keep_the_order_the_user_saw(demo_services):
     rows = list(csv.reader(io.StringIO(r.data.decode("utf-8-sig"))))
     assert rows[0][:3] == ["順位", "名称", "種別"] and "FAX（専門職向け）" in rows[0]
     assert [row[0] for row in rows[1:]] == ["1", "3"]  # ranks as on screen, screen order
-    names = re.findall(r'aria-label="([^"]+)"', html.split('id="finder-results"')[1])
+    names = re.findall(r'class="link show-on-map"[^>]*>([^<]+)</button>', html)
     assert [row[1] for row in rows[1:]] == [names[0], names[2]]
     page = client.post("/pro/print", data=data)
     assert page.status_code == 200 and page.headers["Cache-Control"] == "no-store"
@@ -328,3 +329,63 @@ def test_finder_agrees_with_the_planners_service_area_rule(demo_services):
                 assert abs(found[uid].travel_s / 60.0 - verdict["travel_min"]) < 0.01
             compared += 1
     assert compared > 3000
+
+
+def test_finder_form_keeps_every_choice_after_an_error_and_names_the_field(demo_services):
+    """A misspelled address used to reset every chosen need to 条件にしない."""
+    client = make_app(demo_services).test_client()
+    login_as(client, demo_services, "professional")
+    chosen = {
+        "cap-ventilator": "accept",
+        "cap-night_response": "consult",
+        "cap-narcotics_licence": "yes",
+        "type": "clinic",
+    }
+    r = _search(client, address="存在しない町", **chosen)
+    html = r.get_data(as_text=True)
+    assert r.status_code == 400
+    assert re.search(r'<option value="accept" selected>', html.split('id="cap-ventilator"')[1])
+    assert re.search(r'<option value="consult" selected>', html.split('id="cap-night_response"')[1])
+    assert re.search(r'id="cap-narcotics_licence"[^>]*checked', html)
+    assert re.search(r'value="clinic" checked', html)
+    assert 'value="存在しない町"' in html  # shown back (no-store), so it can be corrected
+    assert r.headers["Cache-Control"] == "no-store"
+    address = re.search(r'<input type="text" id="address"[^>]*>', html).group(0)
+    assert 'aria-invalid="true"' in address and 'aria-describedby="err-address' in address
+    assert 'id="err-address"' in html and "住所が見つかりませんでした" in html
+    # a bad level names its own control, and the others stay chosen
+    r = _search(client, address="デモ市本町一丁目", **{**chosen, "cap-ventilator": "sometimes"})
+    html = r.get_data(as_text=True)
+    assert r.status_code == 400
+    select = re.search(r'<select id="cap-ventilator"[^>]*>', html).group(0)
+    assert 'aria-invalid="true"' in select and 'aria-describedby="err-cap-ventilator"' in select
+    assert re.search(r'<option value="consult" selected>', html.split('id="cap-night_response"')[1])
+
+
+def test_an_empty_result_says_which_condition_emptied_it(demo_services):
+    client = make_app(demo_services).test_client()
+    login_as(client, demo_services, "professional")
+    r = _search(
+        client,
+        address="デモ市本町一丁目",
+        type="pharmacy",
+        **{"cap-ventilator": "active", "cap-home_visit_medical": "active"},
+    )
+    html = r.get_data(as_text=True)
+    assert r.status_code == 200 and not _rows(html)
+    assert 'id="why-few"' in html and "だけで" in html and "この条件を外すと" in html
+    assert "条件を緩めてください" not in html
+    # the demo has a road network: the order note must not say none is loaded
+    assert "道路網が読み込まれていない" not in html
+    assert 'id="results-title" tabindex="-1"' in html and 'href="#results-title"' in html
+
+
+def test_finder_rows_link_phone_mail_and_fax(demo_services):
+    client = make_app(demo_services).test_client()
+    login_as(client, demo_services, "professional")
+    html = _search(client, address="デモ市本町一丁目", type="home_nursing").get_data(as_text=True)
+    assert re.search(r'<a href="tel:[0-9+]{6,}">', html)
+    fax = html.split("FAX（専門職向け）</dt><dd>")[1]
+    assert fax.startswith('<a href="tel:')
+    if "メール（専門職向け）" in html:
+        assert '<a href="mailto:' in html

@@ -191,6 +191,12 @@ SETTINGS: tuple[Setting, ...] = (
         int,
     ),
     Setting(
+        "FINDER_EXPLAIN_BELOW",
+        3,
+        "When a finder search lists fewer providers than this, it shows what each chosen condition removes and what widening it would give.",
+        int,
+    ),
+    Setting(
         "SESSION_COOKIE_SECURE",
         False,
         "Send session cookies over HTTPS only (set true behind TLS).",

@@ -35,6 +35,22 @@ CONTACT_CAPABILITIES = (
 )
 
 
+UNKNOWN_WORDS = {"ja": "情報なし", "en": "no information"}
+_LINK_SCHEMES = {"phone": "tel:", "phone_direct": "tel:", "fax": "tel:", "email": "mailto:"}
+
+
+def contact_href(field: str, value: Any) -> str | None:
+    """A ``tel:`` (phone, direct line, FAX) or ``mailto:`` link for a contact field."""
+    scheme = _LINK_SCHEMES.get(field)
+    if not scheme or not value:
+        return None
+    text = str(value).strip()
+    if scheme == "tel:":
+        digits = "".join(ch for ch in text if ch.isdigit() or ch == "+")
+        return f"tel:{digits}" if len(digits) >= 6 else None
+    return f"mailto:{text}" if "@" in text and " " not in text else None
+
+
 def shortlist_rows(
     result: FinderResult,
     index: ProviderIndex,
@@ -53,7 +69,7 @@ def shortlist_rows(
         props = feature_properties(index, match.pos, "professional", lang, config, now)
         caps = props.get("capabilities") or {}
         contact = [
-            (taxonomy.fields[f].label.get(lang), props.get(f))
+            (taxonomy.fields[f].label.get(lang), props.get(f), contact_href(f, props.get(f)))
             for f in CONTACT_FIELDS
             if props.get(f)
         ]
@@ -61,10 +77,19 @@ def shortlist_rows(
             (
                 taxonomy.capabilities[k].label.get(lang),
                 capability_text(taxonomy, k, caps.get(k), lang),
+                None,
             )
             for k in CONTACT_CAPABILITIES
             if caps.get(k)
         )
+        levels = [
+            (
+                taxonomy.capabilities[f.key].label.get(lang),
+                capability_text(taxonomy, f.key, caps.get(f.key), lang) or UNKNOWN_WORDS[lang],
+            )
+            for f in result.filters.capabilities
+        ]
+        drive = match.travel_text()
         rows.append(
             {
                 "rank": match.rank,
@@ -76,6 +101,8 @@ def shortlist_rows(
                 "lat": float(index.lat[match.pos]),
                 "distance_km": match.distance_km,
                 "travel_min": match.travel_min,
+                "travel_text": drive.get(lang) if drive else None,
+                "levels": levels,
                 "area_rule": match.area_rule,
                 "reasons": [r.get(lang) for r in match.reasons],
                 "contact": contact,

@@ -18,7 +18,7 @@ from mapsvc import __version__
 from mapsvc.core.errors import InvalidInput, NotFound
 from mapsvc.core.filters import layer_filters, parse_filters
 from mapsvc.core.models import utcnow
-from mapsvc.finder import features, ogc
+from mapsvc.finder import features, finder_api, ogc
 from mapsvc.web.i18n import get_lang
 from mapsvc.web.mapdata import audience, base_url, layer_or_404, provider_index, visible_layers
 
@@ -76,6 +76,9 @@ def openapi() -> Response:
         max_limit=int(cfg["ITEMS_MAX_LIMIT"]),
         version=__version__,
     )
+    if audience() != "public":  # the JSON finder is for professionals only
+        doc["paths"].update(finder_api.openapi_paths(provider_index().taxonomy))
+        doc["components"].setdefault("securitySchemes", {}).update(finder_api.SECURITY_SCHEMES)
     return _json(doc, ogc.OPENAPI)
 
 

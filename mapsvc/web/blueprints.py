@@ -15,6 +15,8 @@ BLUEPRINTS: list[tuple[str, str | None]] = [
     ("mapsvc.web.api", "/api"),
     ("mapsvc.web.public", None),
     ("mapsvc.web.pro", "/pro"),
+    ("mapsvc.web.pro_api", "/pro/api"),
+    ("mapsvc.web.pro_saved", "/pro/shortlists"),
     ("mapsvc.web.planner", "/planner"),
 ]
 

@@ -92,6 +92,9 @@ def map_texts() -> dict[str, str]:
     """Words the map scripts show, in the page's language ({n} and {layer} are filled in)."""
     return {
         "lastConfirmed": t("最終確認日", "Last confirmed"),
+        "noInfo": t("情報なし", "no information"),
+        "colContact": t("所在地・電話", "Address and phone"),
+        "colOffers": t("対応", "Offers"),
         "never": t("記録なし", "never"),
         "website": t("ホームページ", "Website"),
         "providers": t("件", "providers"),
@@ -116,3 +119,19 @@ def map_texts() -> dict[str, str]:
             "Place chosen on the map. Press Search.",
         ),
     }
+
+
+def start_points(index: ProviderIndex) -> dict[str, Any] | None:
+    """Every active provider as ``[lon, lat, type number]`` for a map before any search
+    (None above ``MAP_ITEMS_LIMIT``: the map then shows no dots and says so)."""
+    import numpy as np
+
+    positions = np.flatnonzero(index.active)
+    if len(positions) > int(current_app.config["MAP_ITEMS_LIMIT"]):
+        return None
+    lang_types = list(index.type_keys)
+    points = [
+        [round(float(index.lon[p]), 5), round(float(index.lat[p]), 5), int(index.type_code[p])]
+        for p in positions.tolist()
+    ]
+    return {"types": lang_types, "points": points}

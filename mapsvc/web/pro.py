@@ -17,9 +17,10 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
 from mapsvc.core.codes import JAPAN_LAT, JAPAN_LON
-from mapsvc.core.errors import InvalidInput, MapsvcError
+from mapsvc.core.errors import InvalidFilter, InvalidInput, MapsvcError
 from mapsvc.core.filters import FilterSet, parse_filters
 from mapsvc.core.models import utcnow
+from mapsvc.finder.explain import Explanation, explain_few
 from mapsvc.finder.locate import check_address, locate_address
 from mapsvc.finder.search import FinderResult, find_providers
 from mapsvc.finder.shortlist import shortlist_csv, shortlist_rows
@@ -27,7 +28,14 @@ from mapsvc.geo.geocode import build_chain
 from mapsvc.web.auth import role_required
 from mapsvc.web.context import services
 from mapsvc.web.i18n import get_lang, t
-from mapsvc.web.mapdata import is_demo, map_texts, provider_index, road_index, taxonomy_labels
+from mapsvc.web.mapdata import (
+    is_demo,
+    map_texts,
+    provider_index,
+    road_index,
+    start_points,
+    taxonomy_labels,
+)
 
 bp = Blueprint("pro", __name__)
 LEVEL_CHOICES = ("consult", "accept", "active")
@@ -39,15 +47,44 @@ def _no_store(response: Response) -> Response:
 
 
 def _filters(form: MultiDict[str, str]) -> FilterSet:
-    """Capabilities from the form's controls (``cap-KEY``) and grammar terms (``cap``)."""
+    """Capabilities from the form's controls (``cap-KEY``) and grammar terms (``cap``).
+
+    A bad control is named by its own field (``cap-ventilator``), so the page can put the
+    message next to it."""
     taxonomy = provider_index().taxonomy
     terms = [v for v in form.getlist("cap") if v]
     for name, value in form.items(multi=True):
         if not name.startswith("cap-") or not value:
             continue
         key = name[4:]
-        terms.append(key if value in ("any", "yes") else f"{key}:{value}")
+        term = key if value in ("any", "yes") else f"{key}:{value}"
+        try:
+            parse_filters([term], None, taxonomy, "professional")
+        except InvalidFilter as exc:
+            raise InvalidFilter(exc.message, field=name) from None
+        terms.append(term)
     return parse_filters(terms, form.getlist("type"), taxonomy, "professional")
+
+
+def form_state(form: MultiDict[str, str] | None) -> dict[str, Any]:
+    """What the user chose, to show the form again as it was (after an error, too)."""
+    if form is None:
+        return {"chosen": {}, "types": set(), "address": ""}
+    caps = provider_index().taxonomy.capabilities
+    chosen = {}
+    for name, value in form.items(multi=True):
+        if name.startswith("cap-") and value:
+            chosen[name[4:]] = value
+    for term in form.getlist("cap"):  # grammar terms (hidden fields of a result page)
+        key, _sep, qualifier = term.partition(":")
+        if key in caps:
+            bare = "consult" if caps[key].kind == "level" else "any"
+            chosen.setdefault(key, qualifier or bare)
+    return {
+        "chosen": chosen,
+        "types": set(form.getlist("type")),
+        "address": (form.get("address") or "").strip()[:200],
+    }
 
 
 def _point(form: MultiDict[str, str]) -> tuple[float, float, str | None]:
@@ -95,28 +132,50 @@ def _seed(form: MultiDict[str, str]) -> int | None:
     return int(value) if value.isascii() and value.isdigit() else None
 
 
-def _run(form: MultiDict[str, str]) -> tuple[FinderResult, str | None]:
+def search_options() -> dict[str, Any]:
+    """The coverage rule's settings, the same for a search and for its explanation."""
+    return {
+        "road": road_index(),
+        "snap_m": float(current_app.config["SERVICE_AREA_SNAP_M"]),
+        "access_m": float(current_app.config["SERVICE_AREA_ACCESS_M"]),
+    }
+
+
+def run_search(
+    form: MultiDict[str, str],
+) -> tuple[FinderResult, str | None, Explanation | None]:
+    """The search for a form (or API body): the result, the matched place, and why few."""
     filters = _filters(form)
     lon, lat, matched = _point(form)
+    options = search_options()
+    index = provider_index()
     result = find_providers(
-        provider_index(),
+        index,
         lon,
         lat,
         filters,
-        road=road_index(),
-        snap_m=float(current_app.config["SERVICE_AREA_SNAP_M"]),
-        access_m=float(current_app.config["SERVICE_AREA_ACCESS_M"]),
         seed=_seed(form),
         limit=int(current_app.config["FINDER_MAX_RESULTS"]),
+        **options,
     )
+    why = None
+    if len(result.matches) < int(current_app.config["FINDER_EXPLAIN_BELOW"]):
+        why = explain_few(index, result, **options)
+    return result, matched, why
+
+
+def _run(form: MultiDict[str, str]) -> tuple[FinderResult, str | None]:
+    result, matched, _why = run_search(form)
     return result, matched
 
 
 def _page(
     result: FinderResult | None = None,
     matched: str | None = None,
-    error: str | None = None,
+    error: MapsvcError | None = None,
     status: int = 200,
+    form: MultiDict[str, str] | None = None,
+    why: Explanation | None = None,
 ) -> Response:
     lang = get_lang()
     index = provider_index()
@@ -126,17 +185,23 @@ def _page(
     for cap in index.taxonomy.capabilities.values():
         if cap.kind != "text":
             groups.setdefault(cap.group, []).append(cap)
-    chosen = (
-        {f.key: (f.min_level or f.option or "any") for f in result.filters.capabilities}
-        if result
-        else {}
-    )
+    state = form_state(form)
+    if error is None:
+        state["address"] = ""  # after a search the point is kept, not the typed address
+    errors: dict[str, str] = {}
+    if error is not None:
+        field = error.field or "address"
+        if field in ("lon", "lat"):
+            field = "address"  # the point is chosen through the address field or the map
+        if field.startswith("cap-") or field in ("type", "address"):
+            errors[field] = error.message
     map_config = {
         "lang": lang,
         "basemap": {"url": cfg["BASEMAP_URL"], "attribution": cfg["BASEMAP_ATTRIBUTION"]},
         "texts": map_texts(),
         "labels": taxonomy_labels(lang, "professional"),
         "point": [result.lon, result.lat] if result else None,
+        "start": start_points(index) if result is None else None,
         "results": [
             {
                 "rank": r["rank"],
@@ -154,10 +219,13 @@ def _page(
         result=result,
         rows=rows,
         matched=matched,
-        error=error,
+        errors=errors,
+        error_summary=error.message if error is not None else None,
         groups=groups,
-        chosen=chosen,
-        chosen_types=set(result.filters.types) if result else set(),
+        chosen=state["chosen"],
+        chosen_types=state["types"],
+        address=state["address"],
+        why=why,
         levels=LEVEL_CHOICES,
         description=result.filters.describe(index.taxonomy, lang) if result else "",
         map_config=map_config,
@@ -178,12 +246,12 @@ def index() -> Response:
 def search() -> Response:
     """Run the finder for a patient's address or a clicked point (POST only)."""
     try:
-        result, matched = _run(request.form)
+        result, matched, why = run_search(request.form)
     except MapsvcError as exc:
         if exc.status != 400:
             raise
-        return _page(error=exc.message, status=400)
-    return _page(result, matched)
+        return _page(error=exc, status=400, form=request.form)
+    return _page(result, matched, form=request.form, why=why)
 
 
 def _selected(form: MultiDict[str, str]) -> list[str] | None:

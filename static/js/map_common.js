@@ -49,6 +49,19 @@
     });
   }
 
+  /* A cluster: a dark grey rounded square with a white double edge and its count, so it
+     differs from every layer colour (all saturated hues, round pins) by colour AND shape. */
+  function clusterIcon(cluster) {
+    var count = cluster.getChildCount();
+    var size = count < 10 ? 30 : count < 100 ? 36 : 44;
+    return L.divIcon({
+      className: "cluster-icon",
+      html: "<span>" + esc(count.toLocaleString()) + '<span class="visually-hidden">' +
+        (document.documentElement.lang === "en" ? " providers here; zoom in" : "件（拡大して表示）") + "</span></span>",
+      iconSize: [size, size], iconAnchor: [size / 2, size / 2]
+    });
+  }
+
   function badge(props, texts) {
     var c = props.confirmation || {};
     var date = c.date || texts.never;
@@ -100,7 +113,7 @@
   }
 
   window.MapsvcMap = {
-    esc: esc, readConfig: readConfig, baseMap: baseMap, pin: pin, countIcon: countIcon,
+    esc: esc, readConfig: readConfig, baseMap: baseMap, pin: pin, countIcon: countIcon, clusterIcon: clusterIcon,
     badge: badge, capabilityLabels: capabilityLabels, popupHtml: popupHtml,
     debounce: debounce, distance: distance
   };

@@ -17,7 +17,7 @@
   var colors = {};
   cfg.layers.forEach(function (layer) {
     colors[layer.id] = layer.color;
-    groups[layer.id] = L.markerClusterGroup({ showCoverageOnHover: false, maxClusterRadius: 40 });
+    groups[layer.id] = L.markerClusterGroup({ showCoverageOnHover: false, maxClusterRadius: 40, iconCreateFunction: M.clusterIcon });
     cellGroups[layer.id] = L.layerGroup();
   });
   var searchMarker = null;
@@ -150,9 +150,9 @@
       tr.innerHTML =
         '<th scope="row"><button type="button" class="link show-on-map">' + M.esc(p.name) + "</button>" +
         '<br><span class="muted">' + M.esc(p.type_label) + "</span></th>" +
-        "<td>" + M.esc(p.address || "") + (p.phone ? '<br><a href="tel:' + M.esc(p.phone) + '">' + M.esc(p.phone) + "</a>" : "") + "</td>" +
-        "<td>" + caps.map(M.esc).join("、") + "</td>" +
-        "<td>" + M.badge(p, t) + "</td>";
+        '<td data-label="' + M.esc(t.colContact) + '">' + M.esc(p.address || "") + (p.phone ? '<br><a href="tel:' + M.esc(p.phone) + '">' + M.esc(p.phone) + "</a>" : "") + "</td>" +
+        '<td data-label="' + M.esc(t.colOffers) + '">' + (caps.length ? caps.map(M.esc).join("、") : '<span class="muted">' + M.esc(t.noInfo) + "</span>") + "</td>" +
+        '<td data-label="' + M.esc(t.lastConfirmed) + '">' + M.badge(p, t) + "</td>";
       tr.querySelector("button").addEventListener("click", function () {
         var m = row.f._marker;
         var id = Object.keys(groups).filter(function (k) { return groups[k].hasLayer(m); })[0];

@@ -8,7 +8,7 @@ shared helpers are in ``_common``; the views in ``dashboard``, ``links``, ``reco
 ``review`` register on it.
 """
 
-from mapsvc.web.admin import dashboard, links, records, review  # noqa: F401  (routes register on bp)
+from mapsvc.web.admin import dashboard, links, records, review, tokens  # noqa: F401  (routes register on bp)
 from mapsvc.web.admin._common import bp
 
 __all__ = ["bp"]
