@@ -16,6 +16,7 @@ BLUEPRINTS: list[tuple[str, str | None]] = [
     ("mapsvc.web.public", None),
     ("mapsvc.web.pro", "/pro"),
     ("mapsvc.web.planner", "/planner"),
+    ("mapsvc.web.draw", None),  # /planner/areas/ and /admin/providers/<uid>/service-area
 ]
 
 
