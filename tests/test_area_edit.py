@@ -127,13 +127,22 @@ def test_overlap_gap_and_outside_are_refused_and_nothing_written(services) -> No
     assert 950_000 < overlap["area_m2"] < 1_100_000  # 460 m x 2220 m at 34.3 N
     assert shape(overlap["geometry"]).area == pytest.approx(0.005 * 0.02)
 
-    shrunk = box(X0, Y0, X0 + 0.0199999, Y0 + 0.02)  # a 1 cm wide gap: a sliver
+    shrunk = box(X0, Y0, X0 + 0.01998, Y0 + 0.02)  # a 1.8 m wide gap: a sliver
     with services.store.session() as session:
         problems = check_batch(
             load_layout(session, "daily_life_area", MUNI),
             EditBatch("daily_life_area", MUNI, [AreaChange("A", "A圏域", shrunk)]),
         )
     assert [(p["problem"], p["sliver"]) for p in problems] == [("gap", True)]
+    with services.store.session() as session:  # 1 cm: coordinate rounding, not a gap
+        noise = box(X0, Y0, X0 + 0.0199999, Y0 + 0.02)
+        assert (
+            check_batch(
+                load_layout(session, "daily_life_area", MUNI),
+                EditBatch("daily_life_area", MUNI, [AreaChange("A", "A圏域", noise)]),
+            )
+            == []
+        )
 
     outside = box(X0 - 0.01, Y0, X0 + 0.02, Y0 + 0.02)
     with services.store.session() as session:

@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session
 from mapsvc.core.errors import InvalidInput, NotFound
 from mapsvc.core.models import Area
 from mapsvc.core.projection import to_metres, utm_crs_for_lon
-from mapsvc.geo.drawn import geojson, parse_drawn
+from mapsvc.geo.drawn import DIGITS, geojson, parse_drawn
 
 # kinds a planner or editor may draw (label ja, label en)
 EDIT_KINDS: dict[str, tuple[str, str]] = {
@@ -43,7 +43,8 @@ EDIT_KINDS: dict[str, tuple[str, str]] = {
     "custom": ("任意の区域", "Custom area"),
 }
 TOLERANCE_M2 = 1.0  # overlaps / gaps smaller than this are coordinate rounding
-SLIVER_M = 2.0  # a problem thinner than this is a sliver
+NOISE_M = 0.1  # ... and so are those thinner than this (1e-7 degree rounding along a border)
+SLIVER_M = 2.0  # a problem thinner than this (but not noise) is a sliver
 MAX_EDITS = 50
 _CODE = re.compile(r"^[0-9A-Za-z][0-9A-Za-z_.\-]{0,63}$")
 
@@ -149,6 +150,10 @@ class Meter:
     def is_sliver(self, geom: BaseGeometry) -> bool:
         return bool(self.project(geom).buffer(-SLIVER_M / 2).is_empty)
 
+    def is_noise(self, geom: BaseGeometry) -> bool:
+        projected = self.project(geom)
+        return bool(projected.area <= TOLERANCE_M2 or projected.buffer(-NOISE_M / 2).is_empty)
+
 
 def _polygons(geom: BaseGeometry) -> list[BaseGeometry]:
     parts = getattr(geom, "geoms", [geom])
@@ -162,7 +167,12 @@ def _polygons(geom: BaseGeometry) -> list[BaseGeometry]:
 
 
 def _clean(geom: BaseGeometry) -> BaseGeometry:
+    """Valid polygons only, on the store's coordinate grid (what a save would keep)."""
     parts = _polygons(shapely.make_valid(geom))
+    if not parts:
+        return shapely.Polygon()
+    snapped = shapely.set_precision(shapely.union_all(parts), 10**-DIGITS, mode="valid_output")
+    parts = _polygons(snapped)
     return shapely.union_all(parts) if parts else shapely.Polygon()
 
 
@@ -228,7 +238,7 @@ def _problem(layout: Layout, kind: str, codes: list[str], geom: BaseGeometry) ->
 
 
 def _big(layout: Layout, geom: BaseGeometry) -> BaseGeometry | None:
-    parts = [p for p in _polygons(geom) if layout.meter.area(p) > TOLERANCE_M2]
+    parts = [p for p in _polygons(geom) if not layout.meter.is_noise(p)]
     return shapely.union_all(parts) if parts else None
 
 
@@ -285,7 +295,7 @@ def fit_edit(layout: Layout, code: str, name: str, geom: BaseGeometry) -> EditBa
             shapes[other] = _clean(og.difference(new))
     released = current[code].difference(new) if code in current else shapely.Polygon()
     for piece in _polygons(released):
-        if layout.meter.area(piece) <= TOLERANCE_M2:
+        if layout.meter.is_noise(piece):
             continue
         border = {
             c: layout.meter.length(g.boundary.intersection(piece.buffer(1e-7)))

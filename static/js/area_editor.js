@@ -40,6 +40,7 @@
     Object.keys(state.layers).forEach(function (code) {
       var layer = state.layers[code];
       layer.setStyle(styleFor(code));
+      D.tag(layer, "edit-area", { "data-code": code });  // paths exist once the map has a view
       var el = layer.getElement && layer.getElement();
       if (el) {
         el.classList.toggle("selected", code === state.selected);
@@ -206,11 +207,11 @@
         });
         boundaryLayer.eachLayer(function (l) { l.options.pmIgnore = true; });
         boundaryLayer.addTo(map);
-        D.tag(boundaryLayer, "municipality-boundary");
       }
       data.features.forEach(function (f) { addArea(f.properties.code, f.properties.name, f.geometry); });
       var bounds = boundaryLayer ? boundaryLayer.getBounds() : areaGroup.getBounds();
       if (!keepView && bounds.isValid()) map.fitBounds(bounds, { padding: [10, 10] });
+      if (boundaryLayer) D.tag(boundaryLayer, "municipality-boundary");
       renderHistory(data.history);
       restyle();
       mapEl.setAttribute("data-state", "ready");

@@ -82,8 +82,10 @@
   AreaPicker.prototype.codes = function () { return Object.keys(this.picked).sort(); };
   AreaPicker.prototype.restyle = function () {
     var self = this;
+    if (this.polygon) D.tag(this.polygon, "drawn-area");
     Object.keys(this.layers).forEach(function (code) {
       self.layers[code].setStyle(self.picked[code] ? PICKED : AREA);
+      D.tag(self.layers[code], "pick-area", { "data-code": code });
       var el = self.layers[code].getElement();
       if (el) el.classList.toggle("picked", !!self.picked[code]);
     });
