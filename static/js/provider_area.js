@@ -23,6 +23,9 @@
     this.names = {};
     this.layers = {};
     this.polygon = null;
+    // a view first: vector layers need one before they are drawn
+    if (cfg.provider && cfg.provider.lat !== null && isFinite(cfg.provider.lat)) map.setView([cfg.provider.lat, cfg.provider.lon], 13);
+    else map.setView([35.0, 135.0], 6);
     var group = L.featureGroup().addTo(map);
 
     (cfg.pickable && cfg.pickable.features || []).forEach(function (f) {
@@ -54,8 +57,6 @@
     var bounds = group.getBounds();
     if (this.polygon) bounds.extend(this.polygon.getBounds());
     if (bounds.isValid()) map.fitBounds(bounds, { padding: [10, 10] });
-    else if (cfg.provider && cfg.provider.lat) map.setView([cfg.provider.lat, cfg.provider.lon], 13);
-    else map.setView([35.0, 135.0], 6);
     map.on("pm:create", function (ev) {
       map.removeLayer(ev.layer);
       self.setPolygon(ev.layer.toGeoJSON().geometry);
