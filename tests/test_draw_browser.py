@@ -201,3 +201,59 @@ def test_editor_draws_a_provider_area_the_finder_honours(browser, demo_services)
     found_far = _found(demo_services, *far)
     assert uid not in found_far
     assert _found(demo_services, lon + 0.0005, lat + 0.0005).get(uid) == "polygon"
+
+
+@pytest.mark.browser
+def test_provider_draws_its_area_on_the_survey_form_and_review_shows_both(
+    browser, demo_services
+) -> None:
+    from mapsvc.core.registry import get_provider
+    from mapsvc.upkeep import survey
+
+    with demo_services.store.session() as session:
+        add_user(session, "editor1", PASSWORD, "editor")
+        p = session.scalar(
+            select(Provider)
+            .where(Provider.type == "home_nursing", Provider.lon.is_not(None))
+            .order_by(Provider.id.desc())
+        )
+        uid = p.uid
+        token = survey.sign(
+            "test-secret-key",
+            survey.issue_token(session, get_provider(session, uid), actor="editor1", days=30).id,
+        )
+    app = make_app(demo_services)
+    with serve_app(app) as base:
+        context = browser.new_context(viewport={"width": 390, "height": 844}, locale="ja-JP")
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.goto(f"{base}/survey/{token}")
+        page.wait_for_selector("#survey-area-map[data-state=ready]", timeout=60_000)
+        page.check('input[name="service_area.kind"][value="polygon"]')
+        page.locator("#survey-area-map").scroll_into_view_if_needed()
+        m = _box(page, "#survey-area-map")
+        cx, cy = m["x"] + m["width"] / 2, m["y"] + m["height"] / 2
+        corners = [(cx - 60, cy - 50), (cx + 60, cy - 50), (cx + 60, cy + 50), (cx - 60, cy + 50)]
+        for x, y in corners:
+            page.mouse.click(x, y)
+            page.wait_for_timeout(80)
+        page.mouse.click(*corners[0])
+        page.wait_for_function(
+            "document.getElementById('f-service_area-geometry').value.includes('Polygon')"
+        )
+        page.screenshot(path=str(demo_services.instance_path / "survey-390.png"), full_page=True)
+        page.fill("#f-respondent-name", "高松 花子")
+        page.fill("#f-respondent-title", "管理者")
+        page.click("button.primary[type=submit]")
+        page.wait_for_load_state("networkidle")
+        assert errors == []
+        # the editor sees the old (none) and the new area on a small map
+        _login(page, base, "editor1")
+        page.set_viewport_size({"width": 1366, "height": 900})
+        page.goto(f"{base}/admin/review?provider={uid}")
+        page.wait_for_selector(".area-compare-map[data-state=ready]")
+        assert page.locator(".area-compare-map path.area-after").count() == 1
+        page.screenshot(path=str(demo_services.instance_path / "review.png"), full_page=True)
+        assert errors == []
+        context.close()

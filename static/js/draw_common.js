@@ -97,20 +97,18 @@
   function compareMap(el) {
     var before = JSON.parse(el.getAttribute("data-before") || "null");
     var after = JSON.parse(el.getAttribute("data-after") || "null");
-    var map = L.map(el, { zoomControl: false, attributionControl: false, dragging: true, scrollWheelZoom: false });
-    var group = L.featureGroup().addTo(map);
-    if (before) {
-      var b = L.geoJSON(before, { style: { color: "#666", weight: 2, dashArray: "6 4", fillOpacity: 0.05 } }).addTo(group);
-      tag(b, "area-before");
-    }
-    if (after) {
-      var a = L.geoJSON(after, { style: { color: "#1565c0", weight: 3, fillOpacity: 0.15 } }).addTo(group);
-      tag(a, "area-after");
-    }
+    var map = L.map(el, { zoomControl: false, attributionControl: false, scrollWheelZoom: false });
+    var layers = [];
+    if (before) layers.push([L.geoJSON(before, { style: { color: "#666", weight: 2, dashArray: "6 4", fillOpacity: 0.05 } }), "area-before"]);
+    if (after) layers.push([L.geoJSON(after, { style: { color: "#1565c0", weight: 3, fillOpacity: 0.15 } }), "area-after"]);
     var lon = parseFloat(el.getAttribute("data-lon")), lat = parseFloat(el.getAttribute("data-lat"));
-    if (isFinite(lon) && isFinite(lat)) L.circleMarker([lat, lon], { radius: 5, color: "#b71c1c" }).addTo(group);
-    var bounds = group.getBounds();
-    if (bounds.isValid()) map.fitBounds(bounds.pad(0.1)); else map.setView([lat || 35, lon || 135], 12);
+    var bounds = L.latLngBounds([]);
+    layers.forEach(function (pair) { bounds.extend(pair[0].getBounds()); });
+    if (isFinite(lon) && isFinite(lat)) bounds.extend([lat, lon]);
+    // the view first, then the layers (paths are drawn once the map has a view)
+    if (bounds.isValid()) map.fitBounds(bounds.pad(0.1)); else map.setView([35, 135], 5);
+    layers.forEach(function (pair) { pair[0].addTo(map); tag(pair[0], pair[1]); });
+    if (isFinite(lon) && isFinite(lat)) L.circleMarker([lat, lon], { radius: 5, color: "#b71c1c" }).addTo(map);
     el.setAttribute("data-state", "ready");
     return map;
   }

@@ -31,6 +31,7 @@
     (cfg.pickable && cfg.pickable.features || []).forEach(function (f) {
       var code = f.properties.code;
       var layer = L.geoJSON(f.geometry, { style: AREA, pmIgnore: true }).getLayers()[0];
+      layer.areaKind = f.properties.kind;
       layer.addTo(group);
       layer.bindTooltip(f.properties.name, { sticky: true });
       D.tag(layer, "pick-area", { "data-code": code });
@@ -63,10 +64,23 @@
       self.changed();
     });
     this.onChange = options.onChange || function () {};
-    this.restyle();
+    this.showKind(options.kind || "town");
     options.el.setAttribute("data-state", "ready");
   }
 
+  /* Show the areas of one kind to pick from (towns, 日常生活圏域 or the municipality);
+     picked areas of other kinds stay shown. */
+  AreaPicker.prototype.showKind = function (kind) {
+    var self = this;
+    this.kind = kind;
+    Object.keys(this.layers).forEach(function (code) {
+      var layer = self.layers[code];
+      var show = layer.areaKind === kind || self.picked[code];
+      if (show && !self.map.hasLayer(layer)) layer.addTo(self.map);
+      if (!show && self.map.hasLayer(layer)) self.map.removeLayer(layer);
+    });
+    this.restyle();
+  };
   AreaPicker.prototype.setPolygon = function (geometry) {
     var self = this;
     if (this.polygon) this.map.removeLayer(this.polygon);
@@ -139,6 +153,8 @@
   });
   picker.setMode(initial);
   showPicked(picker);
+  var kindSelect = $("sa-pick-kind");
+  kindSelect.addEventListener("change", function () { picker.showKind(kindSelect.value); });
   var editing = false;
   $("sa-draw").addEventListener("click", function () {
     document.querySelector('input[name="sa-mode"][value="polygon"]').checked = true;

@@ -48,6 +48,8 @@
   document.querySelectorAll('input[name="service_area.kind"]').forEach(function (r) {
     r.addEventListener("change", sync);
   });
+  var kindSelect = document.getElementById("survey-area-kind");
+  kindSelect.addEventListener("change", function () { picker.showKind(kindSelect.value); });
   var editing = false;
   document.getElementById("survey-area-draw").addEventListener("click", function () {
     radio("polygon").checked = true;
