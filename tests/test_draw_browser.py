@@ -147,6 +147,54 @@ def test_planner_redraws_an_area_by_mouse_saves_and_undoes(browser, demo_service
         assert info.value.status == 200
         page.wait_for_selector("#area-history tbody tr:nth-child(2)")
         assert _indicators(page) == before
+
+        # the second boundary: drag one vertex of another area outwards into its neighbour
+        other = codes[0]
+        sel = f'#area-map path.edit-area[data-code="{other}"]'
+        page.locator("#area-map").scroll_into_view_if_needed()
+        inner = page.evaluate(
+            """(sel) => {
+              const p = document.querySelector(sel), m = p.getScreenCTM(), len = p.getTotalLength();
+              let sx = 0, sy = 0; const n = 60;
+              for (let i = 0; i < n; i++) { const q = p.getPointAtLength(len * i / n); sx += q.x; sy += q.y; }
+              const pt = new DOMPoint(sx / n, sy / n).matrixTransform(m);
+              return {x: pt.x, y: pt.y};
+            }""",
+            sel,
+        )
+        page.mouse.click(inner["x"], inner["y"])
+        assert page.input_value("#area-code") == other
+        page.click("#btn-edit")
+        page.wait_for_selector("#area-map .marker-icon:not(.marker-icon-middle)")
+        vertex = page.evaluate(
+            """(c) => {
+              let best = null;
+              document.querySelectorAll('#area-map .marker-icon:not(.marker-icon-middle)').forEach(el => {
+                const r = el.getBoundingClientRect();
+                const x = r.x + r.width / 2, y = r.y + r.height / 2;
+                const d = Math.hypot(x - c.x, y - c.y);
+                if (!best || d > best.d) best = {x, y, d};
+              });
+              return best;
+            }""",
+            inner,
+        )
+        dx, dy = (vertex["x"] - inner["x"]) * 0.5, (vertex["y"] - inner["y"]) * 0.5
+        page.mouse.move(vertex["x"], vertex["y"])
+        page.mouse.down()
+        for step in range(1, 11):
+            page.mouse.move(vertex["x"] + dx * step / 10, vertex["y"] + dy * step / 10)
+        page.mouse.up()
+        page.wait_for_function("document.getElementById('area-map').dataset.pending === '1'")
+        with page.expect_response(lambda r: r.url.endswith("/api/fit")) as info:
+            page.click("#btn-fit")
+        assert info.value.status == 200
+        with page.expect_response(lambda r: r.url.endswith("/api/save")) as info:
+            page.click("#btn-save")
+        assert info.value.status == 200, info.value.json()
+        page.wait_for_selector("#area-history tbody tr:nth-child(3)")
+        dragged = _indicators(page)
+        assert dragged[other]["population:total"] > before[other]["population:total"]
         assert errors == []
 
         # the phone layout
