@@ -57,7 +57,10 @@ def check_service_area(
         raise InvalidInput(f"{field}: expected an object with kind", field=field)
     kind = value.get("kind")
     if kind == "polygon":
-        return {"kind": "polygon", "geometry": checked_geojson(value.get("geometry"), f"{field}.geometry")}
+        return {
+            "kind": "polygon",
+            "geometry": checked_geojson(value.get("geometry"), f"{field}.geometry"),
+        }
     if kind == "codes":
         codes = value.get("codes")
         if not isinstance(codes, list) or not codes or len(codes) > MAX_CODES:

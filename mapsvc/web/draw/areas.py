@@ -190,7 +190,12 @@ def indicators_api() -> Any:
     kind = check_kind(request.args.get("kind"))
     muni = _municipality(request.args)
     if kind not in AREA_KINDS:
-        return jsonify({"rows": [], "note": t("この種類の地域には指標がありません", "No indicators for this kind")})
+        return jsonify(
+            {
+                "rows": [],
+                "note": t("この種類の地域には指標がありません", "No indicators for this kind"),
+            }
+        )
     svc = services()
     dataset, frame = cached_indicators(svc, request.args.get("population") or None)
     with svc.store.session() as session:
