@@ -64,7 +64,7 @@
   }
 
   function markPending(code, layer) {
-    var geometry = layer.toGeoJSON().geometry;
+    var geometry = layer.toGeoJSON(7).geometry;
     var name = code === state.selected && $("area-name").value.trim() ? $("area-name").value.trim() : state.names[code];
     state.pending[code] = { code: code, name: name || code, geometry: geometry };
     restyle();
@@ -253,10 +253,10 @@
     state.mode = null;
     mapEl.removeAttribute("data-mode");
     map.removeLayer(ev.layer);
-    if (mode === "Line") { split(ev.layer.toGeoJSON().geometry); return; }
+    if (mode === "Line") { split(ev.layer.toGeoJSON(7).geometry); return; }
     var cn = requireCodeName();
     if (!cn) { return; }
-    var geometry = ev.layer.toGeoJSON().geometry;
+    var geometry = ev.layer.toGeoJSON(7).geometry;
     if (state.layers[cn.code]) {
       areaGroup.removeLayer(state.layers[cn.code]);
     }
@@ -289,7 +289,7 @@
     mapEl.setAttribute("data-state", "loading");
     D.postJson(cfg.api + "/fit", {
       kind: kind(), municipality_code: muni(), code: code, name: name,
-      geometry: state.layers[code].toGeoJSON().geometry
+      geometry: state.layers[code].toGeoJSON(7).geometry
     }).then(function (res) {
       if (!res.ok) { showError(res); return; }
       clearProblems();

@@ -60,7 +60,7 @@
     if (bounds.isValid()) map.fitBounds(bounds, { padding: [10, 10] });
     map.on("pm:create", function (ev) {
       map.removeLayer(ev.layer);
-      self.setPolygon(ev.layer.toGeoJSON().geometry);
+      self.setPolygon(ev.layer.toGeoJSON(7).geometry);
       self.changed();
     });
     this.onChange = options.onChange || function () {};
@@ -106,7 +106,7 @@
     });
   };
   AreaPicker.prototype.value = function () {
-    if (this.mode === "polygon") return this.polygon ? { kind: "polygon", geometry: this.polygon.toGeoJSON().geometry } : null;
+    if (this.mode === "polygon") return this.polygon ? { kind: "polygon", geometry: this.polygon.toGeoJSON(7).geometry } : null;
     if (this.mode === "codes") return { kind: "codes", codes: this.codes() };
     return null;
   };

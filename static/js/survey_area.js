@@ -67,7 +67,7 @@
   el.closest("form").addEventListener("submit", function () {
     var chosen = document.querySelector('input[name="service_area.kind"]:checked');
     if (chosen && chosen.value === "polygon" && picker.polygon) {
-      geometryInput.value = JSON.stringify(picker.polygon.toGeoJSON().geometry);
+      geometryInput.value = JSON.stringify(picker.polygon.toGeoJSON(7).geometry);
     }
   });
   var chosen = document.querySelector('input[name="service_area.kind"]:checked');
