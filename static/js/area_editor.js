@@ -205,7 +205,8 @@
         boundaryLayer = L.geoJSON(data.boundary, {
           style: { color: "#212121", weight: 2, dashArray: "2 6", fill: false }, interactive: false
         });
-        boundaryLayer.eachLayer(function (l) { l.options.pmIgnore = true; });
+        // not editable (pmIgnore) but vertices snap to it (snapIgnore false)
+        boundaryLayer.eachLayer(function (l) { l.options.pmIgnore = true; l.options.snapIgnore = false; });
         boundaryLayer.addTo(map);
       }
       data.features.forEach(function (f) { addArea(f.properties.code, f.properties.name, f.geometry); });

@@ -30,7 +30,8 @@
 
     (cfg.pickable && cfg.pickable.features || []).forEach(function (f) {
       var code = f.properties.code;
-      var layer = L.geoJSON(f.geometry, { style: AREA, pmIgnore: true }).getLayers()[0];
+      // areas to pick are not editable, but a drawn polygon snaps to their borders
+      var layer = L.geoJSON(f.geometry, { style: AREA, pmIgnore: true, snapIgnore: false }).getLayers()[0];
       layer.areaKind = f.properties.kind;
       layer.addTo(group);
       layer.bindTooltip(f.properties.name, { sticky: true });
