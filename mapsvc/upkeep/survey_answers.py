@@ -15,11 +15,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from mapsvc.core.errors import InvalidInput
 from mapsvc.core.registry import diff, jsonable
 from mapsvc.core.taxonomy import UNKNOWN, Capability, Taxonomy
+from mapsvc.geo.drawn import checked_geojson
 
 TOP_KEYS = ("fields", "capabilities", "service_area", "respondent", "comment")
-AREA_KINDS = ("keep", "default", "radius", "travel_time", "codes")
+AREA_KINDS = ("keep", "default", "radius", "travel_time", "codes", "polygon")
 MAX_RADIUS_KM = 50.0
 MAX_TRAVEL_MINUTES = 120.0
 MAX_NOTE = 1000
@@ -174,6 +176,15 @@ def _service_area(area: Any, errors: dict[str, str]) -> tuple[bool, dict[str, An
             area.get("minutes"), "service_area.minutes", 0, MAX_TRAVEL_MINUTES, errors
         )
         return minutes is not None, {"kind": "travel_time", "minutes": minutes}
+    if kind == "polygon":  # drawn on the form's map (mapsvc.geo.drawn checks it)
+        try:
+            return True, {
+                "kind": "polygon",
+                "geometry": checked_geojson(area.get("geometry"), "service_area.geometry"),
+            }
+        except InvalidInput as exc:
+            errors["service_area.geometry"] = exc.message
+            return False, None
     codes = area.get("codes") or []
     if isinstance(codes, str):
         codes = [c for c in re.split(r"[,;、，\s]+", codes) if c]

@@ -18,6 +18,7 @@ BLUEPRINTS: list[tuple[str, str | None]] = [
     ("mapsvc.web.pro_api", "/pro/api"),
     ("mapsvc.web.pro_saved", "/pro/shortlists"),
     ("mapsvc.web.planner", "/planner"),
+    ("mapsvc.web.draw", None),  # /planner/areas/ and /admin/providers/<uid>/service-area
 ]
 
 
