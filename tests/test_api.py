@@ -102,7 +102,14 @@ def test_items_are_valid_geojson_with_paging(api):
         "東クリニック",
         "番町クリニック",
     ]
-    _, filtered = get_json(c, "/api/collections/medical/items?cap=home_visit_medical:accept")
+    _, filtered = get_json(c, "/api/collections/medical/items?cap=home_visit_medical")
+    assert [f["properties"]["name"] for f in filtered["features"]] == ["番町クリニック"]
+    # a level qualifier is professional: the public grammar takes keys only (issue 9)
+    _, refused = get_json(c, "/api/collections/medical/items?cap=home_visit_medical:accept", 400)
+    assert refused["field"] == "cap"
+    pro = app.test_client()
+    login_as(pro, api[1], "professional")
+    _, filtered = get_json(pro, "/api/collections/medical/items?cap=home_visit_medical:accept")
     assert [f["properties"]["name"] for f in filtered["features"]] == ["番町クリニック"]
     _, typed = get_json(c, "/api/collections/medical/items?type=hospital")
     assert [f["properties"]["name"] for f in typed["features"]] == ["遠方病院"]
