@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from mapsvc.core.models import User
 from mapsvc.core.services import Services
-from mapsvc.core.users import ROLES, add_user
+from mapsvc.core.users import ROLES, add_user, set_password
 
 
 @click.group("users")
@@ -40,6 +40,23 @@ def users_add(
     with services.store.session() as session:
         add_user(session, username, password, role, display_name=display_name)
     click.echo(f"user {username} added with role {role}")
+
+
+@users.command("password")
+@click.argument("username")
+@click.option(
+    "--password",
+    prompt=True,
+    hide_input=True,
+    confirmation_prompt=True,
+    help="Prompted for (hidden) unless given; at least 10 characters.",
+)
+@click.pass_obj
+def users_password(services: Services, username: str, password: str) -> None:
+    """Set a user's password; every session the user has open ends."""
+    with services.store.session() as session:
+        set_password(session, username, password, actor="cli")
+    click.echo(f"password of {username} changed; their sessions have ended")
 
 
 @users.command("list")

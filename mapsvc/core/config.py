@@ -166,6 +166,18 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("LOGIN_WINDOW_SECONDS", 300, "Window of the login rate limit.", int),
     Setting(
+        "SESSION_IDLE_SECONDS",
+        1800,
+        "A login session ends after this many seconds without a request.",
+        int,
+    ),
+    Setting(
+        "SESSION_MAX_SECONDS",
+        43200,
+        "A login session ends this many seconds after the login, however active.",
+        int,
+    ),
+    Setting(
         "ITEMS_DEFAULT_LIMIT",
         1000,
         "Features returned by the items endpoint when no limit is asked.",

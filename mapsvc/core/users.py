@@ -81,6 +81,7 @@ def set_role(session: Session, username: str, role: str, *, actor: str) -> User:
         raise InvalidInput(f"no user {username!r}", field="username")
     before = {"role": user.role}
     user.role = role
+    end_sessions(user)
     audit(
         session,
         actor=actor,
@@ -90,6 +91,32 @@ def set_role(session: Session, username: str, role: str, *, actor: str) -> User:
         before=before,
         after={"role": role},
     )
+    return user
+
+
+def end_sessions(user: User) -> None:
+    """Invalidate every session of ``user`` (logout, password or role change)."""
+    user.session_version = (user.session_version or 0) + 1
+
+
+def set_password(session: Session, username: str, password: str, *, actor: str) -> User:
+    """Replace a user's password; every existing session of the user ends.
+
+    Raises
+    ------
+    InvalidInput
+        No such user, or a password shorter than 10 characters.
+    """
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise InvalidInput(
+            f"password must have at least {MIN_PASSWORD_LENGTH} characters", field="password"
+        )
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise InvalidInput(f"no user {username!r}", field="username")
+    user.password_hash = hash_password(password)
+    end_sessions(user)
+    audit(session, actor=actor, action="user.password", entity="user", entity_id=username)
     return user
 
 

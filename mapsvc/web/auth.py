@@ -2,10 +2,17 @@
 
 Login is rate-limited per user name and client address (LOGIN_ATTEMPTS failures within
 LOGIN_WINDOW_SECONDS, counted in the store so every worker process shares the count).
+
+Sessions have server-side state: the signed cookie carries the user's ``session_version``
+from the store, the login time and the last request's time. Every request checks all three
+(:func:`session_is_valid`): logout, a password change and a role change raise the version
+(:func:`mapsvc.core.users.end_sessions`), so a saved cookie is refused afterwards; a session
+also ends after SESSION_IDLE_SECONDS without a request and SESSION_MAX_SECONDS after login.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
@@ -20,6 +27,7 @@ from flask import (
     redirect,
     render_template,
     request,
+    session,
     url_for,
 )
 from flask_login import (
@@ -41,6 +49,7 @@ from mapsvc.core.users import (
     authenticate,
     can_access,
     clear_attempts,
+    end_sessions,
     record_failed_attempt,
     too_many_attempts,
 )
@@ -76,10 +85,12 @@ def init_app(app: Flask) -> None:
 
     @login_manager.user_loader
     def _load(user_id: str) -> WebUser | None:
-        with services().store.session() as session:
-            user = session.get(User, int(user_id)) if user_id.isdigit() else None
-            if user is None or not user.active:
+        with services().store.session() as db:
+            user = db.get(User, int(user_id)) if user_id.isdigit() else None
+            if user is None or not user.active or not session_is_valid(user.session_version):
+                session.clear()
                 return None
+            session[SEEN] = int(time.time())
             return WebUser(user.id, user.username, user.role)
 
     @login_manager.unauthorized_handler
@@ -87,6 +98,30 @@ def init_app(app: Flask) -> None:
         if wants_json():
             abort(401, description="login required")
         return redirect(url_for("auth.login", next=request.path))
+
+
+VERSION, STARTED, SEEN = "_sv", "_t0", "_seen"
+
+
+def session_is_valid(version: int) -> bool:
+    """Is the cookie's session still open: same version as the store, not idle, not too old?"""
+    cfg = current_app.config
+    now = time.time()
+    started, seen = session.get(STARTED), session.get(SEEN)
+    if session.get(VERSION) != version or not isinstance(started, int) or not isinstance(seen, int):
+        return False
+    if now - seen > int(cfg["SESSION_IDLE_SECONDS"]):
+        return False
+    return now - started <= int(cfg["SESSION_MAX_SECONDS"])
+
+
+def _start_session(user: User) -> None:
+    session.clear()  # a fresh session at login (no fixation)
+    login_user(WebUser(user.id, user.username, user.role))
+    now = int(time.time())
+    session[VERSION] = user.session_version or 0
+    session[STARTED] = now
+    session[SEEN] = now
 
 
 def current_role() -> str | None:
@@ -134,9 +169,9 @@ def login() -> Any:
         else:
             remote = request.remote_addr or "-"
             cfg = current_app.config
-            with services().store.session() as session:
+            with services().store.session() as db:
                 if too_many_attempts(
-                    session,
+                    db,
                     form.username.data,
                     remote,
                     cfg["LOGIN_ATTEMPTS"],
@@ -150,15 +185,15 @@ def login() -> Any:
                         "error",
                     )
                     return render_template("login.html", form=form), 429
-                user = authenticate(session, form.username.data, form.password.data)
+                user = authenticate(db, form.username.data, form.password.data)
                 if user is None:
                     record_failed_attempt(
-                        session, form.username.data, remote, cfg["LOGIN_WINDOW_SECONDS"]
+                        db, form.username.data, remote, cfg["LOGIN_WINDOW_SECONDS"]
                     )
                     status = 401
                 else:
-                    clear_attempts(session, form.username.data, remote)
-                    login_user(WebUser(user.id, user.username, user.role))
+                    clear_attempts(db, form.username.data, remote)
+                    _start_session(user)
                     default = {"planner": "planner.index", "editor": "admin.index"}.get(
                         user.role, "pro.index"
                     )
@@ -175,6 +210,12 @@ def login() -> Any:
 
 @bp.route("/logout", methods=["POST"])
 def logout() -> Response:
-    """Log out (POST with CSRF token)."""
+    """Log out (POST with CSRF token): every session of the user ends, saved cookies too."""
+    if current_user.is_authenticated:
+        with services().store.session() as db:
+            user = db.get(User, int(current_user.id))
+            if user is not None:
+                end_sessions(user)
     logout_user()
+    session.clear()
     return redirect("/")
