@@ -128,6 +128,18 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("GEOCODER_TIMEOUT", 5.0, "Seconds to wait for an online geocoder.", float),
     Setting(
+        "GEOCODE_SEARCH_ONLINE",
+        False,
+        "Let a patient's or resident's address search (finder, public map) fall back to the online geocoders in GEOCODERS (gsi). This SENDS THE TYPED ADDRESS TO A THIRD PARTY (the geocoder's operator sees it); off by default, so only the store's cache and the offline gazetteer are used.",
+        _to_bool,
+    ),
+    Setting(
+        "GEOCODE_SEARCH_BUDGET",
+        2.0,
+        "Seconds an address search may spend on online geocoders in total (one try, no retries), when GEOCODE_SEARCH_ONLINE is on.",
+        float,
+    ),
+    Setting(
         "NETWORK_SPEEDS",
         "{}",
         'JSON overriding the default km/h per OSM highway class used where maxspeed is missing (mapsvc.geo.network.DEFAULT_SPEEDS_KPH), e.g. {"residential": 25}.',
