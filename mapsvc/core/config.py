@@ -178,6 +178,36 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("LOGIN_WINDOW_SECONDS", 300, "Window of the login rate limit.", int),
     Setting(
+        "LOGIN_ADDRESS_ATTEMPTS",
+        30,
+        "Logins allowed from one source address (any user name) within LOGIN_WINDOW_SECONDS.",
+        int,
+    ),
+    Setting(
+        "LOGIN_GLOBAL_ATTEMPTS",
+        600,
+        "Logins allowed from all addresses together within LOGIN_WINDOW_SECONDS.",
+        int,
+    ),
+    Setting(
+        "LOGIN_USER_DELAY_MAX_SECONDS",
+        60,
+        "After LOGIN_ATTEMPTS failures for a user name (from any address), tries wait 1, 2, 4 … seconds, at most this long (a delay, never a lockout).",
+        int,
+    ),
+    Setting(
+        "LOGIN_MAX_CONCURRENT_HASHES",
+        4,
+        "Password checks one worker process runs at once; a login beyond that gets a fast 429.",
+        int,
+    ),
+    Setting(
+        "TRUSTED_PROXIES",
+        0,
+        "Reverse proxies in front of the app whose X-Forwarded-For/-Proto are trusted (ProxyFix); 1 behind the recommended TLS proxy, 0 when clients connect directly.",
+        int,
+    ),
+    Setting(
         "SESSION_IDLE_SECONDS",
         1800,
         "A login session ends after this many seconds without a request.",

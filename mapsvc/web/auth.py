@@ -1,7 +1,10 @@
 """Login for professionals, planners and editors (flask-login, hashed passwords, CSRF).
 
-Login is rate-limited per user name and client address (LOGIN_ATTEMPTS failures within
-LOGIN_WINDOW_SECONDS, counted in the store so every worker process shares the count).
+Login is rate-limited per user name and address, per address, globally, and with a growing
+delay per user name (:mod:`mapsvc.core.login_limits`, counted in the store so every worker
+shares the counts); at most LOGIN_MAX_CONCURRENT_HASHES password checks run at once per
+process, beyond that a fast 429. The client address is ``request.remote_addr`` after
+ProxyFix (TRUSTED_PROXIES).
 
 Sessions have server-side state: the signed cookie carries the user's ``session_version``
 from the store, the login time and the last request's time. Every request checks all three
@@ -12,6 +15,7 @@ also ends after SESSION_IDLE_SECONDS without a request and SESSION_MAX_SECONDS a
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from functools import wraps
@@ -44,15 +48,9 @@ from werkzeug.wrappers import Response
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
+from mapsvc.core import login_limits
 from mapsvc.core.models import User
-from mapsvc.core.users import (
-    authenticate,
-    can_access,
-    clear_attempts,
-    end_sessions,
-    record_failed_attempt,
-    too_many_attempts,
-)
+from mapsvc.core.users import authenticate, can_access, dummy_hash, end_sessions
 from mapsvc.web.context import services
 from mapsvc.web.errors import wants_json
 from mapsvc.web.i18n import t
@@ -78,6 +76,15 @@ class LoginForm(FlaskForm):
 
 
 def init_app(app: Flask) -> None:
+    proxies = int(app.config.get("TRUSTED_PROXIES", 0))
+    if proxies > 0:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)  # type: ignore[method-assign]
+    app.extensions["mapsvc.hash_slots"] = threading.BoundedSemaphore(
+        max(1, int(app.config["LOGIN_MAX_CONCURRENT_HASHES"]))
+    )
+    dummy_hash()  # computed now, so an unknown user name costs one hash like a known one
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.session_protection = "strong"
@@ -168,44 +175,56 @@ def login() -> Any:
             status = 400
         else:
             remote = request.remote_addr or "-"
+            name = form.username.data
             cfg = current_app.config
-            with services().store.session() as db:
-                if too_many_attempts(
-                    db,
-                    form.username.data,
-                    remote,
-                    cfg["LOGIN_ATTEMPTS"],
-                    cfg["LOGIN_WINDOW_SECONDS"],
-                ):
-                    flash(
-                        t(
-                            "ログインの失敗が続いたため、しばらく待ってから再度お試しください。",
-                            "Too many failed logins; please wait a few minutes.",
-                        ),
-                        "error",
-                    )
-                    return render_template("login.html", form=form), 429
-                user = authenticate(db, form.username.data, form.password.data)
-                if user is None:
-                    record_failed_attempt(
-                        db, form.username.data, remote, cfg["LOGIN_WINDOW_SECONDS"]
-                    )
-                    status = 401
-                else:
-                    clear_attempts(db, form.username.data, remote)
-                    _start_session(user)
-                    default = {"planner": "planner.index", "editor": "admin.index"}.get(
-                        user.role, "pro.index"
-                    )
-                    try:
-                        fallback = url_for(default)
-                    except Exception:  # noqa: BLE001 - the role's view may not be registered
-                        fallback = "/"
-                    return redirect(_safe_next(request.args.get("next")) or fallback)
+            store = services().store
+            with store.session() as db:
+                mine = login_limits.begin_attempt(db, name, remote)
+            with store.session() as db:  # counted after our own row is committed
+                verdict = login_limits.verdict(db, name, remote, mine, cfg)
+            if not verdict.allowed:
+                return _too_many(form, verdict.retry_after)
+            slots = current_app.extensions["mapsvc.hash_slots"]
+            if not slots.acquire(blocking=False):
+                return _too_many(form, 1)
+            try:
+                with store.session() as db:
+                    user = authenticate(db, name, form.password.data)
+                    if user is None:
+                        login_limits.prune(db, cfg)
+                        status = 401
+                    else:
+                        login_limits.succeeded(db, name, remote, mine)
+                        _start_session(user)
+                        role = user.role
+            finally:
+                slots.release()
+            if status != 401:
+                default = {"planner": "planner.index", "editor": "admin.index"}.get(
+                    role, "pro.index"
+                )
+                try:
+                    fallback = url_for(default)
+                except Exception:  # noqa: BLE001 - the role's view may not be registered
+                    fallback = "/"
+                return redirect(_safe_next(request.args.get("next")) or fallback)
             flash(
                 t("ユーザー名またはパスワードが違います。", "Wrong user name or password."), "error"
             )
     return render_template("login.html", form=form), status
+
+
+def _too_many(form: LoginForm, retry_after: int) -> Any:
+    flash(
+        t(
+            "ログインの試行が多すぎます。しばらく待ってから再度お試しください。",
+            "Too many logins; please wait a moment and try again.",
+        ),
+        "error",
+    )
+    response = current_app.make_response((render_template("login.html", form=form), 429))
+    response.headers["Retry-After"] = str(max(1, retry_after))
+    return response
 
 
 @bp.route("/logout", methods=["POST"])
