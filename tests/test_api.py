@@ -205,7 +205,7 @@ def test_public_fields_only_for_anonymous_callers_and_professional_ones_after_lo
     assert clinic["properties"]["fax"] == PRO_FAX
     assert clinic["properties"]["capabilities"]["ventilator"] == {"level": "accept"}
     assert clinic["properties"]["capabilities"]["home_visit_medical"]["note"] == "午後のみ"
-    assert r.headers["Cache-Control"] == "private, no-store"
+    assert r.headers["Cache-Control"] == "no-store"  # issue 9: no-store when logged in
     _, vent = get_json(pro, "/api/collections/ventilator_nursing/items")
     assert [f["properties"]["name"] for f in vent["features"]] == ["訪問看護ステーションみなみ"]
     _, nurse = get_json(pro, "/api/collections/home_nursing/items?cap=ventilator:active")

@@ -15,13 +15,16 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from mapsvc.core._csv import csv_bytes, rejects_rows
 from mapsvc.core.codes import nfkc
 from mapsvc.core.db import Store
 from mapsvc.core.errors import ImportFailed, InvalidMapping
+from mapsvc.core.import_lock import import_lock
 from mapsvc.core.models import ImportRun, utcnow
+from mapsvc.core.record_check import record_problem
 from mapsvc.core.registry import (
     Change,
     apply_changes,
@@ -139,6 +142,10 @@ def plan_import(
             rec = row_to_record(resolved, row, taxonomy)
         except RowRejected as exc:
             plan.rejections.append(Rejection(line, str(exc), row))
+            continue
+        problem = record_problem(rec)  # column sizes and types, before anything is written
+        if problem:
+            plan.rejections.append(Rejection(line, problem, row))
             continue
         key = rec.get("uid") or rec["source_id"]
         if key in seen:
@@ -312,7 +319,41 @@ def import_file(
         The file cannot be imported at all; the store is unchanged.
     """
     path = Path(path)
-    with _bulk_allocation(), store.session() as session:
+    try:
+        return _import(
+            store,
+            path,
+            taxonomy,
+            fmt,
+            mapping_path,
+            rejects_path,
+            actor,
+            source,
+            geocode,
+            instance_path,
+            review,
+        )
+    except DBAPIError as exc:
+        # the driver's message and traceback would print the row's values (FAX numbers…)
+        raise ImportFailed(
+            f"the store refused the import ({type(exc).__name__}); nothing was written"
+        ) from None
+
+
+def _import(
+    store: Store,
+    path: Path,
+    taxonomy: Taxonomy,
+    fmt: str | None,
+    mapping_path: Path | str | None,
+    rejects_path: Path | str | None,
+    actor: str,
+    source: str | None,
+    geocode: Geocode | None,
+    instance_path: Path | str,
+    review: ReviewMode | None,
+) -> ImportReport:
+    with _bulk_allocation(), store.session() as session, import_lock(session):
         plan = plan_import(
             session,
             path,
