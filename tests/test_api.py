@@ -102,7 +102,14 @@ def test_items_are_valid_geojson_with_paging(api):
         "東クリニック",
         "番町クリニック",
     ]
-    _, filtered = get_json(c, "/api/collections/medical/items?cap=home_visit_medical:accept")
+    _, filtered = get_json(c, "/api/collections/medical/items?cap=home_visit_medical")
+    assert [f["properties"]["name"] for f in filtered["features"]] == ["番町クリニック"]
+    # a level qualifier is professional: the public grammar takes keys only (issue 9)
+    _, refused = get_json(c, "/api/collections/medical/items?cap=home_visit_medical:accept", 400)
+    assert refused["field"] == "cap"
+    pro = app.test_client()
+    login_as(pro, api[1], "professional")
+    _, filtered = get_json(pro, "/api/collections/medical/items?cap=home_visit_medical:accept")
     assert [f["properties"]["name"] for f in filtered["features"]] == ["番町クリニック"]
     _, typed = get_json(c, "/api/collections/medical/items?type=hospital")
     assert [f["properties"]["name"] for f in typed["features"]] == ["遠方病院"]
@@ -198,7 +205,7 @@ def test_public_fields_only_for_anonymous_callers_and_professional_ones_after_lo
     assert clinic["properties"]["fax"] == PRO_FAX
     assert clinic["properties"]["capabilities"]["ventilator"] == {"level": "accept"}
     assert clinic["properties"]["capabilities"]["home_visit_medical"]["note"] == "午後のみ"
-    assert r.headers["Cache-Control"] == "private, no-store"
+    assert r.headers["Cache-Control"] == "no-store"  # issue 9: no-store when logged in
     _, vent = get_json(pro, "/api/collections/ventilator_nursing/items")
     assert [f["properties"]["name"] for f in vent["features"]] == ["訪問看護ステーションみなみ"]
     _, nurse = get_json(pro, "/api/collections/home_nursing/items?cap=ventilator:active")

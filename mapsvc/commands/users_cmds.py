@@ -48,6 +48,25 @@ def users_add(
     click.echo(f"user {username} added with role {role}")
 
 
+@users.command("password")
+@click.argument("username")
+@click.option(
+    "--password",
+    prompt=True,
+    hide_input=True,
+    confirmation_prompt=True,
+    help="Prompted for (hidden) unless given; at least 10 characters.",
+)
+@click.pass_obj
+def users_password(services: Services, username: str, password: str) -> None:
+    """Set a user's password; every session the user has open ends."""
+    from mapsvc.core.users import set_password
+
+    with services.store.session() as session:
+        set_password(session, username, password, actor="cli")
+    click.echo(f"password of {username} changed; their sessions have ended")
+
+
 @users.command("list")
 @click.pass_obj
 def users_list(services: Services) -> None:

@@ -44,11 +44,29 @@ def in_japan(lon: float, lat: float) -> bool:
     return JAPAN_LON[0] <= lon <= JAPAN_LON[1] and JAPAN_LAT[0] <= lat <= JAPAN_LAT[1]
 
 
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
 def nfkc(text: str) -> str:
-    """NFKC with surrounding whitespace (incl. U+3000) removed."""
-    if not text or text.isascii():
-        return text.strip()
-    return unicodedata.normalize("NFKC", text).strip()
+    """NFKC with surrounding whitespace (incl. U+3000) removed.
+
+    Never creates a spreadsheet formula: a leading full-width ＝＋－＠ stays full-width
+    (NFKC alone would turn ``＝HYPERLINK(…)`` into ``=HYPERLINK(…)``), and the export
+    rule's guard (a ``'`` before ``= + - @``, see :func:`mapsvc.core._csv.text_cell`) is
+    dropped, so an exported file read back holds the stored value.
+    """
+    if not text:
+        return text
+    if text.isascii():
+        out = text.strip()
+    else:
+        stripped = text.strip()
+        out = unicodedata.normalize("NFKC", stripped).strip()
+        if out.startswith(FORMULA_START) and stripped[:1] in "\uff1d\uff0b\uff0d\uff20\u2212":
+            out = stripped[0] + unicodedata.normalize("NFKC", stripped[1:]).strip()
+    if out[:1] == "'" and out[1:2] in ("=", "+", "-", "@"):
+        out = out[1:]
+    return out
 
 
 _SPACE = re.compile(r"\s+")

@@ -128,6 +128,18 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("GEOCODER_TIMEOUT", 5.0, "Seconds to wait for an online geocoder.", float),
     Setting(
+        "GEOCODE_SEARCH_ONLINE",
+        False,
+        "Let a patient's or resident's address search (finder, public map) fall back to the online geocoders in GEOCODERS (gsi). This SENDS THE TYPED ADDRESS TO A THIRD PARTY (the geocoder's operator sees it); off by default, so only the store's cache and the offline gazetteer are used.",
+        _to_bool,
+    ),
+    Setting(
+        "GEOCODE_SEARCH_BUDGET",
+        2.0,
+        "Seconds an address search may spend on online geocoders in total (one try, no retries), when GEOCODE_SEARCH_ONLINE is on.",
+        float,
+    ),
+    Setting(
         "NETWORK_SPEEDS",
         "{}",
         'JSON overriding the default km/h per OSM highway class used where maxspeed is missing (mapsvc.geo.network.DEFAULT_SPEEDS_KPH), e.g. {"residential": 25}.',
@@ -165,6 +177,48 @@ SETTINGS: tuple[Setting, ...] = (
         int,
     ),
     Setting("LOGIN_WINDOW_SECONDS", 300, "Window of the login rate limit.", int),
+    Setting(
+        "LOGIN_ADDRESS_ATTEMPTS",
+        30,
+        "Logins allowed from one source address (any user name) within LOGIN_WINDOW_SECONDS.",
+        int,
+    ),
+    Setting(
+        "LOGIN_GLOBAL_ATTEMPTS",
+        600,
+        "Logins allowed from all addresses together within LOGIN_WINDOW_SECONDS.",
+        int,
+    ),
+    Setting(
+        "LOGIN_USER_DELAY_MAX_SECONDS",
+        60,
+        "After LOGIN_ATTEMPTS failures for a user name (from any address), tries wait 1, 2, 4 … seconds, at most this long (a delay, never a lockout).",
+        int,
+    ),
+    Setting(
+        "LOGIN_MAX_CONCURRENT_HASHES",
+        4,
+        "Password checks one worker process runs at once; a login beyond that gets a fast 429.",
+        int,
+    ),
+    Setting(
+        "TRUSTED_PROXIES",
+        0,
+        "Reverse proxies in front of the app whose X-Forwarded-For/-Proto are trusted (ProxyFix); 1 behind the recommended TLS proxy, 0 when clients connect directly.",
+        int,
+    ),
+    Setting(
+        "SESSION_IDLE_SECONDS",
+        1800,
+        "A login session ends after this many seconds without a request.",
+        int,
+    ),
+    Setting(
+        "SESSION_MAX_SECONDS",
+        43200,
+        "A login session ends this many seconds after the login, however active.",
+        int,
+    ),
     Setting(
         "ITEMS_DEFAULT_LIMIT",
         1000,

@@ -24,6 +24,11 @@ Each filter says what it means in words, like datasette's ``human_clause``:
 
 For the public audience, professional-only capabilities do not exist: a term naming one
 is refused exactly like an unknown key, and the message never repeats what was typed.
+The public grammar is ``TERM = KEY`` only: a qualifier (``:LEVEL``, ``:OPTION``, ``:yes``)
+is a 400 naming ``cap``, because comparing the answers for ``:consult``, ``:accept`` and
+``:active`` would recover each provider's professional-only acceptance level. Every public
+filter and count (items, clusters, print, the map page) is parsed by :func:`parse_filters`
+with the caller's audience.
 """
 
 from __future__ import annotations
@@ -127,7 +132,8 @@ def parse_capability(
     taxonomy
         Capability keys, kinds, levels and options.
     audience
-        ``"public"`` hides professional-only capabilities (refused as unknown).
+        ``"public"`` hides professional-only capabilities (refused as unknown) and takes
+        keys only (a qualifier is refused).
 
     Returns
     -------
@@ -148,6 +154,11 @@ def parse_capability(
                 field="cap",
             )
         raise InvalidFilter(f"cap: unknown capability {key!r}", field="cap")
+    if audience == "public" and qualifier:
+        raise InvalidFilter(
+            "cap: the public filter takes capability keys only, without a :qualifier",
+            field="cap",
+        )
     if cap.kind == "text":
         raise InvalidFilter(f"cap: {key} is free text and cannot be filtered on", field="cap")
     if not qualifier:

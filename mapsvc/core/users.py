@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import functools
-import hashlib
 import secrets
-from datetime import timedelta
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mapsvc.core.errors import Conflict, InvalidInput
-from mapsvc.core.models import LoginAttempt, User, utcnow
+from mapsvc.core.models import User
 from mapsvc.core.passwords import check_password, hash_password
 from mapsvc.core.registry import audit
 
@@ -81,6 +79,7 @@ def set_role(session: Session, username: str, role: str, *, actor: str) -> User:
         raise InvalidInput(f"no user {username!r}", field="username")
     before = {"role": user.role}
     user.role = role
+    end_sessions(user)
     audit(
         session,
         actor=actor,
@@ -93,8 +92,34 @@ def set_role(session: Session, username: str, role: str, *, actor: str) -> User:
     return user
 
 
+def end_sessions(user: User) -> None:
+    """Invalidate every session of ``user`` (logout, password or role change)."""
+    user.session_version = (user.session_version or 0) + 1
+
+
+def set_password(session: Session, username: str, password: str, *, actor: str) -> User:
+    """Replace a user's password; every existing session of the user ends.
+
+    Raises
+    ------
+    InvalidInput
+        No such user, or a password shorter than 10 characters.
+    """
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise InvalidInput(
+            f"password must have at least {MIN_PASSWORD_LENGTH} characters", field="password"
+        )
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise InvalidInput(f"no user {username!r}", field="username")
+    user.password_hash = hash_password(password)
+    end_sessions(user)
+    audit(session, actor=actor, action="user.password", entity="user", entity_id=username)
+    return user
+
+
 @functools.cache
-def _dummy_hash() -> str:
+def dummy_hash() -> str:
     """A hash to check unknown user names against, so they cost what known ones do."""
     return hash_password(secrets.token_hex(16))
 
@@ -103,37 +128,10 @@ def authenticate(session: Session, username: str, password: str) -> User | None:
     """The active user with this name and password, else None (same cost either way)."""
     user = session.scalar(select(User).where(User.username == username.strip()))
     if user is None or not user.active:
-        check_password(_dummy_hash(), password)  # one hash, as for a known user
+        check_password(dummy_hash(), password)  # one hash, as for a known user
         return None
     return user if check_password(user.password_hash, password) else None
 
 
 def can_access(role: str | None, area: str) -> bool:
     return role is not None and area in ROLE_ACCESS.get(role, set())
-
-
-def _attempt_key(username: str, remote: str) -> str:
-    return hashlib.sha256(f"{username.strip().lower()}\x1f{remote}".encode()).hexdigest()
-
-
-def too_many_attempts(
-    session: Session, username: str, remote: str, limit: int, window_s: int
-) -> bool:
-    since = utcnow() - timedelta(seconds=window_s)
-    count = session.scalar(
-        select(func.count())
-        .select_from(LoginAttempt)
-        .where(LoginAttempt.key == _attempt_key(username, remote), LoginAttempt.at >= since)
-    )
-    return bool(count and count >= limit)
-
-
-def record_failed_attempt(session: Session, username: str, remote: str, window_s: int) -> None:
-    session.add(LoginAttempt(key=_attempt_key(username, remote)))
-    session.execute(
-        delete(LoginAttempt).where(LoginAttempt.at < utcnow() - timedelta(seconds=window_s * 4))
-    )
-
-
-def clear_attempts(session: Session, username: str, remote: str) -> None:
-    session.execute(delete(LoginAttempt).where(LoginAttempt.key == _attempt_key(username, remote)))

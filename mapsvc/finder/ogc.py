@@ -127,11 +127,20 @@ def openapi(
     ]
     levels = [lv.key for lv in taxonomy.levels if lv.rank > 0]
     ids = [layer.id for layer in layers]
-    cap_help = (
-        "Required capabilities, comma-separated and/or repeated, all must hold: "
-        f"KEY, KEY:LEVEL (LEVEL = {', '.join(levels)}: that level or better), KEY:OPTION for "
-        f"choices, KEY or KEY:yes for flags. Keys: {', '.join(caps)}."
-    )
+    if audience == "public":
+        cap_help = (
+            "Required capabilities, comma-separated and/or repeated, all must hold: "
+            "capability keys only (no :LEVEL or :OPTION qualifier; one is refused with 400). "
+            f"Keys: {', '.join(caps)}."
+        )
+        cap_item: dict[str, Any] = {"type": "string", "enum": caps}
+    else:
+        cap_help = (
+            "Required capabilities, comma-separated and/or repeated, all must hold: "
+            f"KEY, KEY:LEVEL (LEVEL = {', '.join(levels)}: that level or better), KEY:OPTION "
+            f"for choices, KEY or KEY:yes for flags. Keys: {', '.join(caps)}."
+        )
+        cap_item = {"type": "string"}
     params = {
         "collectionId": {
             "name": "collectionId",
@@ -186,7 +195,7 @@ def openapi(
             "description": cap_help,
             "style": "form",
             "explode": True,
-            "schema": {"type": "array", "items": {"type": "string"}},
+            "schema": {"type": "array", "items": cap_item},
         },
         "type": {
             "name": "type",

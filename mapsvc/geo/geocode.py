@@ -19,12 +19,14 @@ import csv
 import io
 import json
 import logging
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+from geopy.adapters import URLLibAdapter
 from geopy.exc import GeopyError
 from geopy.geocoders.base import DEFAULT_SENTINEL, Geocoder
 from geopy.location import Location
@@ -213,14 +215,24 @@ class GSIGeocoder(Geocoder):
         return out[0] if exactly_one else out
 
 
+ONLINE_GEOCODERS = ("gsi",)
+
+
 class GeocoderChain:
-    """Tries the configured geocoders in order; the first in-Japan result wins."""
+    """Tries the configured geocoders in order; the first in-Japan result wins.
+
+    ``budget_s``: the online steps together may take at most this long (None: no budget).
+    """
 
     def __init__(
-        self, steps: list[tuple[str, Geocoder | None]], session_factory: Any = None
+        self,
+        steps: list[tuple[str, Geocoder | None]],
+        session_factory: Any = None,
+        budget_s: float | None = None,
     ) -> None:
         self.steps = steps
         self.session_factory = session_factory
+        self.budget_s = budget_s
 
     @property
     def names(self) -> list[str]:
@@ -234,6 +246,7 @@ class GeocoderChain:
         ``remember=False`` (patient addresses) neither reads nor writes the cache.
         """
         key = normalise(address)[:500]
+        deadline = None if self.budget_s is None else time.monotonic() + self.budget_s
         for name, geocoder in self.steps:
             if name == "cache":
                 if remember:
@@ -241,8 +254,13 @@ class GeocoderChain:
                     if hit:
                         return hit
                 continue
+            extra: dict[str, Any] = {}
+            if deadline is not None and name in ONLINE_GEOCODERS:
+                extra["timeout"] = deadline - time.monotonic()
+                if extra["timeout"] <= 0.05:
+                    continue  # the budget is spent
             try:
-                loc = geocoder.geocode(address) if geocoder is not None else None
+                loc = geocoder.geocode(address, **extra) if geocoder is not None else None
             except (GeopyError, OSError, ValueError):
                 loc = None  # offline or refused: try the next one
             if loc is None or not in_japan(loc.longitude, loc.latitude):
@@ -296,10 +314,32 @@ class GeocoderChain:
                     s.add(GeocodeCacheEntry(**values))
 
 
+def search_chain(config: dict[str, Any], session_factory: Any = None) -> GeocoderChain:
+    """The chain for a patient's or resident's address search (finder, public map).
+
+    Online geocoders (``gsi``) send the typed address to a third party, so they are left
+    out unless GEOCODE_SEARCH_ONLINE is on; when on, they get GEOCODE_SEARCH_BUDGET seconds
+    in total and no retries, so a slow geocoder never holds a worker for long.
+    """
+    online = bool(config.get("GEOCODE_SEARCH_ONLINE"))
+    names = [n for n in config["GEOCODERS"] if online or n not in ONLINE_GEOCODERS]
+    budget = float(config.get("GEOCODE_SEARCH_BUDGET", 2.0))
+    capped = {**config, "GEOCODER_TIMEOUT": min(float(config["GEOCODER_TIMEOUT"]), budget)}
+    chain = build_chain(names, capped, session_factory, retries=False)
+    chain.budget_s = budget
+    return chain
+
+
 def build_chain(
-    names: list[str], config: dict[str, Any], session_factory: Any = None
+    names: list[str],
+    config: dict[str, Any],
+    session_factory: Any = None,
+    *,
+    retries: bool = True,
 ) -> GeocoderChain:
     """Build the chain named in configuration (``cache``, ``gazetteer``, ``gsi``).
+
+    ``retries=False`` makes online geocoders try once (geopy's default adapter retries).
 
     Raises
     ------
@@ -321,7 +361,9 @@ def build_chain(
                 (
                     "gsi",
                     GSIGeocoder(
-                        config["GSI_GEOCODER_URL"], timeout=float(config["GEOCODER_TIMEOUT"])
+                        config["GSI_GEOCODER_URL"],
+                        timeout=float(config["GEOCODER_TIMEOUT"]),
+                        **({} if retries else {"adapter_factory": URLLibAdapter}),
                     ),
                 )
             )

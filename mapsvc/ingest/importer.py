@@ -14,10 +14,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from mapsvc.core._csv import csv_bytes, rejects_rows
 from mapsvc.core.db import Store
+from mapsvc.core.errors import ImportFailed
+from mapsvc.core.import_lock import import_lock
 from mapsvc.core.models import ImportRun, utcnow
 from mapsvc.core.registry import apply_changes, insert_records
 from mapsvc.core.taxonomy import Taxonomy
@@ -131,7 +134,41 @@ def import_file(
         The file cannot be imported at all; the store is unchanged.
     """
     path = Path(path)
-    with _bulk_allocation(), store.session() as session:
+    try:
+        return _import(
+            store,
+            path,
+            taxonomy,
+            fmt,
+            mapping_path,
+            rejects_path,
+            actor,
+            source,
+            geocode,
+            instance_path,
+            review,
+        )
+    except DBAPIError as exc:
+        # the driver's message and traceback would print the row's values (FAX numbers…)
+        raise ImportFailed(
+            f"the store refused the import ({type(exc).__name__}); nothing was written"
+        ) from None
+
+
+def _import(
+    store: Store,
+    path: Path,
+    taxonomy: Taxonomy,
+    fmt: str | None,
+    mapping_path: Path | str | None,
+    rejects_path: Path | str | None,
+    actor: str,
+    source: str | None,
+    geocode: Geocode | None,
+    instance_path: Path | str,
+    review: ReviewMode | None,
+) -> ImportReport:
+    with _bulk_allocation(), store.session() as session, import_lock(session):
         plan = plan_import(
             session,
             path,

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from mapsvc.core.codes import nfkc
 from mapsvc.core.errors import ImportFailed, InvalidMapping
 from mapsvc.core.registry import Change, diff, existing_by_source, existing_by_uid
+from mapsvc.core.record_check import record_problem
 from mapsvc.core.taxonomy import Taxonomy
 from mapsvc.ingest.detect import detect_mapping, mapping_by_name, shipped_mappings
 from mapsvc.ingest.join import apply_joins, bind_joins, is_companion
@@ -127,6 +128,10 @@ def plan_import(
             continue
         derived = rec.pop(DERIVED, False)
         skipped = rec.pop(SKIPPED, ())
+        problem = record_problem(rec)  # column sizes and types, before anything is written
+        if problem:
+            plan.rejections.append(Rejection(line, problem, row))
+            continue
         key = rec.get("uid") or rec["source_id"]
         if key in seen:
             first_line, first = seen[key]

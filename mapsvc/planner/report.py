@@ -16,6 +16,7 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 
+from mapsvc.core import _csv
 from mapsvc.core.projection import utm_crs_for_extent
 
 
@@ -144,8 +145,10 @@ def write_geopackage(layers: dict[str, gpd.GeoDataFrame]) -> bytes:
 
 
 def csv_bytes(frame: pd.DataFrame) -> bytes:
-    """CSV in UTF-8 with BOM (Excel opens Japanese text correctly)."""
-    return frame.to_csv(index=False).encode("utf-8-sig")
+    """CSV in UTF-8 with BOM (Excel opens Japanese text correctly), through the one export
+    rule of :mod:`mapsvc.core._csv` (no cell is ever read as a formula)."""
+    cells = frame.astype(object).where(frame.notna(), None)
+    return _csv.csv_bytes([list(frame.columns), *cells.itertuples(index=False, name=None)])
 
 
 def flat(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:

@@ -20,7 +20,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from mapsvc.core.errors import Conflict, InvalidInput, NotFound
-from mapsvc.core.models import AuditEntry, Provider, Submission, utcnow
+from mapsvc.core.models import AuditEntry, Provider, Submission, SurveyToken, utcnow
 from mapsvc.core.registry import Change, apply_changes, audit, diff, provider_record
 from mapsvc.core.taxonomy import Taxonomy
 from mapsvc.upkeep.review_diff import DiffRow, describe, moved_fields
@@ -156,6 +156,24 @@ def approval_problem(
     return None
 
 
+def link_warning(session: Session, submission: Submission, now: datetime) -> str | None:
+    """Why the link the submission came through is no longer good (revoked or expired).
+
+    Such a submission stays in the queue, flagged; approving it needs an explicit
+    confirmation (``approve(..., confirm_link=True)``): the link may have leaked.
+    """
+    if not submission.token_id:
+        return None
+    token = session.get(SurveyToken, submission.token_id)
+    if token is None:
+        return "the survey link this answer came through no longer exists"
+    if token.revoked_at is not None:
+        return f"the survey link this answer came through was revoked on {token.revoked_at:%Y-%m-%d %H:%M} UTC"
+    if token.expires_at < now:
+        return f"the survey link this answer came through expired on {token.expires_at:%Y-%m-%d}"
+    return None
+
+
 # ---- the queue ------------------------------------------------------------------------------
 
 
@@ -164,6 +182,7 @@ class QueueEntry:
     submission: Submission
     rows: list[DiffRow]
     problem: str | None
+    link_warning: str | None = None  # revoked or expired link: approval needs a confirmation
 
 
 @dataclass
@@ -211,6 +230,7 @@ def review_queue(
                 submission,
                 describe(taxonomy, current, submission.payload or {}, lang),
                 approval_problem(session, submission, current) if status == "pending" else None,
+                link_warning(session, submission, utcnow()) if status == "pending" else None,
             )
         )
     return list(groups.values())
@@ -257,7 +277,12 @@ def _close(
 
 
 def approve(
-    session: Session, submission_id: int, *, actor: str, now: datetime | None = None
+    session: Session,
+    submission_id: int,
+    *,
+    actor: str,
+    now: datetime | None = None,
+    confirm_link: bool = False,
 ) -> Change:
     """Apply a pending submission to its provider and confirm the record.
 
@@ -271,7 +296,8 @@ def approve(
     NotFound
         No such submission.
     Conflict
-        Already reviewed, or it would overwrite a newer change (the message says which).
+        Already reviewed, or it would overwrite a newer change (the message says which), or
+        the link was revoked or has expired and ``confirm_link`` is not set.
     """
     now = now or utcnow()
     submission, provider = _load(session, submission_id, lock=True)
@@ -279,6 +305,11 @@ def approve(
     problem = approval_problem(session, submission, current)
     if problem:
         raise Conflict(problem, field="submission")
+    warning = link_warning(session, submission, now)
+    if warning and not confirm_link:
+        raise Conflict(
+            f"{warning}; tick the confirmation to approve it anyway", field="confirm_link"
+        )
     changes = dict((submission.payload or {}).get("changes") or {})
     outside = sorted(set(changes) - REVIEWABLE_FIELDS)
     if outside:
@@ -298,7 +329,12 @@ def approve(
         entity="submission",
         entity_id=str(submission.id),
         before={"status": "pending"},
-        after={"status": "approved", "provider": provider.uid, "origin": submission.origin},
+        after={
+            "status": "approved",
+            "provider": provider.uid,
+            "origin": submission.origin,
+            **({"link_warning": warning} if warning else {}),
+        },
     )
     return change
 

@@ -10,11 +10,11 @@ submission payload: the changes against the current record, and the values they 
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from mapsvc.core.codes import nfkc
 from mapsvc.core.errors import InvalidInput
 from mapsvc.core.registry import diff, jsonable
 from mapsvc.core.taxonomy import UNKNOWN, Capability, Taxonomy
@@ -67,7 +67,7 @@ def _text(value: Any, name: str, limit: int, errors: dict[str, str]) -> str | No
         errors[name] = "expected text"
         return None
     # NFKC like the importer, so a value round-trips through a survey template unchanged
-    text = unicodedata.normalize("NFKC", str(value)).strip()
+    text = nfkc(str(value))
     if len(text) > limit:
         errors[name] = (
             f"{limit}文字以内で入力してください / too long: {len(text)} characters, at most {limit}"

@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from mapsvc.core._csv import csv_bytes
+from mapsvc.core._csv import csv_bytes, xlsx_text
 from mapsvc.core.errors import InvalidInput
 from mapsvc.core.models import Provider
 from mapsvc.core.registry import provider_record
@@ -195,6 +195,9 @@ def template_xlsx(
     ws.append([c.key for c in columns])
     for record in records:
         ws.append(template_row(taxonomy, record, columns))
+    for row_cells in ws.iter_rows():
+        for cell in row_cells:
+            xlsx_text(cell)  # a name like =HYPERLINK(…) stays text, never a formula
     last_row = max(len(records) + 2, 200)
     label_fill = PatternFill("solid", fgColor="DDEBF7")
     key_font = Font(color="808080", size=9)

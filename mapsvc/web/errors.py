@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, Response, jsonify, render_template, request
-from werkzeug.exceptions import HTTPException
+from flask import Flask, Response, jsonify, make_response, render_template, request
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from mapsvc.core.errors import MapsvcError
 
@@ -38,12 +38,17 @@ def init_app(app: Flask) -> None:
         return render_template("error.html", status=status, message=exc.message), status
 
     @app.errorhandler(HTTPException)
-    def _http_error(exc: HTTPException) -> tuple[Response | str, int]:
+    def _http_error(exc: HTTPException) -> Response:
         status = exc.code or 500
         if wants_json():
             body = {"error": exc.name.lower().replace(" ", "_"), "message": exc.description}
-            return jsonify(body), status
-        return render_template("error.html", status=status, message=exc.description), status
+            response = make_response(jsonify(body), status)
+        else:
+            page = render_template("error.html", status=status, message=exc.description)
+            response = make_response(page, status)
+        if isinstance(exc, MethodNotAllowed) and exc.valid_methods:
+            response.headers["Allow"] = ", ".join(exc.valid_methods)  # RFC 9110 15.5.6
+        return response
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> tuple[Response | str, int]:

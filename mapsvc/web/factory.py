@@ -39,12 +39,13 @@ def build_app(overrides: dict[str, Any] | None = None) -> Flask:
     services.taxonomy  # noqa: B018 - validate the taxonomy at start-up: a broken file stops here
     build_chain(config["GEOCODERS"], config)  # likewise the geocoder chain and gazetteer files
 
-    from mapsvc.web import auth, context, errors, i18n
+    from mapsvc.web import auth, context, errors, i18n, security
 
     auth.init_app(app)
     i18n.init_app(app)
     context.init_app(app)
     errors.init_app(app)
+    security.init_app(app)
 
     from mapsvc.web import blueprints
 

@@ -24,7 +24,7 @@ from mapsvc.finder.explain import Explanation, explain_few
 from mapsvc.finder.locate import check_address, locate_address
 from mapsvc.finder.search import FinderResult, find_providers
 from mapsvc.finder.shortlist import shortlist_csv, shortlist_rows
-from mapsvc.geo.geocode import build_chain
+from mapsvc.geo.geocode import search_chain
 from mapsvc.web.auth import role_required
 from mapsvc.web.context import services
 from mapsvc.web.i18n import get_lang, t
@@ -93,7 +93,7 @@ def _point(form: MultiDict[str, str]) -> tuple[float, float, str | None]:
     if address:
         address = check_address(address)
         cfg = current_app.config
-        chain = build_chain(cfg["GEOCODERS"], cfg, services().store.sessions)
+        chain = search_chain(cfg, services().store.sessions)
         located = locate_address(address, chain, provider_index())
         if located is None:
             raise InvalidInput(

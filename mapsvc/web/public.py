@@ -20,7 +20,7 @@ from mapsvc.core.models import utcnow
 from mapsvc.finder.features import feature_properties, parse_bbox, select
 from mapsvc.finder.locate import check_address, locate_address, support_centre
 from mapsvc.finder.search import nearby_providers
-from mapsvc.geo.geocode import build_chain
+from mapsvc.geo.geocode import search_chain
 from mapsvc.web.context import services
 from mapsvc.web.i18n import get_lang, t
 from mapsvc.web.mapdata import all_layers, is_demo, map_texts, provider_index, taxonomy_labels
@@ -100,7 +100,7 @@ def _search_result(address: str) -> dict[str, Any]:
     """Locate the address, the centre for it and the nearest providers (public fields)."""
     index = provider_index()
     svc = services()
-    chain = build_chain(current_app.config["GEOCODERS"], current_app.config, svc.store.sessions)
+    chain = search_chain(current_app.config, svc.store.sessions)
     located = locate_address(address, chain, index)
     if located is None:
         return {"found": False}

@@ -42,12 +42,18 @@
     return Array.prototype.slice.call(document.querySelectorAll("#layer-form input[name=cap]:checked"))
       .map(function (el) { return el.value; });
   }
+  // The region asked for is the view snapped outwards to a coarse grid (GRID degrees,
+  // about 5 km), never a box centred on a searched address: request URLs and access logs
+  // then tell no more than "somewhere in this 5 km cell".
+  var GRID = 0.05;
   function bboxParam() {
     var b = map.getBounds();
     var clamp = function (v, lo, hi) { return Math.min(hi, Math.max(lo, v)); };
-    return [clamp(b.getWest(), -180, 180), clamp(b.getSouth(), -90, 90),
-            clamp(b.getEast(), -180, 180), clamp(b.getNorth(), -90, 90)]
-      .map(function (v) { return v.toFixed(6); }).join(",");
+    var down = function (v) { return Math.floor(v / GRID - 1e-9) * GRID; };
+    var up = function (v) { return Math.ceil(v / GRID + 1e-9) * GRID; };
+    return [clamp(down(b.getWest()), -180, 180), clamp(down(b.getSouth()), -90, 90),
+            clamp(up(b.getEast()), -180, 180), clamp(up(b.getNorth()), -90, 90)]
+      .map(function (v) { return v.toFixed(2); }).join(",");
   }
   function query(extra) {
     var params = new URLSearchParams();

@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from flask import current_app, flash, redirect, render_template, request, url_for
-from werkzeug.utils import secure_filename
 from werkzeug.wrappers import Response
 
 from mapsvc.core.errors import InvalidInput
 from mapsvc.core.models import utcnow
 from mapsvc.core.staleness import STATES, state_label
+from mapsvc.core.uploads import new_upload_path, upload_name
 from mapsvc.upkeep.reconfirm import due_csv, due_links, links_csv, provider_list, select_providers
 from mapsvc.upkeep.returns import import_returns
 from mapsvc.upkeep.survey import (
@@ -196,22 +196,17 @@ def template_upload() -> Response:
     upload = request.files.get("file")
     if upload is None or not upload.filename:
         raise InvalidInput("choose a file to upload", field="file")
-    name = secure_filename(upload.filename) or "upload.csv"
+    name = upload_name(upload.filename)  # Unicode names are kept
     if Path(name).suffix.lower() not in UPLOAD_TYPES:
-        raise InvalidInput(
-            f"{upload.filename}: expected a .csv, .xlsx or .geojson file", field="file"
-        )
-    stamp = utcnow().strftime("%Y%m%dT%H%M%S")
-    folder = svc.instance_path / "uploads"
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{stamp}-{name}"
+        raise InvalidInput(f"{name}: expected a .csv, .xlsx or .geojson file", field="file")
+    path = new_upload_path(svc.instance_path / "uploads", name, utcnow())
     upload.save(path)
     report = import_returns(
         svc.store,
         path,
         svc.taxonomy,
         actor=actor(),
-        rejects_path=svc.instance_path / "rejects" / f"{path.stem}.rejects.csv",
+        rejects_path=svc.instance_path / "rejects" / f"{path.parent.name}.rejects.csv",
         instance_path=svc.instance_path,
     )
     flash(

@@ -42,7 +42,12 @@ def review_approve(submission_id: int) -> Response:
     svc = services()
     try:
         with svc.store.session() as session:
-            approve(session, submission_id, actor=actor())
+            approve(
+                session,
+                submission_id,
+                actor=actor(),
+                confirm_link=request.form.get("confirm_link") == "1",
+            )
     except Conflict as exc:
         flash(t("承認できません: ", "Cannot approve: ") + exc.message, "error")
         return _back()
