@@ -1,7 +1,7 @@
 """finder: API tokens and saved shortlists
 
-Revision ID: 0002_finder
-Revises: 0001
+Revision ID: 0003_finder
+Revises: 0002_security
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision = "0002_finder"
-down_revision = "0001"
+revision = "0003_finder"
+down_revision = "0002_security"
 branch_labels = None
 depends_on = None
 
