@@ -24,7 +24,8 @@ from mapsvc.core.services import Services
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(__file__).resolve().parent / "data"
-REAL = ROOT.parent / "shared" / "data" / "real"
+# ../shared next to the checkout; MAPSVC_TEST_REAL_DATA points elsewhere (e.g. a worktree)
+REAL = Path(os.environ.get("MAPSVC_TEST_REAL_DATA") or ROOT.parent / "shared" / "data" / "real")
 PG_URL = os.environ.get("MAPSVC_TEST_DATABASE_URL", "")
 REQUIRE_PG = os.environ.get("MAPSVC_TEST_REQUIRE_POSTGRES") == "1"
 

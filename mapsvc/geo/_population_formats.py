@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from mapsvc.core.codes import header_key, in_japan, nfkc
+from mapsvc.geo._population_tables import area_totals, detect, single_year, split_branch
 
 BANDS: tuple[str, ...] = tuple(f"{a}-{a + 4}" for a in range(0, 85, 5)) + ("85+",)
 
@@ -90,10 +91,19 @@ def read_table(text: str) -> tuple[str, Table]:
                     if any(c.strip() for c in r) and not r[0].startswith("#")
                 ]
                 return fmt, Table(header, rows, labels)
+        loose = detect(cells)
+        if loose:
+            rows = [
+                (n + 1, r)
+                for n, r in enumerate(lines[i + 1 :], start=i + 1)
+                if any(c.strip() for c in r) and not r[0].startswith("#")
+            ]
+            return loose, Table([c.strip().lstrip("\ufeff") for c in cells], rows)
     raise ValueError(
         "unknown population format: expected 自治体標準 地域・年齢別人口 (地域名, 0-4歳の男性 …), "
         "Takamatsu (regionName, totalPopulation, man1 … woman18), e-Stat mesh (KEY_CODE) "
-        "or a mapsvc grid (mesh_code, 0-4 … 85+)"
+        "a mapsvc grid (mesh_code, 0-4 … 85+), a single-year table (地域名, 年齢, 男, 女, 計) "
+        "or area totals (地域名/町名, 人口)"
     )
 
 
@@ -106,9 +116,19 @@ def _band_header(key: str) -> str:
     return _RANGE.sub(lambda m: f"{m.group(1)}-{m.group(2)}歳", key)
 
 
+_ZERO_FRACTION = re.compile(r"(\d+)\.0*")
+
+
 def count(raw: str, what: str) -> int:
-    """A non-negative integer cell ("1,234" and full-width digits allowed)."""
+    """A non-negative integer cell: "1,234", full-width digits and "2752.00" allowed.
+
+    Spreadsheet exports write counts as decimals (``2752.00``, ``12.0``); a fraction other
+    than zero (``2752.5``) is not a count and is rejected.
+    """
     text = nfkc(raw).replace(",", "")
+    whole = _ZERO_FRACTION.fullmatch(text)
+    if whole:
+        text = whole.group(1)
     if not text.isdigit():
         raise RowRejected(f"{what} {raw!r} is not a non-negative whole number")
     return int(text)
@@ -218,20 +238,25 @@ def jp_standard(table: Table) -> Iterator[tuple[int, Unit | RowRejected]]:
             }
             raw_total = _cell(cells, idx, "総人口")
             code = nfkc(_cell(cells, idx, "地域コード"))
+            branch, bare = split_branch(name)
             unit = Unit(
                 key=code or nfkc(name),
                 kind="town",
-                name=name,
+                name=bare,
                 total=count(raw_total, "総人口") if nfkc(raw_total) else sum(bands.values()),
                 bands=bands,
                 survey_date=survey_date(_cell(cells, idx, "調査年月日")),
                 area_code=code or None,
                 properties={
-                    "municipality_code": nfkc(_cell(cells, idx, "都道府県コード又は市区町村コード"))
+                    "municipality_code": nfkc(
+                        _cell(cells, idx, "都道府県コード又は市区町村コード", "市区町村コード")
+                    )
                     or None,
                     "address_prefix": nfkc(
                         _cell(cells, idx, "都道府県名") + _cell(cells, idx, "市区町村名")
                     ),
+                    "municipality_name": nfkc(_cell(cells, idx, "市区町村名")) or None,
+                    **({"branch": branch} if branch else {}),
                 },
             )
             lon, lat = _cell(cells, idx, "経度", "longitude"), _cell(cells, idx, "緯度", "latitude")
@@ -376,4 +401,6 @@ READERS: dict[str, Reader] = {
     "jp_standard": jp_standard,
     "estat_mesh": estat_mesh,
     "mapsvc_grid": mapsvc_grid,
+    "single_year": single_year,
+    "area_totals": area_totals,
 }
