@@ -109,6 +109,8 @@ def import_cmd(
     )
     if report.rejects_path:
         click.echo(f"rejected rows with reasons: {report.rejects_path}")
+    for warning in report.warnings:
+        click.echo(f"warning: {warning}")
     if report.pending_geocode:
         click.echo(
             f"{report.pending_geocode} rows have no location yet; run `mapsvc geocode` (list: `mapsvc geocode --pending`)"

@@ -31,6 +31,7 @@ from mapsvc.core.registry import (
     insert_records,
 )
 from mapsvc.core.taxonomy import Taxonomy
+from mapsvc.geo.area_codes import service_area_warnings
 from mapsvc.ingest.mapping import (
     Mapping,
     detect_mapping,
@@ -333,6 +334,9 @@ def import_file(
                 if rejects_path
                 else default_rejects_path(path, Path(instance_path))
             )
+        warnings = service_area_warnings(
+            session, [*plan.inserts, *({**c.current, **c.after} for c in plan.changes)]
+        )
         if review is not None:
             run_id, queued = review.queue(session, plan, actor=actor, rejects_path=target)
         else:
@@ -358,6 +362,7 @@ def import_file(
         pending,
         run_id,
         queued,
+        warnings=warnings,
     )
 
 

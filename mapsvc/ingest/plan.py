@@ -76,6 +76,10 @@ class ImportReport:
     pending_geocode: int
     run_id: int | None
     queued: int = 0  # review mode: submissions put in the review queue
+    # geodata hooks: service areas naming no loaded area (対応地域を特定できません), and how
+    # the imported rows were placed ({"file", "gazetteer", "pending", "dropped"})
+    warnings: list[str] = field(default_factory=list)
+    placed: dict[str, int] = field(default_factory=dict)
 
     def summary(self) -> dict[str, int]:
         """The four counts and the number of data rows read (the `--json` output)."""
