@@ -15,19 +15,19 @@ from mapsvc.ingest import importer
 
 def test_bad_rows_are_rejected_with_reasons(services, tmp_path: Path) -> None:
     report = run_import(services, DATA / "generic_bad_rows.csv", tmp_path)
+    # issue 14 item 10: coordinates outside Japan or swapped drop the coordinates, not the row
     assert report.summary() == {
-        "inserted": 2,
+        "inserted": 4,
         "updated": 0,
         "unchanged": 0,
-        "rejected": 8,
+        "rejected": 6,
         "rows": 10,
     }
     reasons = {
         r["source_id"] + "/" + r["line"]: r["reason"]
         for r in read_rejects(tmp_path / "generic_bad_rows.rejects.csv")
     }
-    assert "outside Japan's extent" in reasons["bad-coords/3"]
-    assert "look swapped" in reasons["swapped/4"]
+    assert "bad-coords/3" not in reasons and "swapped/4" not in reasons
     assert "check digit should be 3" in reasons["bad-code/5"]
     assert "'たぶん' is not an acceptance level for ventilator" in reasons["bad-cap/6"]
     assert "unknown provider type 'spaceport'" in reasons["bad-type/7"]
@@ -35,8 +35,11 @@ def test_bad_rows_are_rejected_with_reasons(services, tmp_path: Path) -> None:
     assert "name is empty" in reasons["no-name/9"]
     assert "does not apply to provider type pharmacy" in reasons["cap-not-applicable/10"]
     kept = records(services)
-    assert set(kept) == {"ok-1", "pending"}
+    assert set(kept) == {"ok-1", "pending", "bad-coords", "swapped"}
     assert kept["pending"]["geocode_status"] == "pending" and kept["pending"]["lon"] is None
+    for key, why in (("bad-coords", "lat 51.5: outside Japan"), ("swapped", "swapped")):
+        assert kept[key]["lon"] is None and kept[key]["geocode_status"] == "pending"
+        assert why in kept[key]["extra"]["dropped_coordinates"]
 
 
 def test_row_with_extra_cells_is_rejected(services, tmp_path: Path) -> None:

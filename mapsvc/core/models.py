@@ -66,8 +66,12 @@ class Provider(Base):
     url: Mapped[str | None] = mapped_column(Text)
     hours: Mapped[str | None] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(16), nullable=False, default="active")
-    # publication state (公開/非公開, publish 0/1): False = never in any public output
+    # publication state (公開/非公開, publish 0/1): False = never in any public output;
+    # a non-public provider stays in the professional finder only if professional_visible
     public: Mapped[bool] = mapped_column(
+        Boolean, nullable=False, default=True, server_default=sa_true()
+    )
+    professional_visible: Mapped[bool] = mapped_column(
         Boolean, nullable=False, default=True, server_default=sa_true()
     )
     # professional-only contact fields (taxonomy fields with audience: professional)

@@ -16,6 +16,7 @@ from mapsvc.core.codes import (
     normalise_municipality_code,
     parse_coordinate,
 )
+from mapsvc.core.publication import dropped_coordinates, publication
 from mapsvc.core.taxonomy import Taxonomy
 from mapsvc.ingest.mapping import TEMPLATE_FIELD, Mapping
 from mapsvc.ingest.reader import GEOMETRY
@@ -319,13 +320,12 @@ def row_to_record(res: Resolved, row: dict[str, str], taxonomy: Taxonomy) -> dic
             lon = lat = None
         if (lon is None) != (lat is None):
             raise RowRejected("only one of longitude and latitude is given")
+        if lon is not None and lat is not None and not in_japan(lon, lat):
+            # (0, 0), outside Japan or swapped: the row is kept, placed from its address
+            # (geodata, issue 14 item 10); the published values stay in extra
+            rec.setdefault("extra", {})["dropped_coordinates"] = dropped_coordinates(lon, lat)
+            lon = lat = None
         if lon is not None and lat is not None:
-            if not in_japan(lon, lat):
-                if in_japan(lat, lon):
-                    raise RowRejected(
-                        f"coordinates ({lon}, {lat}) are outside Japan; latitude and longitude look swapped"
-                    )
-                raise RowRejected(f"coordinates (lon {lon}, lat {lat}) are outside Japan's extent")
             rec.update(
                 lon=lon, lat=lat, geocode_status="source", geocoder=None, geocode_precision="source"
             )
@@ -358,6 +358,17 @@ def row_to_record(res: Resolved, row: dict[str, str], taxonomy: Taxonomy) -> dic
     area = _service_area(res, row)
     if area is not None:
         rec["service_area"] = area
+    if any(f in res.columns or f in m.defaults for f in ("public", "professional_visible")):
+        try:
+            rec.update(
+                publication(
+                    _value(res, row, "public") or str(m.defaults.get("public", "")),
+                    _value(res, row, "professional_visible")
+                    or str(m.defaults.get("professional_visible", "")),
+                )
+            )
+        except ValueError as exc:
+            raise RowRejected(str(exc)) from None
 
     caps: dict[str, Any] = {}
     for header, key, spec, note_header in res.capability_columns:
@@ -405,5 +416,5 @@ def row_to_record(res: Resolved, row: dict[str, str], taxonomy: Taxonomy) -> dic
         rec["capabilities"] = caps
     if res.extra:
         extra = {name: nfkc(row.get(col, "") or "") for name, col in res.extra.items()}
-        rec["extra"] = {k: v for k, v in extra.items() if v}
+        rec["extra"] = {**rec.get("extra", {}), **{k: v for k, v in extra.items() if v}}
     return rec

@@ -1,4 +1,4 @@
-"""geodata: area-only population units (no point), providers.public
+"""geodata: area-only population units (no point), providers.public and professional_visible
 
 Revision ID: 0002_geodata
 Revises: 0001
@@ -24,10 +24,16 @@ def upgrade() -> None:
         batch_op.add_column(
             sa.Column("public", sa.Boolean(), server_default=sa.true(), nullable=False)
         )
+        batch_op.add_column(
+            sa.Column(
+                "professional_visible", sa.Boolean(), server_default=sa.true(), nullable=False
+            )
+        )
 
 
 def downgrade() -> None:
     with op.batch_alter_table("providers", schema=None) as batch_op:
+        batch_op.drop_column("professional_visible")
         batch_op.drop_column("public")
     op.execute("DELETE FROM population WHERE lon IS NULL OR lat IS NULL")
     with op.batch_alter_table("population", schema=None) as batch_op:
