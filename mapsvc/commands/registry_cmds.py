@@ -111,6 +111,9 @@ def import_cmd(
         click.echo(f"rejected rows with reasons: {report.rejects_path}")
     for warning in report.warnings:
         click.echo(f"warning: {warning}")
+    if report.placed:
+        parts = [f"{n} {how}" for how, n in report.placed.items() if n]
+        click.echo(f"placed: {', '.join(parts) or 'nothing written'}")
     if report.pending_geocode:
         click.echo(
             f"{report.pending_geocode} rows have no location yet; run `mapsvc geocode` (list: `mapsvc geocode --pending`)"

@@ -32,6 +32,7 @@ from mapsvc.core.registry import (
 )
 from mapsvc.core.taxonomy import Taxonomy
 from mapsvc.geo.area_codes import service_area_warnings
+from mapsvc.geo.geocode_reasons import placement_counts
 from mapsvc.ingest.mapping import (
     Mapping,
     detect_mapping,
@@ -334,9 +335,9 @@ def import_file(
                 if rejects_path
                 else default_rejects_path(path, Path(instance_path))
             )
-        warnings = service_area_warnings(
-            session, [*plan.inserts, *({**c.current, **c.after} for c in plan.changes)]
-        )
+        written = [*plan.inserts, *({**c.current, **c.after} for c in plan.changes)]
+        warnings = service_area_warnings(session, written)
+        placed = placement_counts(written)
         if review is not None:
             run_id, queued = review.queue(session, plan, actor=actor, rejects_path=target)
         else:
@@ -363,6 +364,7 @@ def import_file(
         run_id,
         queued,
         warnings=warnings,
+        placed=placed,
     )
 
 
