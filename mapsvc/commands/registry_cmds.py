@@ -92,12 +92,14 @@ def import_cmd(
     )
     if as_json:
         summary = report.summary()
-        click.echo(json.dumps({**summary, "queued": report.queued} if review else summary))
+        queue = {"queued": report.queued, "untouched": report.untouched}
+        click.echo(json.dumps({**summary, **queue} if review else summary))
         return
     if review:
         click.echo(
             f"{file}: format {report.format}, {report.rows} rows: {report.queued} queued for "
-            f"review, {report.rejected} rejected; nothing was changed in the registry"
+            f"review, {report.untouched} untouched (nobody changed or signed them), "
+            f"{report.rejected} rejected; nothing was changed in the registry"
         )
         if report.rejects_path:
             click.echo(f"rejected rows with reasons: {report.rejects_path}")

@@ -365,6 +365,7 @@ def import_file(
         queued,
         warnings=warnings,
         placed=placed,
+        untouched=plan.untouched,
     )
 
 

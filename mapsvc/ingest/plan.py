@@ -50,6 +50,8 @@ class ImportPlan:
     # row that names an existing provider (changed or not)
     review: bool = False
     matched: list[tuple[int, str, dict[str, str]]] = field(default_factory=list)
+    # review mode: matched rows nobody changed or signed (not queued; upkeep.returns)
+    untouched: int = 0
 
     @property
     def counts(self) -> dict[str, int]:
@@ -80,6 +82,7 @@ class ImportReport:
     # the imported rows were placed ({"file", "gazetteer", "pending", "dropped"})
     warnings: list[str] = field(default_factory=list)
     placed: dict[str, int] = field(default_factory=dict)
+    untouched: int = 0  # review mode: template rows nobody changed or signed
 
     def summary(self) -> dict[str, int]:
         """The four counts and the number of data rows read (the `--json` output)."""
