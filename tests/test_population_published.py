@@ -133,3 +133,18 @@ def test_single_year_table_summed_into_five_year_bands(sqlite_services, tmp_path
     assert frame.loc["大町", "total"] == sum(expected.values())
     assert frame.loc["小町", "total"] == 2 * (sum(expected.values()) - 1) + 2
     assert [why.split(":")[0] for _, why in report.subtotals] == ["合計"]
+
+
+def test_standard_header_variants_town_column_and_sex_suffixes(sqlite_services, tmp_path):
+    header = _standard_header()
+    header[header.index("地域名")] = "町丁名"
+    header = [h.replace("歳の男性", "歳男").replace("歳の女性", "歳（女）") for h in header]
+    header[header.index("総人口")] = "人口総数"
+    row = ["352063", "", "山口県", "防府市", "2025/4/1", "本庁_牟礼", "72", "36", "36", *["2"] * 36]
+    path = tmp_path / "variant.csv"
+    path.write_text(",".join(header) + "\n" + ",".join(row) + "\n", encoding="cp932")
+    report = import_population(sqlite_services, path, "v")
+    assert report.format == "jp_standard" and report.total == 72 and report.rejected == 0
+    with sqlite_services.store.session() as session:
+        frame = population_frame(session, "v", area_only=True).set_index("name")
+    assert frame.loc["牟礼", "85+"] == 4

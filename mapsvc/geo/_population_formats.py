@@ -67,7 +67,7 @@ def read_text(path: Path) -> str:
 
 _MARKERS = {
     "takamatsu": {"regionname", "totalpopulation", "man1", "woman18"},
-    "jp_standard": {"地域名", "0-4歳の男性"},
+    "jp_standard": {"0-4歳の男性"},
     "estat_mesh": {"key_code"},
     "mapsvc_grid": {"mesh_code", "85+"},
 }
@@ -79,7 +79,7 @@ def read_table(text: str) -> tuple[str, Table]:
     for i, cells in enumerate(lines):
         keys = {_band_header(header_key(c).lstrip("#")) for c in cells}
         for fmt, markers in _MARKERS.items():
-            if markers <= keys:
+            if markers <= keys and (fmt != "jp_standard" or keys & set(_AREA_NAMES)):
                 header = [c.strip().lstrip("\ufeff") for c in cells]
                 start = i + 1
                 labels = None
@@ -111,9 +111,15 @@ _RANGE = re.compile(r"(\d+)\s*[-~〜～－ー]\s*(\d+)\s*歳")
 _OVER = re.compile(r"(\d+)\s*歳以上")
 
 
+_SEXED = re.compile(r"^(\d+-\d+歳|\d+歳以上)\s*の?\s*[(（]?\s*(男|女)性?\s*[)）]?$")
+_AREA_NAMES = ("地域名", "町丁名", "町丁目名", "町丁字名", "地区名", "町名", "町字名")
+
+
 def _band_header(key: str) -> str:
-    """Normalise ``0～4歳の男性`` → ``0-4歳の男性`` (full-width tilde and dash variants)."""
-    return _RANGE.sub(lambda m: f"{m.group(1)}-{m.group(2)}歳", key)
+    """Normalise ``0～4歳の男性`` → ``0-4歳の男性`` (full-width tilde and dash variants;
+    ``0-4歳男``, ``0～4歳（女）`` and ``85歳以上男性`` as published by some cities)."""
+    key = _RANGE.sub(lambda m: f"{m.group(1)}-{m.group(2)}歳", key)
+    return _SEXED.sub(lambda m: f"{m.group(1)}の{m.group(2)}性", key)
 
 
 _ZERO_FRACTION = re.compile(r"(\d+)\.0*")
@@ -229,14 +235,14 @@ def jp_standard(table: Table) -> Iterator[tuple[int, Unit | RowRejected]]:
         raise ValueError(f"missing age band column(s): {', '.join(missing[:4])}")
     for line, cells in table.rows:
         try:
-            name = _cell(cells, idx, "地域名").strip()
+            name = _cell(cells, idx, *_AREA_NAMES).strip()
             if not name:
                 raise RowRejected("地域名 is empty")
             bands = {
                 band: count(_cell(cells, idx, m), m) + count(_cell(cells, idx, f), f)
                 for band, (m, f) in columns.items()
             }
-            raw_total = _cell(cells, idx, "総人口")
+            raw_total = _cell(cells, idx, "総人口", "人口総数", "総数", "人口")
             code = nfkc(_cell(cells, idx, "地域コード"))
             branch, bare = split_branch(name)
             unit = Unit(
