@@ -148,3 +148,12 @@ def test_standard_header_variants_town_column_and_sex_suffixes(sqlite_services, 
     with sqlite_services.store.session() as session:
         frame = population_frame(session, "v", area_only=True).set_index("name")
     assert frame.loc["牟礼", "85+"] == 4
+
+
+def test_cli_reports_subtotals_and_area_only_units(runner, sqlite_services):
+    from conftest import run_cli
+
+    out = run_cli(runner, sqlite_services, "population", "import", str(real_path(*ECHIZEN)))
+    assert out.exit_code == 0, out.output
+    assert "subtotal row skipped (越前市: total of the whole file)" in out.output
+    assert "loaded as area-only units" in out.output and "total population 80,337" in out.output
