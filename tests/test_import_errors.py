@@ -16,12 +16,13 @@ from mapsvc.ingest import importer
 def test_bad_rows_are_rejected_with_reasons(services, tmp_path: Path) -> None:
     report = run_import(services, DATA / "generic_bad_rows.csv", tmp_path)
     # issue 14 item 4: real surveys ask pharmacies about ventilator patients, so the row
-    # that was rejected as "does not apply" imports (skipping: test_import_robust.py)
+    # that was rejected as "does not apply" imports (skipping: test_import_robust.py);
+    # issue 14 item 10: coordinates outside Japan or swapped drop the coordinates, not the row
     assert report.summary() == {
-        "inserted": 3,
+        "inserted": 5,
         "updated": 0,
         "unchanged": 0,
-        "rejected": 7,
+        "rejected": 5,
         "rows": 10,
     }
     assert report.skipped_cells == 0
@@ -29,8 +30,7 @@ def test_bad_rows_are_rejected_with_reasons(services, tmp_path: Path) -> None:
         r["source_id"] + "/" + r["line"]: r["reason"]
         for r in read_rejects(tmp_path / "generic_bad_rows.rejects.csv")
     }
-    assert "outside Japan's extent" in reasons["bad-coords/3"]
-    assert "look swapped" in reasons["swapped/4"]
+    assert "bad-coords/3" not in reasons and "swapped/4" not in reasons
     assert "check digit should be 3" in reasons["bad-code/5"]
     assert "'たぶん' is not an acceptance level for ventilator" in reasons["bad-cap/6"]
     assert "unknown provider type 'spaceport'" in reasons["bad-type/7"]
@@ -38,9 +38,12 @@ def test_bad_rows_are_rejected_with_reasons(services, tmp_path: Path) -> None:
     assert "name is empty" in reasons["no-name/9"]
     assert "cap-not-applicable/10" not in reasons
     kept = records(services)
-    assert set(kept) == {"ok-1", "pending", "cap-not-applicable"}
+    assert set(kept) == {"ok-1", "pending", "cap-not-applicable", "bad-coords", "swapped"}
     assert kept["cap-not-applicable"]["capabilities"]["ventilator"] == {"level": "accept"}
     assert kept["pending"]["geocode_status"] == "pending" and kept["pending"]["lon"] is None
+    for key, why in (("bad-coords", "lat 51.5: outside Japan"), ("swapped", "swapped")):
+        assert kept[key]["lon"] is None and kept[key]["geocode_status"] == "pending"
+        assert why in kept[key]["extra"]["dropped_coordinates"]
 
 
 def test_row_with_extra_cells_is_rejected(services, tmp_path: Path) -> None:

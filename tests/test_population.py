@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from conftest import DATA, build_services, real_path, run_cli
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from mapsvc.core.errors import DataUnavailable, ImportFailed, InvalidInput
 from mapsvc.core.models import PopulationUnit
@@ -154,12 +154,18 @@ def test_jp_standard_towns_located_by_area_or_gazetteer(tmp_path):
         import_areas(services, towns, "town")
         report = import_population(services, DATA / "population_jp_standard_cp932.csv", "std")
         assert report.format == "jp_standard"
-        assert (report.rows, report.loaded, report.rejected) == (4, 2, 2)
+        # issue 14: a town that cannot be placed is an area-only unit, not a rejection
+        assert (report.rows, report.loaded, report.rejected) == (4, 3, 1)
+        assert report.area_only == ["行方不明町"]
+        assert report.located == {"file": 0, "town_area": 1, "gazetteer": 1, "area_only": 1}
         reasons = dict(report.rejections)
-        assert "town '行方不明町' has no location" in reasons[4]
         assert "0-4歳の男性 '12a' is not a non-negative whole number" in reasons[5]
         with services.store.session() as session:
+            everything = population_frame(session, "std", area_only=True).set_index("name")
             frame = population_frame(session, "std").set_index("name")
+        assert "行方不明町" not in frame.index  # not placeable: never in distance analyses
+        lost = everything.loc["行方不明町"]
+        assert not lost["placeable"] and lost.geometry is None and lost["total"] == 827
         kakuu = frame.loc["架空町"]
         assert kakuu["area_code"] == "T001"
         assert 134.0 < kakuu.geometry.x < 134.01 and 34.3 < kakuu.geometry.y < 34.31
@@ -182,9 +188,17 @@ def test_jp_standard_full_width_tilde_headers_and_missing_band(sqlite_services, 
     variant.write_text(
         text.replace("0-4歳", "0～4歳").replace("5-9歳", "５～９歳"), encoding="utf-8-sig"
     )
-    with pytest.raises(ImportFailed, match="no row could be loaded"):
-        # no town areas and no gazetteer: nothing can be placed, so nothing is written
-        import_population(sqlite_services, variant, "tilde")
+    # no town areas and no gazetteer: the towns load as area-only units (issue 14)
+    report = import_population(sqlite_services, variant, "tilde")
+    assert (report.loaded, report.rejected, len(report.area_only)) == (3, 1, 3)
+    with sqlite_services.store.session() as session:
+        frame = population_frame(session, "tilde", area_only=True).set_index("name")
+        with pytest.raises(DataUnavailable, match="only area-only units"):
+            population_frame(session, "tilde")
+    assert frame.loc["番町一丁目", "0-4"] == 25 and frame.loc["番町一丁目", "5-9"] == 44
+    import_population(sqlite_services, variant, "tilde")  # re-import changes nothing
+    with sqlite_services.store.session() as session:
+        session.execute(delete(PopulationUnit))
     missing = tmp_path / "missing.csv"
     missing.write_text(text.replace("85歳以上の女性", "八十五歳以上の女性"), encoding="utf-8")
     with pytest.raises(ImportFailed, match="missing age band column.*85歳以上の女性"):

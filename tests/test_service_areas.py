@@ -223,7 +223,9 @@ def test_explicit_area_refuses_non_polygons_and_names_missing_codes() -> None:
         transformer,
         lambda c: lookup_code(c, table),
     )
-    assert names == ["港町", "市"] and problem == "area code(s) not loaded: X9" and geom.area == 100
+    assert names == ["港町", "市"] and geom.area == 100
+    # issue 14: the problem says 対応地域を特定できません (shown in the finder and dashboard)
+    assert problem.startswith("対応地域を特定できません") and problem.endswith("not loaded: X9")
 
 
 def test_area_tree_polygon_equals_one_disc_per_reached_part() -> None:

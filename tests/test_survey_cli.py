@@ -108,6 +108,12 @@ def test_reject_from_the_command_line(services, runner, tmp_path):
     uid = add_provider(services, "C")
     path = tmp_path / "c.csv"
     run_cli(runner, services, "survey", "template", "--type", "clinic", "--out", str(path))
+    # signed but unchanged: a confirmation (an unsigned, unchanged row is not queued)
+    rows = list(csv.reader(io.StringIO(path.read_text(encoding="utf-8-sig"))))
+    rows[2][rows[1].index("respondent_name")] = "高松太郎"
+    out = io.StringIO()
+    csv.writer(out).writerows(rows)
+    path.write_bytes(out.getvalue().encode("utf-8-sig"))
     run_cli(runner, services, "import", str(path), "--review")
     [sub] = submissions(services, uid)
     result = run_cli(

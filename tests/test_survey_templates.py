@@ -89,17 +89,48 @@ def test_csv_template_is_utf8_with_bom_and_prefilled(services):
 
 
 @pytest.mark.parametrize("kind", ["csv", "xlsx"])
-def test_unchanged_template_queues_confirmations_without_changes(services, tmp_path, kind):
+def test_unchanged_unsigned_template_rows_are_untouched_not_confirmations(services, tmp_path, kind):
+    """Issue 14 item 12 (this test queued every unchanged row as a confirmation before)."""
     a, b = _providers(services)
     path = tmp_path / f"clinic.{kind}"
     path.write_bytes(_template(services, kind))
     before = record(services, a)
     report = _import_review(services, path, tmp_path)
-    assert (report.queued, report.rejected, report.inserted, report.updated) == (2, 0, 0, 0)
-    subs = submissions(services)
-    assert [s.payload["changes"] for s in subs] == [{}, {}]
-    assert {s.origin for s in subs} == {"template"}
+    assert (report.queued, report.untouched, report.rejected) == (0, 2, 0)
+    assert (report.inserted, report.updated) == (0, 0)
+    assert submissions(services) == []
     assert record(services, a) == before
+
+
+@pytest.mark.parametrize("kind", ["csv", "xlsx"])
+def test_whole_type_template_queues_only_edited_or_signed_rows(services, tmp_path, kind):
+    """One edited row and one signed row in a whole-type template: two submissions."""
+    a, b = _providers(services)
+    extra = [add_provider(services, f"X{i}") for i in range(6)]
+    path = tmp_path / f"clinic.{kind}"
+    path.write_bytes(_template(services, kind))
+    edits = {a: {"fax": "087-811-9999"}, extra[0]: {"respondent_name": "高松花子"}}
+    if kind == "xlsx":
+        _fill_xlsx(path, edits)
+    else:
+        rows = list(csv.reader(io.StringIO(path.read_text(encoding="utf-8-sig"))))
+        keys = rows[1]
+        for row in rows[2:]:
+            for key, value in edits.get(row[0], {}).items():
+                row[keys.index(key)] = value
+        out = io.StringIO()
+        csv.writer(out).writerows(rows)
+        path.write_bytes(out.getvalue().encode("utf-8-sig"))
+    report = _import_review(services, path, tmp_path)
+    assert (report.queued, report.untouched, report.rejected) == (2, 6, 0)
+    assert [s.payload["changes"] for s in submissions(services, extra[0])] == [{}]
+    assert submissions(services, extra[0])[0].payload["respondent"]["name"] == "高松花子"
+    assert submissions(services, a)[0].payload["changes"] == {"fax": "087-811-9999"}
+    with services.store.session() as session:
+        from sqlalchemy import select
+
+        run = session.scalars(select(ImportRun).where(ImportRun.status == "review")).one()
+        assert run.counts["untouched"] == 6 and run.counts["confirmations"] == 1
 
 
 def _fill_xlsx(path, edits):
@@ -163,6 +194,7 @@ def test_filled_xlsx_template_lands_in_the_review_queue_not_the_registry(service
             "queued": 2,
             "changes": 2,
             "confirmations": 0,
+            "untouched": 0,
             "rejected": 0,
             "rows": 2,
         }
@@ -198,14 +230,15 @@ def test_review_import_rejects_unknown_providers_and_fields_outside_the_survey(s
     path = tmp_path / "filled.csv"
     path.write_bytes(buf.getvalue().encode("utf-8-sig"))
     report = _import_review(services, path, tmp_path)
-    assert report.inserted == 0 and report.queued == 1 and report.rejected == 3
+    # b's row is fine but nobody changed or signed it: untouched, not queued (issue 14)
+    assert report.inserted == 0 and report.queued == 0 and report.rejected == 3
+    assert report.untouched == 1
     with services.store.session() as session:
         reasons = sorted(r.reason for r in session.query(RejectedRow).all())
     assert any("status cannot be changed through the survey" in r for r in reasons)
     assert any("not a provider in the registry" in r for r in reasons)
     assert any("no provider with id 00000000" in r for r in reasons)
-    assert [s.provider_id for s in submissions(services, b)]  # b's row was fine
-    assert submissions(services, a) == []
+    assert submissions(services, b) == [] and submissions(services, a) == []
     rejects = (tmp_path / "rejects.csv").read_text(encoding="utf-8-sig")
     assert "not a provider in the registry" in rejects
 
@@ -268,5 +301,6 @@ def test_every_provider_type_round_trips_without_changes(sqlite_services, tmp_pa
         path = tmp_path / f"{provider_type}.{kind}"
         path.write_bytes(build(services.taxonomy, provider_type, records))
         report = _import_review(services, path, tmp_path)
-        assert (report.queued, report.rejected) == (1, 0), provider_type
-    assert [s.payload["changes"] for s in submissions(services)] == [{}] * len(types)
+        # no change read back from its own template: untouched (issue 14 item 12)
+        assert (report.queued, report.untouched, report.rejected) == (0, 1, 0), provider_type
+    assert submissions(services) == []

@@ -47,10 +47,10 @@ def areas_import(
     Upserts by kind and code; features with the same code are merged. Every geometry
     must be a valid polygon inside Japan, otherwise nothing is loaded.
     """
-    from mapsvc.geo.areas import import_areas
+    from mapsvc.geo.areas import load_areas
 
     services.store.upgrade()
-    count = import_areas(
+    result = load_areas(
         services,
         file,
         kind,
@@ -60,7 +60,9 @@ def areas_import(
         municipality_code=municipality_code,
         repair=repair,
     )
-    click.echo(f"{file}: {count} {kind} areas loaded")
+    click.echo(f"{file}: {result.loaded} {kind} areas loaded")
+    for number, why in result.skipped:
+        click.echo(f"{file}: feature {number} skipped: {why}")
 
 
 @areas.command("list")

@@ -40,25 +40,35 @@ def geocode(
     with services.store.session() as session:
         stmt = select(Provider).where(Provider.geocode_status == "pending").order_by(Provider.id)
         pending = list(session.scalars(stmt))
+        chain = build_chain(services.config["GEOCODERS"], services.config)
         if list_pending:
-            rows = [
-                {
-                    "id": p.uid,
-                    "source": p.source,
-                    "source_id": p.source_id,
-                    "name": p.name,
-                    "address": p.address,
-                }
-                for p in pending
-            ]
+            from mapsvc.geo.geocode_reasons import pending_reasons
+
+            unreachable: dict[str, str] = {}
+            rows = []
+            for p in pending:
+                reasons = pending_reasons(
+                    {"address": p.address, "extra": p.extra}, chain, unreachable
+                )
+                rows.append(
+                    {
+                        "id": p.uid,
+                        "source": p.source,
+                        "source_id": p.source_id,
+                        "name": p.name,
+                        "address": p.address,
+                        "reasons": [code for code, _ in reasons],
+                        "why": "; ".join(text for _, text in reasons),
+                    }
+                )
             if as_json:
                 click.echo(json.dumps(rows, ensure_ascii=False))
             else:
                 for r in rows:
                     click.echo(f"{r['id']}  {r['name']}  {r['address'] or '(no address)'}")
+                    click.echo(f"    why: {r['why']}")
                 click.echo(f"{len(rows)} provider(s) not geocoded")
             return
-        chain = build_chain(services.config["GEOCODERS"], services.config)
         changes: list[Change] = []
         for p in pending[:limit] if limit else pending:
             if not p.address:

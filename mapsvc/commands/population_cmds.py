@@ -21,7 +21,8 @@ def population() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object.")
 @click.pass_obj
 def population_import(services: Services, file: Path, dataset: str | None, as_json: bool) -> None:
-    """Load FILE: 自治体標準 地域・年齢別人口, Takamatsu's schema, e-Stat mesh CSV or a mapsvc grid.
+    """Load FILE: 自治体標準 地域・年齢別人口, Takamatsu's schema, e-Stat mesh CSV, a mapsvc grid,
+    a single-year-age table (地域名, 年齢, 男, 女, 計) or area totals (地域名/町名, 人口).
 
     The format is recognised from the header. Rows that cannot be loaded are listed with
     their line and reason; a file that cannot be read changes nothing.
@@ -48,6 +49,19 @@ def population_import(services: Services, file: Path, dataset: str | None, as_js
             f"note: {len(report.outside_municipality)} units lie outside their municipality's "
             "boundary (check their coordinates): " + ", ".join(report.outside_municipality[:5])
         )
+    for line, what in report.subtotals[:20]:
+        click.echo(f"  line {line}: subtotal row skipped ({what})")
+    if report.located:
+        placed = ", ".join(f"{n} {how}" for how, n in report.located.items() if n)
+        click.echo(f"placed: {placed}")
+    if report.area_only:
+        click.echo(
+            f"note: {len(report.area_only)} areas have no point (no coordinates, no loaded "
+            "town area of that name, no gazetteer match): loaded as area-only units, counted "
+            "per area and left out of distance analyses: " + ", ".join(report.area_only[:5])
+        )
+    if report.without_bands:
+        click.echo(f"note: the file gives no age bands ({report.without_bands} units: totals only)")
     if report.bands_differ:
         click.echo(
             f"note: in {len(report.bands_differ)} units the age bands do not add up to the "

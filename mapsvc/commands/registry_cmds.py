@@ -92,16 +92,14 @@ def import_cmd(
     )
     if as_json:
         summary = report.json()
-        click.echo(
-            json.dumps(
-                {**summary, "queued": report.queued} if review else summary, ensure_ascii=False
-            )
-        )
+        extra = {"queued": report.queued, "untouched": report.untouched} if review else {}
+        click.echo(json.dumps({**summary, **extra}, ensure_ascii=False))
         return
     if review:
         click.echo(
             f"{file}: format {report.format}, {report.rows} rows: {report.queued} queued for "
-            f"review, {report.rejected} rejected; nothing was changed in the registry"
+            f"review, {report.untouched} untouched (nobody changed or signed them), "
+            f"{report.rejected} rejected; nothing was changed in the registry"
         )
         if report.rejects_path:
             click.echo(f"rejected rows with reasons: {report.rejects_path}")
@@ -115,6 +113,11 @@ def import_cmd(
         click.echo(f"rejected rows with reasons: {report.rejects_path}")
     for reason, count in report.warnings.items():
         click.echo(f"warning: {count} × {reason}")
+    for warning in report.area_warnings:
+        click.echo(f"warning: {warning}")
+    if report.placed:
+        parts = [f"{n} {how}" for how, n in report.placed.items() if n]
+        click.echo(f"placed: {', '.join(parts) or 'nothing written'}")
     if report.pending_geocode:
         click.echo(
             f"{report.pending_geocode} rows have no location yet; run `mapsvc geocode` (list: `mapsvc geocode --pending`)"

@@ -24,6 +24,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy import true as sa_true
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -67,6 +68,14 @@ class Provider(Base):
     url: Mapped[str | None] = mapped_column(Text)
     hours: Mapped[str | None] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(16), nullable=False, default="active")
+    # publication state (公開/非公開, publish 0/1): False = never in any public output;
+    # a non-public provider stays in the professional finder only if professional_visible
+    public: Mapped[bool] = mapped_column(
+        Boolean, nullable=False, default=True, server_default=sa_true()
+    )
+    professional_visible: Mapped[bool] = mapped_column(
+        Boolean, nullable=False, default=True, server_default=sa_true()
+    )
     # professional-only contact fields (taxonomy fields with audience: professional)
     fax: Mapped[str | None] = mapped_column(String(100))
     phone_direct: Mapped[str | None] = mapped_column(String(100))
@@ -267,8 +276,9 @@ class PopulationUnit(Base):
     kind: Mapped[str] = mapped_column(String(16), nullable=False)  # mesh | town
     key: Mapped[str] = mapped_column(String(64), nullable=False)
     name: Mapped[str | None] = mapped_column(String(300))
-    lon: Mapped[float] = mapped_column(Float, nullable=False)
-    lat: Mapped[float] = mapped_column(Float, nullable=False)
+    # None for an area-only unit (no point; counted per area, not in distance analyses)
+    lon: Mapped[float | None] = mapped_column(Float, nullable=True)
+    lat: Mapped[float | None] = mapped_column(Float, nullable=True)
     geometry: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
     total: Mapped[int] = mapped_column(Integer, nullable=False)
     bands: Mapped[dict[str, int]] = mapped_column(JSONType, nullable=False)

@@ -38,6 +38,8 @@ CONTENT_FIELDS: tuple[str, ...] = (
     "url",
     "hours",
     "status",
+    "public",
+    "professional_visible",
     "fax",
     "phone_direct",
     "email",
@@ -180,6 +182,8 @@ def insert_records(
             updated_at=now,
             geocode_status=rec.get("geocode_status") or "pending",
             status=rec.get("status") or "active",
+            public=rec.get("public") is not False,
+            professional_visible=rec.get("professional_visible") is not False,
         )
         batch.append(row)
         after = {

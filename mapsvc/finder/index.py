@@ -23,6 +23,7 @@ store's frames lives in :mod:`mapsvc.finder.index_build`.
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import json
 import math
@@ -159,6 +160,36 @@ class ProviderIndex:
                 data = cache[pos] = build(pos)
             out.append(data)
         return out
+
+    def view_for(self, audience: str) -> ProviderIndex:
+        """This index as ``audience`` may see it (built once per index).
+
+        Non-public providers (``public`` False: 非公開, publish 0) are inactive for the
+        ``public`` audience in every output (items, clusters, CSV, print, search, extent,
+        look-ups by id); for professionals they stay unless ``professional_visible``.
+        """
+
+        def build() -> ProviderIndex:
+            n = len(self)
+            public = np.array([v is not False for v in self.columns.get("public") or [True] * n])
+            if audience == "public":
+                keep = public
+            else:
+                pro = self.columns.get("professional_visible") or [True] * n
+                keep = public | np.array([v is not False for v in pro], dtype=bool)
+            if keep.all():
+                return self
+            return dataclasses.replace(
+                self,
+                active=self.active & keep,
+                _memo={},
+                _local=threading.local(),
+                _pos=None,
+                _features={},
+                _lock=threading.Lock(),
+            )
+
+        return self.memo(f"view:{audience}", build)
 
     def memo(self, key: str, build: Callable[[], Any]) -> Any:
         """A value derived from this index, built once (e.g. an address look-up table)."""

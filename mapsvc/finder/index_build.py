@@ -165,6 +165,10 @@ def build_index(
         )
         if problem:
             problems.append({"provider": uids[i], "problem": "area", "message": problem})
+        if kind == "codes" and (geom is None or geom.is_empty):
+            # 対応地域を特定できません: the type's default decides, and the result says so
+            source[i] = "unresolved"
+            continue
         if geom is not None and not geom.is_empty:
             rule[i], source[i] = RULE_POLYGON, "explicit"
             travel[i] = False

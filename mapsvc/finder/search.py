@@ -167,6 +167,11 @@ _SOURCE_WORDS = {
     "provider": ("事業所が届け出た範囲", "the provider's own limit"),
     "type_default": ("種別の標準", "the default for its type"),
     "explicit": ("届け出た対応地域", "its declared service area"),
+    # a codes area naming no loaded area: never a silent radius (geo.area_codes)
+    "unresolved": (
+        "対応地域を特定できません。種別の標準で表示",
+        "the service area cannot be identified; shown with its type's default",
+    ),
 }
 
 

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from mapsvc.core.codes import header_key, in_japan, nfkc
+from mapsvc.geo._population_tables import area_totals, detect, single_year, split_branch
 
 BANDS: tuple[str, ...] = tuple(f"{a}-{a + 4}" for a in range(0, 85, 5)) + ("85+",)
 
@@ -66,7 +67,7 @@ def read_text(path: Path) -> str:
 
 _MARKERS = {
     "takamatsu": {"regionname", "totalpopulation", "man1", "woman18"},
-    "jp_standard": {"地域名", "0-4歳の男性"},
+    "jp_standard": {"0-4歳の男性"},
     "estat_mesh": {"key_code"},
     "mapsvc_grid": {"mesh_code", "85+"},
 }
@@ -78,7 +79,7 @@ def read_table(text: str) -> tuple[str, Table]:
     for i, cells in enumerate(lines):
         keys = {_band_header(header_key(c).lstrip("#")) for c in cells}
         for fmt, markers in _MARKERS.items():
-            if markers <= keys:
+            if markers <= keys and (fmt != "jp_standard" or keys & set(_AREA_NAMES)):
                 header = [c.strip().lstrip("\ufeff") for c in cells]
                 start = i + 1
                 labels = None
@@ -90,10 +91,19 @@ def read_table(text: str) -> tuple[str, Table]:
                     if any(c.strip() for c in r) and not r[0].startswith("#")
                 ]
                 return fmt, Table(header, rows, labels)
+        loose = detect(cells)
+        if loose:
+            rows = [
+                (n + 1, r)
+                for n, r in enumerate(lines[i + 1 :], start=i + 1)
+                if any(c.strip() for c in r) and not r[0].startswith("#")
+            ]
+            return loose, Table([c.strip().lstrip("\ufeff") for c in cells], rows)
     raise ValueError(
         "unknown population format: expected 自治体標準 地域・年齢別人口 (地域名, 0-4歳の男性 …), "
         "Takamatsu (regionName, totalPopulation, man1 … woman18), e-Stat mesh (KEY_CODE) "
-        "or a mapsvc grid (mesh_code, 0-4 … 85+)"
+        "a mapsvc grid (mesh_code, 0-4 … 85+), a single-year table (地域名, 年齢, 男, 女, 計) "
+        "or area totals (地域名/町名, 人口)"
     )
 
 
@@ -101,14 +111,30 @@ _RANGE = re.compile(r"(\d+)\s*[-~〜～－ー]\s*(\d+)\s*歳")
 _OVER = re.compile(r"(\d+)\s*歳以上")
 
 
+_SEXED = re.compile(r"^(\d+-\d+歳|\d+歳以上)\s*の?\s*[(（]?\s*(男|女)性?\s*[)）]?$")
+_AREA_NAMES = ("地域名", "町丁名", "町丁目名", "町丁字名", "地区名", "町名", "町字名")
+
+
 def _band_header(key: str) -> str:
-    """Normalise ``0～4歳の男性`` → ``0-4歳の男性`` (full-width tilde and dash variants)."""
-    return _RANGE.sub(lambda m: f"{m.group(1)}-{m.group(2)}歳", key)
+    """Normalise ``0～4歳の男性`` → ``0-4歳の男性`` (full-width tilde and dash variants;
+    ``0-4歳男``, ``0～4歳（女）`` and ``85歳以上男性`` as published by some cities)."""
+    key = _RANGE.sub(lambda m: f"{m.group(1)}-{m.group(2)}歳", key)
+    return _SEXED.sub(lambda m: f"{m.group(1)}の{m.group(2)}性", key)
+
+
+_ZERO_FRACTION = re.compile(r"(\d+)\.0*")
 
 
 def count(raw: str, what: str) -> int:
-    """A non-negative integer cell ("1,234" and full-width digits allowed)."""
+    """A non-negative integer cell: "1,234", full-width digits and "2752.00" allowed.
+
+    Spreadsheet exports write counts as decimals (``2752.00``, ``12.0``); a fraction other
+    than zero (``2752.5``) is not a count and is rejected.
+    """
     text = nfkc(raw).replace(",", "")
+    whole = _ZERO_FRACTION.fullmatch(text)
+    if whole:
+        text = whole.group(1)
     if not text.isdigit():
         raise RowRejected(f"{what} {raw!r} is not a non-negative whole number")
     return int(text)
@@ -209,29 +235,34 @@ def jp_standard(table: Table) -> Iterator[tuple[int, Unit | RowRejected]]:
         raise ValueError(f"missing age band column(s): {', '.join(missing[:4])}")
     for line, cells in table.rows:
         try:
-            name = _cell(cells, idx, "地域名").strip()
+            name = _cell(cells, idx, *_AREA_NAMES).strip()
             if not name:
                 raise RowRejected("地域名 is empty")
             bands = {
                 band: count(_cell(cells, idx, m), m) + count(_cell(cells, idx, f), f)
                 for band, (m, f) in columns.items()
             }
-            raw_total = _cell(cells, idx, "総人口")
+            raw_total = _cell(cells, idx, "総人口", "人口総数", "総数", "人口")
             code = nfkc(_cell(cells, idx, "地域コード"))
+            branch, bare = split_branch(name)
             unit = Unit(
                 key=code or nfkc(name),
                 kind="town",
-                name=name,
+                name=bare,
                 total=count(raw_total, "総人口") if nfkc(raw_total) else sum(bands.values()),
                 bands=bands,
                 survey_date=survey_date(_cell(cells, idx, "調査年月日")),
                 area_code=code or None,
                 properties={
-                    "municipality_code": nfkc(_cell(cells, idx, "都道府県コード又は市区町村コード"))
+                    "municipality_code": nfkc(
+                        _cell(cells, idx, "都道府県コード又は市区町村コード", "市区町村コード")
+                    )
                     or None,
                     "address_prefix": nfkc(
                         _cell(cells, idx, "都道府県名") + _cell(cells, idx, "市区町村名")
                     ),
+                    "municipality_name": nfkc(_cell(cells, idx, "市区町村名")) or None,
+                    **({"branch": branch} if branch else {}),
                 },
             )
             lon, lat = _cell(cells, idx, "経度", "longitude"), _cell(cells, idx, "緯度", "latitude")
@@ -376,4 +407,6 @@ READERS: dict[str, Reader] = {
     "jp_standard": jp_standard,
     "estat_mesh": estat_mesh,
     "mapsvc_grid": mapsvc_grid,
+    "single_year": single_year,
+    "area_totals": area_totals,
 }

@@ -139,7 +139,7 @@ def _write(
         before={**head, "areas": before},
         after={**head, "areas": after, **(extra or {})},
     )
-    bump_generation(session)  # indicators and code-based service areas rebuild
+    bump_generation(session, "areas")  # indicators and code-based service areas rebuild
     session.flush()
     row = session.scalars(
         select(AuditEntry).where(AuditEntry.entity == "area").order_by(AuditEntry.id.desc())

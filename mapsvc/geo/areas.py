@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -39,7 +40,7 @@ if TYPE_CHECKING:
 AREA_KINDS = ("municipality", "daily_life_area", "town", "secondary_medical_area")
 FRAME_COLUMNS = ("kind", "code", "name", "parent_code", "municipality_code", "properties")
 # N03 (国土数値情報 行政区域) columns, used when no fields are named
-N03_CODE, N03_NAME, N03_CITY = "N03_007", "N03_004", "N03_003"
+N03_CODE, N03_NAME, N03_CITY, N03_WARD = "N03_007", "N03_004", "N03_003", "N03_005"
 _LONLAT_CRS = {"epsg:4326", "urn:ogc:def:crs:ogc:1.3:crs84", "epsg:6668", "epsg:4612"}
 
 
@@ -52,8 +53,13 @@ def _read_features(path: Path) -> tuple[list[dict[str, Any]], dict[str, Any]]:
             doc = json.loads(path.read_bytes().decode("utf-8-sig"))
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise ImportFailed(f"{path}: not a UTF-8 GeoJSON file ({exc})", field="file") from None
+        if isinstance(doc, dict) and doc.get("type") == "Topology":
+            return _read_topojson(path), {}
         if not isinstance(doc, dict) or doc.get("type") != "FeatureCollection":
-            raise ImportFailed(f"{path}: expected a GeoJSON FeatureCollection", field="file")
+            raise ImportFailed(
+                f"{path}: expected a GeoJSON FeatureCollection or a TopoJSON Topology",
+                field="file",
+            )
         crs = ((doc.get("crs") or {}).get("properties") or {}).get("name", "")
         if crs and nfkc(crs).lower().replace("::", ":") not in _LONLAT_CRS:
             raise ImportFailed(
@@ -71,6 +77,16 @@ def _read_features(path: Path) -> tuple[list[dict[str, Any]], dict[str, Any]]:
         raise ImportFailed(f"{path}: has no CRS; set one (e.g. EPSG:6668) and retry", field="file")
     frame = frame.to_crs(4326)
     return list(json.loads(frame.to_json(drop_id=True))["features"]), {}
+
+
+def _read_topojson(path: Path) -> list[dict[str, Any]]:
+    """Features of every object of a TopoJSON file (lon/lat, as TopoJSON has no CRS)."""
+    try:
+        frame = gpd.read_file(path)
+    except Exception as exc:  # noqa: BLE001 - pyogrio raises many types; name the file
+        raise ImportFailed(f"{path}: cannot be read as TopoJSON ({exc})", field="file") from None
+    frame = frame.drop(columns=[c for c in ("id",) if c in frame.columns])
+    return list(json.loads(frame.to_json(drop_id=True))["features"])
 
 
 def _check_geometry(geom: BaseGeometry, where: str, repair: bool) -> BaseGeometry:
@@ -127,7 +143,27 @@ def _geojson(geom: BaseGeometry) -> dict[str, Any]:
     return json.loads(shapely.to_geojson(geom))
 
 
+@dataclass
+class AreaImport:
+    """What :func:`load_areas` did: areas loaded, features skipped (feature number, why)."""
+
+    loaded: int
+    skipped: list[tuple[int, str]] = field(default_factory=list)
+
+
 def import_areas(
+    services: Services,
+    path: Path | str,
+    kind: str,
+    code_field: str | None = None,
+    name_field: str | None = None,
+    **options: Any,
+) -> int:
+    """:func:`load_areas`, returning only the number of areas loaded."""
+    return load_areas(services, path, kind, code_field, name_field, **options).loaded
+
+
+def load_areas(
     services: Services,
     path: Path | str,
     kind: str,
@@ -145,7 +181,8 @@ def import_areas(
     services
         :class:`mapsvc.core.services.Services`.
     path
-        GeoJSON (lon/lat), or GeoPackage/Shapefile with a CRS (reprojected to EPSG:4326).
+        GeoJSON or TopoJSON (lon/lat), or GeoPackage/Shapefile with a CRS (reprojected to
+        EPSG:4326).
     kind
         One of :data:`AREA_KINDS`.
     code_field, name_field
@@ -162,9 +199,10 @@ def import_areas(
 
     Returns
     -------
-    int
-        Number of areas loaded from the file (new, changed or unchanged). Areas already
-        in the store but absent from the file are kept.
+    AreaImport
+        Number of areas loaded from the file (new, changed or unchanged), and the features
+        skipped because they have no code or name (N03's 所属未定地). Areas already in the
+        store but absent from the file are kept.
 
     Raises
     ------
@@ -196,6 +234,7 @@ def import_areas(
             raise InvalidInput(str(exc), field="municipality_code") from None
 
     groups: dict[str, dict[str, Any]] = {}
+    skipped: list[tuple[int, str]] = []
     for i, feature in enumerate(features, start=1):
         props = feature.get("properties") or {}
         where = f"{path}: feature {i}"
@@ -208,7 +247,11 @@ def import_areas(
             )
         code, name = _field(props, code_field), _field(props, name_field)
         if not code or not name:
-            raise ImportFailed(f"{where}: empty {code_field if not code else name_field}")
+            # N03's 所属未定地 (boundary not settled) has no code: skipped, not the file
+            label = name or _field(props, N03_CITY) or "no name"
+            empty = code_field if not code else name_field
+            skipped.append((i, f"{label}: empty {empty}, not loaded"))
+            continue
         if kind == "municipality":
             try:
                 code = normalise_municipality_code(code)
@@ -217,7 +260,10 @@ def import_areas(
             if wanted and code != wanted:
                 continue
             city = _field(props, N03_CITY) if code_field == N03_CODE else ""
-            if city.endswith("市") and name.endswith("区"):
+            ward = _field(props, N03_WARD) if code_field == N03_CODE else ""
+            if ward.endswith("区") and name.endswith("市") and not name.endswith(ward):
+                name = name + ward  # N03 since 2024: N03_004 札幌市, N03_005 中央区
+            elif city.endswith("市") and name.endswith("区"):
                 name = city + name  # a ward of a designated city: 札幌市中央区
         try:
             geom = shape(feature.get("geometry") or {})
@@ -239,6 +285,9 @@ def import_areas(
         raise ImportFailed(
             f"{path}: no feature with municipality code {wanted}", field="municipality_code"
         )
+    if not groups:
+        first_skip = f" ({skipped[0][1]})" if skipped else ""
+        raise ImportFailed(f"{path}: no feature has a {code_field} and {name_field}{first_skip}")
 
     rows = []
     for code, group in groups.items():
@@ -281,7 +330,7 @@ def import_areas(
             # service areas given as area codes and the "which centre covers this address"
             # answer depend on the boundaries: in-process indexes must rebuild
             bump_generation(session, "areas")
-    return len(rows)
+    return AreaImport(len(rows), skipped)
 
 
 def _jsonable(value: Any) -> bool:

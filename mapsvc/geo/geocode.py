@@ -78,22 +78,13 @@ def load_gazetteer_entries(path: Path, default_prefix: str = "") -> list[Gazette
     entries: list[GazetteerEntry] = []
     if path.suffix.lower() == ".json":
         try:
-            items = json.loads(text)
+            doc = json.loads(text)
         except json.JSONDecodeError as exc:
             raise InvalidConfig(
                 f"{path}: line {exc.lineno}, column {exc.colno}: invalid JSON: {exc.msg}",
                 field="GAZETTEER_FILES",
             ) from None
-        for i, item in enumerate(items):
-            try:
-                town = str(item["town"]) + str(item.get("koaza") or "")
-                lon, lat = float(item["lng"]), float(item["lat"])
-            except (KeyError, TypeError, ValueError) as exc:
-                raise InvalidConfig(
-                    f"{path}: item {i}: expected town, lat, lng ({exc})", field="GAZETTEER_FILES"
-                ) from None
-            entries.append(GazetteerEntry(prefix, normalise(town), town, lon, lat))
-        return entries
+        return _json_entries(path, doc, prefix)
     reader = csv.DictReader(io.StringIO(text))
     needed = {"大字町丁目名", "緯度", "経度"}
     if not reader.fieldnames or not needed <= set(reader.fieldnames):
@@ -114,6 +105,73 @@ def load_gazetteer_entries(path: Path, default_prefix: str = "") -> list[Gazette
                 field="GAZETTEER_FILES",
             ) from None
         entries.append(GazetteerEntry(row_prefix, normalise(town), town, lon, lat))
+    return entries
+
+
+_PREF_SUFFIX = ("都", "道", "府", "県")
+_CITY_SUFFIX = ("市", "区", "町", "村")
+
+
+def _path_prefix(path: Path) -> tuple[str, str]:
+    """(prefecture, city) read from a japanese-addresses path (``ja/香川県/高松市.json``,
+    ``香川県.json``); empty strings when the path names none."""
+    stem, parent = path.stem, path.parent.name
+    if stem.endswith(_PREF_SUFFIX) and not parent.endswith(_PREF_SUFFIX):
+        return stem, ""
+    if parent.endswith(_PREF_SUFFIX) and stem.endswith(_CITY_SUFFIX):
+        return parent, stem
+    return "", ""
+
+
+def _json_entries(path: Path, doc: Any, default_prefix: str) -> list[GazetteerEntry]:
+    """Town points from the japanese-addresses JSON shapes of any prefecture.
+
+    * a city file: ``[{town, koaza, lat, lng}, …]`` (``ja/香川県/高松市.json``), its city
+      taken from the path, else from ``GAZETTEER_PREFIX``;
+    * a prefecture file: ``{"高松市": [{town, …}], "丸亀市": […]}`` (``ja/香川県.json``);
+    * items naming their own place: ``pref``/``prefecture`` and ``city`` keys;
+    * the v2 shape: ``{"data": [{oaza_cho, chome, koaza, point: [lng, lat]}]}``.
+    """
+    pref, city = _path_prefix(path)
+    if isinstance(doc, dict) and isinstance(doc.get("data"), list):
+        doc = doc["data"]
+    groups: list[tuple[str, list[Any]]]
+    if isinstance(doc, dict):
+        groups = [(str(k), v) for k, v in doc.items() if isinstance(v, list)]
+        if not groups:
+            raise InvalidConfig(
+                f"{path}: expected a list of towns or {{city: [towns]}}", field="GAZETTEER_FILES"
+            )
+    elif isinstance(doc, list):
+        groups = [(city, doc)]
+    else:
+        raise InvalidConfig(f"{path}: expected a JSON list of towns", field="GAZETTEER_FILES")
+    entries: list[GazetteerEntry] = []
+    for group_city, items in groups:
+        for i, item in enumerate(items):
+            try:
+                town = str(
+                    item.get("town")
+                    or f"{item.get('oaza_cho') or ''}{item.get('chome') or ''}"
+                    or item["name"]
+                ) + str(item.get("koaza") or "")
+                if "point" in item:
+                    lon, lat = (float(v) for v in item["point"][:2])
+                else:
+                    lon = float(item.get("lng", item.get("lon")))
+                    lat = float(item["lat"])
+            except (KeyError, TypeError, ValueError, AttributeError) as exc:
+                raise InvalidConfig(
+                    f"{path}: item {i}: expected town, lat, lng ({exc})", field="GAZETTEER_FILES"
+                ) from None
+            own = f"{item.get('pref') or item.get('prefecture') or ''}{item.get('city') or ''}"
+            if own:
+                row_prefix = normalise(own)
+            elif group_city:
+                row_prefix = normalise(f"{pref}{group_city}")
+            else:
+                row_prefix = default_prefix
+            entries.append(GazetteerEntry(row_prefix, normalise(town), town, lon, lat))
     return entries
 
 

@@ -31,6 +31,7 @@ from mapsvc.core.db import bump_generation
 from mapsvc.core.errors import DataUnavailable, ImportFailed, InvalidInput
 from mapsvc.core.models import PopulationUnit
 from mapsvc.geo._population_formats import BANDS, READERS, RowRejected, Unit, read_table, read_text
+from mapsvc.geo._population_place import drop_subtotals, locate_towns
 
 if TYPE_CHECKING:
     from mapsvc.core.services import Services
@@ -88,6 +89,12 @@ class PopulationReport:
     bands_differ: list[str] = field(default_factory=list)  # keys whose bands != total
     # keys whose point lies outside their municipality's loaded boundary (a data error?)
     outside_municipality: list[str] = field(default_factory=list)
+    # subtotal rows (越前市 above its districts, 合計 …): skipped, never counted twice
+    subtotals: list[tuple[int, str]] = field(default_factory=list)
+    # keys of area-only units (no point: counted per area, not in distance analyses)
+    area_only: list[str] = field(default_factory=list)
+    located: dict[str, int] = field(default_factory=dict)  # file/town_area/gazetteer/area_only
+    without_bands: int = 0  # units of a file with totals only (bands unknown)
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -103,47 +110,11 @@ class PopulationReport:
             "total": self.total,
             "bands_differ_from_total": len(self.bands_differ),
             "outside_municipality": len(self.outside_municipality),
+            "subtotals_skipped": len(self.subtotals),
+            "area_only": len(self.area_only),
+            "located": dict(self.located),
+            "without_bands": self.without_bands,
         }
-
-
-def _locate_towns(session: Session, services: Services, units: list[tuple[int, Unit]]) -> list[Any]:
-    """Give 自治体標準 towns a point: a loaded ``town`` area (code, then name) or the gazetteer."""
-    from mapsvc.geo.areas import areas_frame
-
-    towns = areas_frame(session, "town")
-    by_code = {str(r.code): r for r in towns.itertuples()}
-    by_name = {str(r.name): r for r in towns.itertuples()}
-    geocoder = None
-    rejected = []
-    for line, unit in units:
-        if unit.lon is not None:
-            continue
-        area = by_code.get(unit.area_code or "") or by_name.get(unit.name or "")
-        if area is not None:
-            point = area.geometry.representative_point()
-            unit.lon, unit.lat = point.x, point.y
-            unit.area_code = unit.area_code or str(area.code)
-            unit.properties["located_by"] = "town_area"
-            continue
-        if geocoder is None:
-            from mapsvc.geo.geocode import build_chain
-
-            geocoder = build_chain(["gazetteer"], services.config)
-        found = geocoder.geocode(
-            f"{unit.properties.get('address_prefix', '')}{unit.name}", remember=False
-        )
-        if found:
-            unit.lon, unit.lat = found["lon"], found["lat"]
-            unit.properties["located_by"] = "gazetteer"
-        else:
-            rejected.append(
-                (
-                    line,
-                    f"town {unit.name!r} has no location: load town boundaries "
-                    "(mapsvc areas import FILE --kind town) or a gazetteer (GAZETTEER_FILES)",
-                )
-            )
-    return rejected
 
 
 def import_population(
@@ -196,12 +167,9 @@ def import_population(
         else:
             seen[item.key] = line
             good.append((line, item))
+    good, report.subtotals = drop_subtotals(good)
     with services.store.session() as session:
-        if fmt == "jp_standard":
-            failed = _locate_towns(session, services, good)
-            report.rejections.extend(failed)
-            bad = {line for line, _ in failed}
-            good = [(line, u) for line, u in good if line not in bad]
+        report.located = locate_towns(session, services, good)
         report.rejections.sort()
         report.rejected = len(report.rejections)
         if not good:
@@ -220,7 +188,12 @@ def _flag_outside(session: Session, units: list[Unit], report: PopulationReport)
     frame = None
     for unit in units:
         raw = unit.properties.get("municipality_code")
-        if not raw:
+        if raw:
+            try:
+                unit.properties["municipality_code"] = normalise_municipality_code(str(raw))
+            except ValueError:
+                pass
+        if not raw or unit.lon is None:
             continue
         if frame is None:
             frame = areas_frame(session, "municipality").set_index("code")
@@ -252,8 +225,8 @@ def _write(
         values: dict[str, Any] = {
             "kind": unit.kind,
             "name": unit.name,
-            "lon": float(unit.lon),  # type: ignore[arg-type]
-            "lat": float(unit.lat),  # type: ignore[arg-type]
+            "lon": None if unit.lon is None else float(unit.lon),
+            "lat": None if unit.lat is None else float(unit.lat),
             "geometry": None,
             "total": unit.total,
             "bands": {b: int(unit.bands[b]) for b in BANDS},
@@ -262,7 +235,11 @@ def _write(
             "properties": {**unit.properties, "format": fmt, "source_file": path.name},
         }
         report.total += unit.total
-        if sum(values["bands"].values()) != unit.total:
+        if unit.lon is None:
+            report.area_only.append(unit.key)
+        if unit.properties.get("bands_unknown"):
+            report.without_bands += 1
+        elif sum(values["bands"].values()) != unit.total:
             report.bands_differ.append(unit.key)
         row = existing.pop(unit.key, None)
         if row is None:
@@ -318,8 +295,14 @@ def population_datasets(session: Session) -> list[dict[str, Any]]:
     return out
 
 
-def population_frame(session: Session, dataset: str) -> gpd.GeoDataFrame:
+def population_frame(
+    session: Session, dataset: str, *, area_only: bool = False
+) -> gpd.GeoDataFrame:
     """Units of a dataset as points (EPSG:4326), ordered by key.
+
+    Area-only units (no point) are left out unless ``area_only=True``; then they come with
+    an empty geometry and ``placeable`` False, for per-area sums by ``area_code`` or
+    ``municipality_code`` (never for distances).
 
     Columns: ``key, name, kind, total``, the 18 :data:`BANDS`, ``"65+", "75+"``,
     ``area_code, survey_date, synthetic`` and ``geometry`` (the representative point: the
@@ -352,6 +335,13 @@ def population_frame(session: Session, dataset: str) -> gpd.GeoDataFrame:
             f"population dataset {dataset!r} is not loaded (loaded: {loaded}); "
             "load one with `mapsvc population import FILE`"
         )
+    if not area_only:
+        rows = [r for r in rows if r.lon is not None]
+        if not rows:
+            raise DataUnavailable(
+                f"population dataset {dataset!r} has only area-only units (no points): load "
+                "town areas or a gazetteer and import it again for distance analyses"
+            )
     bands = np.array([[r.bands[b] for b in BANDS] for r in rows], dtype=np.int64)
     frame = pd.DataFrame(
         {
@@ -368,7 +358,9 @@ def population_frame(session: Session, dataset: str) -> gpd.GeoDataFrame:
     frame["area_code"] = [r.area_code for r in rows]
     frame["survey_date"] = [r.survey_date for r in rows]
     frame["synthetic"] = [bool((r.properties or {}).get("synthetic")) for r in rows]
-    points = gpd.points_from_xy([r.lon for r in rows], [r.lat for r in rows])
+    frame["municipality_code"] = [(r.properties or {}).get("municipality_code") for r in rows]
+    frame["placeable"] = [r.lon is not None for r in rows]
+    points = [None if r.lon is None else shapely.Point(r.lon, r.lat) for r in rows]
     return gpd.GeoDataFrame(frame, geometry=points, crs="EPSG:4326")
 
 

@@ -60,8 +60,15 @@ from shapely.geometry import shape
 from mapsvc.core.errors import DataUnavailable, InvalidInput
 from mapsvc.core.projection import to_metres, utm_crs_for_extent
 from mapsvc.geo._road_index import RoadIndex
+from mapsvc.geo.area_codes import (
+    CODE_KINDS,
+    UNRESOLVED_EN,
+    UNRESOLVED_JA,
+    lookup_code,
+    name_key,
+)
 
-CODE_KINDS = ("town", "daily_life_area", "municipality", "secondary_medical_area")
+__all__ = ["CODE_KINDS", "explicit_area", "lookup_code", "resolve_rules"]
 
 
 class OffNetwork(DataUnavailable):
@@ -80,6 +87,7 @@ class AreaContext:
     access_m: float = 300.0
     snap_m: float = 1000.0
     area_polygons: dict[tuple[str, str], Any] = field(default_factory=dict)  # metres
+    area_names: dict[tuple[str, str], str] = field(default_factory=dict)  # (kind, name) -> code
 
     def xy(self, lons: Any, lats: Any) -> np.ndarray:
         x, y = to_metres(self.crs).transform(np.asarray(lons, float), np.asarray(lats, float))
@@ -137,13 +145,17 @@ def area_context(
     if crs is None:
         crs = road.crs if road is not None else utm_crs_for_extent(list(lons) or [134.0])
     polygons: dict[tuple[str, str], Any] = {}
+    names: dict[tuple[str, str], str] = {}
     if areas is not None and len(areas):
         projected = areas[areas.geometry.notna()].to_crs(crs)
-        for kind, code, geom in zip(
-            projected["kind"], projected["code"], projected.geometry, strict=True
+        labels = projected["name"] if "name" in projected.columns else [""] * len(projected)
+        for kind, code, name, geom in zip(
+            projected["kind"], projected["code"], labels, projected.geometry, strict=True
         ):
             polygons[(str(kind), str(code))] = geom
-    return AreaContext(crs, road, defaults, float(access_m), float(snap_m), polygons)
+            if name:
+                names.setdefault((str(kind), name_key(str(name))), str(code))
+    return AreaContext(crs, road, defaults, float(access_m), float(snap_m), polygons, names)
 
 
 def explicit_area(
@@ -183,21 +195,14 @@ def explicit_area(
             found.append(hit[0])
             if hit[1]:
                 names.append(hit[1])
-        problem = f"area code(s) not loaded: {', '.join(missing)}" if missing else None
+        problem = (
+            f"{UNRESOLVED_JA} ({UNRESOLVED_EN}): area code(s) or name(s) not loaded: "
+            f"{', '.join(missing)}"
+            if missing
+            else None
+        )
         return (shapely.union_all(found) if found else None), names, problem
     return None, [], None
-
-
-def lookup_code(code: str, table: dict[tuple[str, str], Any]) -> Any:
-    """``table[(kind, code)]`` for ``kind:code``, else the first of :data:`CODE_KINDS`."""
-    if ":" in code:
-        kind, _, bare = code.partition(":")
-        return table.get((kind, bare))
-    for kind in CODE_KINDS:
-        hit = table.get((kind, code))
-        if hit is not None:
-            return hit
-    return None
 
 
 def check_limits(minutes: float | None, radius_km: float | None) -> None:
@@ -263,7 +268,7 @@ def resolve_rules(
     transformer = to_metres(ctx.crs)
 
     def lookup(code: str) -> tuple[Any, None] | None:
-        geom = lookup_code(code, ctx.area_polygons)
+        geom = lookup_code(code, ctx.area_polygons, ctx.area_names)
         return None if geom is None else (geom, None)
 
     for i, row in enumerate(providers.itertuples(index=False)):

@@ -24,6 +24,8 @@ from mapsvc.core.import_lock import import_lock
 from mapsvc.core.models import ImportRun, utcnow
 from mapsvc.core.registry import apply_changes, insert_records
 from mapsvc.core.taxonomy import Taxonomy
+from mapsvc.geo.area_codes import service_area_warnings
+from mapsvc.geo.geocode_reasons import placement_counts
 from mapsvc.ingest.plan import Geocode, ImportPlan, ImportReport, ReviewMode, record_rejections
 from mapsvc.ingest.upsert import choose_mapping, plan_import, read_table
 
@@ -189,6 +191,9 @@ def _import(
                 if rejects_path
                 else default_rejects_path(path, Path(instance_path))
             )
+        written = [*plan.inserts, *({**c.current, **c.after} for c in plan.changes)]
+        area_warnings = service_area_warnings(session, written)
+        placed = placement_counts(written)
         if review is not None:
             run_id, queued = review.queue(session, plan, actor=actor, rejects_path=target)
         else:
@@ -217,6 +222,9 @@ def _import(
         plan.derived_ids,
         len(plan.skipped_cells),
         plan.warnings,
+        area_warnings=area_warnings,
+        placed=placed,
+        untouched=plan.untouched,
     )
 
 

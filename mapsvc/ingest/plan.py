@@ -74,6 +74,9 @@ class ImportPlan:
             out["conflicting answers settled by the mapping's rule"] = self.conflicts
         return out
 
+    # review mode: matched rows nobody changed or signed (not queued; upkeep.returns)
+    untouched: int = 0
+
     @property
     def counts(self) -> dict[str, int]:
         updated = self.updated_rows if self.mapping.layout == "answers" else len(self.changes)
@@ -104,6 +107,11 @@ class ImportReport:
     derived_ids: int = 0  # rows without an id, identified by a derived id
     skipped_cells: int = 0  # cells skipped (reported, kept in extra) while the row imported
     warnings: dict[str, int] = field(default_factory=dict)  # reason -> count
+    # geodata: service areas naming no loaded area (対応地域を特定できません), and how the
+    # imported rows were placed ({"file", "gazetteer", "pending", "dropped"})
+    area_warnings: list[str] = field(default_factory=list)
+    placed: dict[str, int] = field(default_factory=dict)
+    untouched: int = 0  # review mode: template rows nobody changed or signed
 
     def summary(self) -> dict[str, int]:
         """The four counts and the number of data rows read."""
@@ -122,6 +130,8 @@ class ImportReport:
             "derived_ids": self.derived_ids,
             "skipped_cells": self.skipped_cells,
             "warnings": self.warnings,
+            "area_warnings": self.area_warnings,
+            "placed": self.placed,
         }
 
 

@@ -16,6 +16,7 @@ from mapsvc.core.codes import (
     normalise_municipality_code,
     parse_coordinate,
 )
+from mapsvc.core.publication import dropped_coordinates, publication
 from mapsvc.core.taxonomy import Taxonomy
 from mapsvc.ingest.mapping import TEMPLATE_FIELD, Mapping
 from mapsvc.ingest.reader import GEOMETRY
@@ -406,13 +407,12 @@ def row_to_record(res: Resolved, row: dict[str, str], taxonomy: Taxonomy) -> dic
             lon = lat = None
         if (lon is None) != (lat is None):
             raise RowRejected("only one of longitude and latitude is given")
+        if lon is not None and lat is not None and not in_japan(lon, lat):
+            # (0, 0), outside Japan or swapped: the row is kept, placed from its address
+            # (geodata, issue 14 item 10); the published values stay in extra
+            rec.setdefault("extra", {})["dropped_coordinates"] = dropped_coordinates(lon, lat)
+            lon = lat = None
         if lon is not None and lat is not None:
-            if not in_japan(lon, lat):
-                if in_japan(lat, lon):
-                    raise RowRejected(
-                        f"coordinates ({lon}, {lat}) are outside Japan; latitude and longitude look swapped"
-                    )
-                raise RowRejected(f"coordinates (lon {lon}, lat {lat}) are outside Japan's extent")
             rec.update(
                 lon=lon, lat=lat, geocode_status="source", geocoder=None, geocode_precision="source"
             )
@@ -446,6 +446,17 @@ def row_to_record(res: Resolved, row: dict[str, str], taxonomy: Taxonomy) -> dic
     area = _service_area(res, row)
     if area is not None:
         rec["service_area"] = area
+    if any(f in res.columns or f in m.defaults for f in ("public", "professional_visible")):
+        try:
+            rec.update(
+                publication(
+                    _value(res, row, "public") or str(m.defaults.get("public", "")),
+                    _value(res, row, "professional_visible")
+                    or str(m.defaults.get("professional_visible", "")),
+                )
+            )
+        except ValueError as exc:
+            raise RowRejected(str(exc)) from None
 
     caps: dict[str, Any] = {}
     skipped: list[tuple[str, str, str]] = []
@@ -495,11 +506,12 @@ def row_to_record(res: Resolved, row: dict[str, str], taxonomy: Taxonomy) -> dic
     if caps:
         rec["capabilities"] = caps
     extra = {name: clean_multiline(row.get(col)) for name, col in res.extra.items()}
-    extra = {k: v for k, v in extra.items() if v}
+    # dropped coordinates (outside Japan, swapped) are already in rec["extra"]
+    extra = {**rec.get("extra", {}), **{k: v for k, v in extra.items() if v}}
     for header, raw, _reason in skipped:
         extra[f"skipped: {header}"] = raw  # kept, so nothing the file said is lost
     if skipped:
         rec[SKIPPED] = skipped
-    if res.extra or skipped:
+    if res.extra or skipped or extra:
         rec["extra"] = extra
     return rec

@@ -41,6 +41,8 @@ TARGETS = frozenset(
         "service_area_geojson",
         "type",
         "status",
+        "public",
+        "professional_visible",
     }
 )
 _TOP_KEYS = {

@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session
 
 from mapsvc.core.codes import nfkc
 from mapsvc.core.errors import ImportFailed, InvalidMapping
-from mapsvc.core.registry import Change, diff, existing_by_source, existing_by_uid
 from mapsvc.core.record_check import record_problem
+from mapsvc.core.registry import Change, diff, existing_by_source, existing_by_uid
 from mapsvc.core.taxonomy import Taxonomy
 from mapsvc.ingest.detect import detect_mapping, mapping_by_name, shipped_mappings
 from mapsvc.ingest.join import apply_joins, bind_joins, is_companion

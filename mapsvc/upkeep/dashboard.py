@@ -30,6 +30,7 @@ from mapsvc.core.models import Area, ImportRun, Provider, RejectedRow
 from mapsvc.core.projection import to_metres, utm_crs_for_extent
 from mapsvc.core.staleness import STATES, confirmation_state, cutoff
 from mapsvc.core.taxonomy import Taxonomy
+from mapsvc.geo.area_codes import area_table, unresolved_area
 from mapsvc.upkeep.review import pending_count
 
 CONFLICT_DISTANCE_M = 100.0
@@ -73,6 +74,7 @@ _COLUMNS = (
     Provider.confirmed_at,
     Provider.confirmed_by,
     Provider.created_at,
+    Provider.service_area,
 )
 
 
@@ -115,6 +117,9 @@ class Dashboard:
     by_area: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     pending_submissions: int = 0
     conflict_count: int = 0
+    # 対応地域を特定できません: codes service areas naming no loaded area (row + "unresolved")
+    unresolved_areas: list[dict[str, Any]] = field(default_factory=list)
+    unresolved_area_count: int = 0
 
 
 def _differences(a: Mapping[str, Any], b: Mapping[str, Any]) -> list[tuple[str, Any, Any]]:
@@ -312,6 +317,12 @@ def build_dashboard(
         )
     }
     conflicts = find_conflicts(records)
+    known = area_table(session)
+    unresolved = [
+        {**_row(r), "unresolved": missing}
+        for r in records
+        if (missing := unresolved_area(r.get("service_area"), known))
+    ]
     for kind in area_kinds:
         counts = _area_counts(session, records, kind, flags)
         if counts:
@@ -340,4 +351,6 @@ def build_dashboard(
         by_type=_tally(records, lambda r: r["type"], type_labels, flags),
         by_area=by_area,
         pending_submissions=pending_count(session),
+        unresolved_areas=unresolved[:limit],
+        unresolved_area_count=len(unresolved),
     )

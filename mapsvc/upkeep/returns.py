@@ -3,8 +3,11 @@
 :func:`import_returns` (``mapsvc import FILE --review``, the admin upload)
 plans the import as usual, then, instead of writing the registry, turns every row that
 names an existing provider into a pending :class:`~mapsvc.core.models.Submission` (origin
-``template``): its changes against the current record, or none (the provider confirmed
-the record as it is). Nothing reaches the registry before an editor approves.
+``template``): its changes against the current record, or none when the respondent signed
+the row (回答者氏名/職名: the provider confirmed the record as it is). A row nobody changed
+or signed — most rows of a whole-type template sent back with one edited row — is
+**untouched**: not queued, counted in the report. Nothing reaches the registry before an
+editor approves.
 
 Rejected, with the reason in the rejects file and the import report: rows for providers
 not in the registry, and rows that change what providers cannot change through the
@@ -113,7 +116,8 @@ def queue_plan(
 
     The import run is recorded with status ``review`` and counts ``queued`` (all
     submissions), ``changes`` (submissions that change something), ``confirmations``
-    (rows identical to the record), ``rejected`` and ``rows``.
+    (signed rows identical to the record), ``untouched`` (rows nobody changed or signed:
+    not queued), ``rejected`` and ``rows``.
     """
     changes = {c.uid: c for c in plan.changes}
     run = ImportRun(
@@ -131,10 +135,14 @@ def queue_plan(
     for start in range(0, len(uids), 500):
         stmt = select(Provider).where(Provider.uid.in_(uids[start : start + 500]))
         providers.update({p.uid: p for p in session.scalars(stmt)})
-    queued = 0
+    queued = untouched = 0
     for line, uid, row in plan.matched:
         change = changes.get(uid)
         respondent = _respondent(row)
+        if change is None and not any(respondent.values()):
+            # nobody changed or signed this row of a whole-type template: not a confirmation
+            untouched += 1
+            continue
         payload: dict[str, Any] = {
             "changes": jsonable(change.after) if change else {},
             "base": jsonable(change.before) if change else {},
@@ -157,9 +165,11 @@ def queue_plan(
         "queued": queued,
         "changes": len(changes),
         "confirmations": queued - len(changes),
+        "untouched": untouched,
         "rejected": len(plan.rejections),
         "rows": plan.rows,
     }
+    plan.untouched = untouched
     run.finished_at = utcnow()
     return run.id, queued
 

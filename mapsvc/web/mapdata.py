@@ -24,8 +24,10 @@ _LAYERS_LOCK = threading.Lock()
 
 
 def provider_index() -> ProviderIndex:
-    """The process's provider index, refreshed when the store changes."""
-    return shared_index(services(), float(current_app.config.get("INDEX_REFRESH_SECONDS", 2.0)))
+    """The process's provider index as the caller may see it, refreshed when the store
+    changes: non-public providers are never in a public output (``ProviderIndex.view_for``)."""
+    index = shared_index(services(), float(current_app.config.get("INDEX_REFRESH_SECONDS", 2.0)))
+    return index.view_for(audience())
 
 
 def all_layers() -> list[Layer]:

@@ -211,8 +211,8 @@ def template_upload() -> Response:
     )
     flash(
         t(
-            f"{report.queued} 件を確認待ちに追加しました（却下 {report.rejected} 件）。地図はまだ変わっていません。",
-            f"{report.queued} row(s) queued for review, {report.rejected} rejected. Nothing is published yet.",
+            f"{report.queued} 件を確認待ちに追加しました（未記入・未署名 {report.untouched} 件は対象外、却下 {report.rejected} 件）。地図はまだ変わっていません。",
+            f"{report.queued} row(s) queued for review ({report.untouched} untouched rows left out), {report.rejected} rejected. Nothing is published yet.",
         )
     )
     return redirect(url_for("admin.import_detail", run_id=report.run_id))
