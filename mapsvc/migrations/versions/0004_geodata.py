@@ -1,7 +1,7 @@
 """geodata: area-only population units (no point), providers.public and professional_visible
 
-Revision ID: 0002_geodata
-Revises: 0001
+Revision ID: 0004_geodata
+Revises: 0003_finder
 Create Date: 2026-12-02 02:10:00
 """
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0002_geodata"
-down_revision = "0001"
+revision = "0004_geodata"
+down_revision = "0003_finder"
 branch_labels = None
 depends_on = None
 
