@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
-from mapsvc.core.api_tokens import issue_token, list_tokens, revoke_token
-from mapsvc.core.services import Services
+if TYPE_CHECKING:
+    from mapsvc.core.services import Services
 
 
 @click.group("tokens")
@@ -19,6 +21,8 @@ def tokens() -> None:
 @click.pass_obj
 def tokens_issue(services: Services, username: str, label: str | None) -> None:
     """Issue a token for USERNAME; it is printed once and never shown again."""
+    from mapsvc.core.api_tokens import issue_token
+
     services.store.upgrade()
     with services.store.session() as session:
         token = issue_token(session, username, actor="cli", label=label)
@@ -29,6 +33,8 @@ def tokens_issue(services: Services, username: str, label: str | None) -> None:
 @click.pass_obj
 def tokens_list(services: Services) -> None:
     """Every token: id, user, label, issued, last used, revoked (never the token itself)."""
+    from mapsvc.core.api_tokens import list_tokens
+
     with services.store.session() as session:
         for row, username in list_tokens(session):
             state = f"revoked {row.revoked_at:%Y-%m-%d}" if row.revoked_at else "active"
@@ -44,6 +50,8 @@ def tokens_list(services: Services) -> None:
 @click.pass_obj
 def tokens_revoke(services: Services, token_id: int) -> None:
     """Revoke the token with TOKEN_ID (from `tokens list`)."""
+    from mapsvc.core.api_tokens import revoke_token
+
     with services.store.session() as session:
         revoke_token(session, token_id, actor="cli")
     click.echo(f"token {token_id} revoked")

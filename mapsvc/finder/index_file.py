@@ -48,7 +48,7 @@ from mapsvc.finder.index import INDEX_KINDS, ProviderIndex, _plain
 
 FORMAT = 1
 ARRAYS = ("lon", "lat", "xy", "type_code", "active", "caps", "rule", "radius_m", "minutes")
-SOURCES = ("explicit", "provider", "type_default")
+SOURCES = ("explicit", "provider", "type_default", "unresolved")
 TEXT_COLUMNS = ("capabilities",)  # JSON text in the index (an empty text is None)
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
 
