@@ -37,6 +37,8 @@ _FOLD = str.maketrans(
 _DASHES = "\u2010\u2011\u2012\u2013\u2212\ufe63"
 _BETWEEN_DIGITS = re.compile(r"(?<=\d)[\u30fc\uff70\u2010-\u2015\u2212\ufe63\uff0d-](?=\d)")
 _HYPHENS = re.compile(f"[{_DASHES}]")
+_ANY_DASH = re.compile(f"[{_DASHES}\u2014\u2015\u30fc\uff70\uff0d]")
+_TO_FOLD = re.compile("[\uff5e\u223c\u223f\u2053\u2014\u2016]")
 _SPACES = re.compile(r"\s+")
 
 
@@ -45,11 +47,13 @@ def clean(text: str | None) -> str:
     if not text:
         return ""
     if text.isascii():
-        return _SPACES.sub(" ", text).strip() if ("\n" in text or "\t" in text) else text.strip()
-    text = unicodedata.normalize("NFKC", text.translate(_FOLD))
-    text = _BETWEEN_DIGITS.sub("-", text)
-    text = _HYPHENS.sub("-", text)
-    return _SPACES.sub(" ", text).strip()
+        return " ".join(text.split()) if ("\n" in text or "\t" in text) else text.strip()
+    if _TO_FOLD.search(text):  # str.translate is slow on non-ASCII text: only when needed
+        text = text.translate(_FOLD)
+    text = unicodedata.normalize("NFKC", text)
+    if _ANY_DASH.search(text):
+        text = _HYPHENS.sub("-", _BETWEEN_DIGITS.sub("-", text))
+    return " ".join(text.split())
 
 
 def clean_multiline(text: str | None) -> str:
