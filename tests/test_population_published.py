@@ -157,3 +157,47 @@ def test_cli_reports_subtotals_and_area_only_units(runner, sqlite_services):
     assert out.exit_code == 0, out.output
     assert "subtotal row skipped (越前市: total of the whole file)" in out.output
     assert "loaded as area-only units" in out.output and "total population 80,337" in out.output
+
+
+def _square_area(tmp_path: Path, code: str, x0: float, y0: float) -> Path:
+    import json
+
+    ring = [[x0, y0], [x0 + 0.1, y0], [x0 + 0.1, y0 + 0.1], [x0, y0 + 0.1], [x0, y0]]
+    path = tmp_path / f"{code}.geojson"
+    feature = {
+        "type": "Feature",
+        "properties": {"code": code, "name": f"市{code}"},
+        "geometry": {"type": "Polygon", "coordinates": [ring]},
+    }
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": [feature]}), "utf-8")
+    return path
+
+
+def _city_total(services, dataset: str, code: str) -> float:
+    from mapsvc.planner.analyses import run_indicators
+
+    _, frame = run_indicators(services, dataset)
+    row = frame[(frame["area_code"] == code) & (frame["indicator"] == "population:total")]
+    return float(row["value"].iloc[0])
+
+
+def test_area_only_units_count_in_per_area_indicators(sqlite_services, tmp_path):
+    from mapsvc.geo.areas import import_areas
+
+    import_areas(sqlite_services, _square_area(tmp_path, "35206", 131.5, 34.0), "municipality")
+    path = real_path(*HOFU)
+    report = import_population(sqlite_services, path, "hofu")
+    assert len(report.area_only) == report.loaded  # no point at all
+    assert _city_total(sqlite_services, "hofu", "352063") == report.total
+
+
+def test_mixed_placed_and_area_only_units_in_indicators(sqlite_services, tmp_path):
+    from conftest import DATA
+
+    from mapsvc.geo.areas import import_areas
+
+    import_areas(sqlite_services, real_path("takamatsu", "boundary", "N03-21_37_210101_s0010.geojson"), "municipality")  # fmt: skip
+    import_areas(sqlite_services, _square_area(tmp_path, "T001", 134.0, 34.3), "town")
+    report = import_population(sqlite_services, DATA / "population_jp_standard_cp932.csv", "m")
+    assert report.located["town_area"] == 1 and report.located["area_only"] == 2
+    assert _city_total(sqlite_services, "m", "372013") == report.total == 687 + 856 + 827

@@ -19,6 +19,7 @@ import pandas as pd
 
 from mapsvc.core.errors import InvalidInput
 from mapsvc.geo.areas import areas_frame
+from mapsvc.geo.population import population_frame
 from mapsvc.geo.service_areas import AreaContext, check_limits
 from mapsvc.planner.candidates import find_candidates
 from mapsvc.planner.compare import Comparison
@@ -30,7 +31,7 @@ from mapsvc.planner.coverage import (
     parse_type,
 )
 from mapsvc.planner.indicators import AREA_KINDS, compute_indicators
-from mapsvc.planner.inputs import context_for, population_for, providers_for
+from mapsvc.planner.inputs import context_for, default_dataset, population_for, providers_for
 from mapsvc.planner.what_if import what_if
 
 
@@ -260,9 +261,17 @@ def run_indicators(services: Any, dataset: str | None = None) -> tuple[str, pd.D
     network is loaded, else radius) for the ``PLANNER_COVERAGE_CAPABILITIES``.
     """
     taxonomy = services.taxonomy
-    dataset, pop, providers, ctx = _inputs(services, dataset)
     with services.store.session() as session:
+        dataset = dataset or default_dataset(services, session)
+        everything = population_frame(session, dataset, area_only=True)
         areas = {kind: areas_frame(session, kind) for kind in AREA_KINDS}
+    # area-only units (no point) count per area, never in the covered shares (distances)
+    area_only = everything[~everything["placeable"]]
+    if len(area_only) == len(everything):
+        with services.store.session() as session:
+            providers = providers_for(session)
+        return dataset, compute_indicators(providers, area_only, areas, taxonomy, covered={})
+    dataset, pop, providers, ctx = _inputs(services, dataset)
     covered = {}
     for key in services.config.get("PLANNER_COVERAGE_CAPABILITIES") or []:
         if key not in taxonomy.capabilities:
@@ -273,6 +282,10 @@ def run_indicators(services: Any, dataset: str | None = None) -> tuple[str, pd.D
         filters: list[Filter] = [parse_capability(key, taxonomy)]
         result = compute_coverage(providers, pop, ctx, filters, taxonomy, group_column="group")
         covered[key] = result.covered
+    if len(area_only):
+        pad = np.zeros(len(area_only), dtype=bool)
+        covered = {k: np.concatenate([np.asarray(v, dtype=bool), pad]) for k, v in covered.items()}
+        pop = pd.concat([pop, area_only.assign(group=None)], ignore_index=True)
     return dataset, compute_indicators(providers, pop, areas, taxonomy, covered=covered)
 
 

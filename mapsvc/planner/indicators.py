@@ -89,7 +89,8 @@ def compute_indicators(
     providers
         Provider frame (EPSG:4326); only active ones count.
     population
-        Population points with ``total`` and ``75+``.
+        Population points with ``total`` and ``75+``; area-only units (``placeable``
+        False, no point) count in the area their ``area_code`` / ``municipality_code`` names.
     areas
         ``{kind: areas frame}`` (kinds of :data:`AREA_KINDS`; polygons in EPSG:4326).
         二次医療圏 are reported only when more than one municipality is loaded.
@@ -117,7 +118,7 @@ def compute_indicators(
         if kind == "secondary_medical_area" and not several:
             continue
         prov_area = codes_containing(active, frame)
-        pop_area = codes_containing(population, frame)
+        pop_area = _population_areas(population, frame, kind)
         totals = population["total"].to_numpy(dtype=np.int64)
         older = population["75+"].to_numpy(dtype=np.int64)
         for code, name in zip(frame["code"], frame["name"], strict=True):
@@ -164,6 +165,25 @@ def compute_indicators(
             "denominator",
         ],
     )
+
+
+def _population_areas(population: gpd.GeoDataFrame, frame: gpd.GeoDataFrame, kind: str) -> Any:
+    """Area code of each population unit: by its point, or, for an area-only unit (no
+    point, ``placeable`` False), by the area or municipality code it carries."""
+    if "placeable" not in population.columns or population["placeable"].all():
+        return codes_containing(population, frame)
+    placeable = population["placeable"].to_numpy(dtype=bool)
+    out = np.full(len(population), None, dtype=object)
+    if placeable.any():
+        out[placeable] = codes_containing(population[placeable], frame)
+    column = "municipality_code" if kind == "municipality" else "area_code"
+    known = set(frame["code"].astype(str))
+    values = population[column].tolist() if column in population.columns else []
+    for i in np.flatnonzero(~placeable):
+        code = values[i] if values else None
+        if code is not None and str(code) in known:
+            out[i] = str(code)
+    return out
 
 
 def _rate(num: float, den: float, per: float) -> float:
