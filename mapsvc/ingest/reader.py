@@ -17,6 +17,7 @@ from typing import Any
 
 from mapsvc.core.codes import header_key
 from mapsvc.core.errors import ImportFailed
+from mapsvc.core.input_limits import check_zip, parse_geojson
 from mapsvc.core.textfile import decode
 
 GEOMETRY_LON = "@lon"
@@ -90,7 +91,7 @@ def _read_csv(path: Path, text: str, encoding: str) -> RawTable:
 
 def _read_geojson(path: Path, text: str, encoding: str) -> RawTable:
     try:
-        doc = json.loads(text)
+        doc = parse_geojson(text, str(path))  # depth and feature-count limits
     except json.JSONDecodeError as exc:
         raise ImportFailed(
             f"{path}: line {exc.lineno}, column {exc.colno}: invalid JSON: {exc.msg}", field="file"
@@ -117,6 +118,7 @@ def _cell(value: Any) -> str:
 def _read_xlsx(path: Path) -> RawTable:
     from openpyxl import load_workbook
 
+    check_zip(path)  # a workbook that inflates past the cap is refused before reading
     try:
         wb = load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises several unrelated types for bad files
