@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from mapsvc.core.errors import ImportFailed
+from mapsvc.core.input_limits import MAX_DECOMPRESSED_BYTES, CappedReader
 
 # highway classes a car may use (osmnx's "drive" network, without service roads)
 DRIVABLE_HIGHWAYS = frozenset(
@@ -56,10 +57,11 @@ def is_drivable(tags: dict[str, Any]) -> bool:
 
 def _open(path: Path) -> io.BufferedIOBase:
     name = path.name.lower()
+    cap = MAX_DECOMPRESSED_BYTES  # a compression bomb stops at the cap
     if name.endswith(".bz2"):
-        return bz2.open(path, "rb")
+        return CappedReader(bz2.open(path, "rb"), cap, str(path))  # type: ignore[return-value]
     if name.endswith(".gz"):
-        return gzip.open(path, "rb")
+        return CappedReader(gzip.open(path, "rb"), cap, str(path))  # type: ignore[return-value]
     return path.open("rb")
 
 

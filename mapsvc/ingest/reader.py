@@ -20,6 +20,7 @@ from typing import Any
 
 from mapsvc.core.codes import header_key
 from mapsvc.core.errors import ImportFailed
+from mapsvc.core.input_limits import check_zip, parse_geojson
 from mapsvc.core.textfile import decode
 
 GEOMETRY_LON = "@lon"
@@ -186,7 +187,7 @@ def _read_csv(path: Path, text: str, encoding: str) -> RawTable:
 
 def _read_geojson(path: Path, text: str, encoding: str) -> RawTable:
     try:
-        doc = json.loads(text)
+        doc = parse_geojson(text, str(path))  # depth and feature-count limits
     except json.JSONDecodeError as exc:
         raise ImportFailed(
             f"{path}: line {exc.lineno}, column {exc.colno}: invalid JSON: {exc.msg}", field="file"
@@ -213,6 +214,7 @@ def _cell(value: Any) -> str:
 def _read_xlsx(path: Path, data: bytes) -> RawTable:
     from openpyxl import load_workbook
 
+    check_zip(path)  # a workbook that inflates past the cap is refused before reading
     try:
         with warnings.catch_warnings():
             # real municipal workbooks carry print headers openpyxl cannot parse; harmless
