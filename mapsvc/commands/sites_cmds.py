@@ -85,7 +85,10 @@ def what_if_cmd(
     before = next(r for r in out["before"]["bands"] if r["band"] == "75+")
     after = next(r for r in out["after"]["bands"] if r["band"] == "75+")
     click.echo(f"{out['before']['description']}; population {out['dataset']}")
-    share = lambda r: "–" if r["share"] is None else f"{r['share'] * 100:.1f}%"  # noqa: E731
+
+    def share(r: dict[str, Any]) -> str:
+        return "–" if r["share"] is None else f"{r['share'] * 100:.1f}%"
+
     click.echo(
         f"75+ covered: {before['covered']:,} ({share(before)}) -> {after['covered']:,} "
         f"({share(after)}), +{after['covered'] - before['covered']:,}"

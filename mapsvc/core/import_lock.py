@@ -41,7 +41,7 @@ def import_lock(session: Session) -> Iterator[None]:
             raise ImportFailed(BUSY)
         yield
         return
-    database = bind.url.database
+    database = bind.engine.url.database
     if bind.dialect.name != "sqlite" or not database or database == ":memory:":
         yield
         return

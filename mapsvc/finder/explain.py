@@ -115,9 +115,9 @@ def explain_few(index: ProviderIndex, result: FinderResult, **search: Any) -> Ex
     )
     positions = np.array([m.pos for m in everyone.matches], dtype=np.int64)
     masks: list[tuple[str, Text, np.ndarray, CapabilityFilter | None]] = []
-    for f in filters.capabilities:
-        mask = index.filter_mask(FilterSet((f,)), positions=positions)
-        masks.append((f.spec(), _label(f, index), mask, f))
+    for chosen in filters.capabilities:
+        mask = index.filter_mask(FilterSet((chosen,)), positions=positions)
+        masks.append((chosen.spec(), _label(chosen, index), mask, chosen))
     if filters.types:
         mask = index.filter_mask(FilterSet(types=filters.types), positions=positions)
         masks.append(("type", _types_label(filters, index), mask, None))

@@ -333,8 +333,10 @@ class IndexHolder:
 
     def __init__(self, loader: Callable[[Any], ProviderIndex] | None = None) -> None:
         if loader is None:
-            from mapsvc.finder.index_build import load_index as loader
-        self._loader = loader
+            from mapsvc.finder.index_build import load_index
+
+            loader = load_index
+        self._loader: Callable[[Any], ProviderIndex] = loader
         self._index: ProviderIndex | None = None
         self._checked = 0.0
         self._build = threading.Lock()

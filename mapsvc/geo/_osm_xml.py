@@ -61,7 +61,7 @@ def _open(path: Path) -> io.BufferedIOBase:
     if name.endswith(".bz2"):
         return CappedReader(bz2.open(path, "rb"), cap, str(path))  # type: ignore[return-value]
     if name.endswith(".gz"):
-        return CappedReader(gzip.open(path, "rb"), cap, str(path))  # type: ignore[return-value]
+        return CappedReader(gzip.open(path, "rb"), cap, str(path))  # type: ignore[return-value,arg-type]
     return path.open("rb")
 
 

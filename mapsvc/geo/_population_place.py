@@ -20,7 +20,9 @@ if TYPE_CHECKING:
     from mapsvc.core.services import Services
 
 
-def drop_subtotals(units: list[tuple[int, Unit]]) -> tuple[list[tuple[int, Unit]], list]:
+def drop_subtotals(
+    units: list[tuple[int, Unit]],
+) -> tuple[list[tuple[int, Unit]], list[tuple[int, str]]]:
     """(units without subtotal rows, [(line, "name: why")]) for area (town) units."""
     towns = [(line, u) for line, u in units if u.kind == "town"]
     if len(towns) < 2:

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from mapsvc.core.codes import header_key, nfkc
 
@@ -151,7 +151,7 @@ def single_year(table: Table) -> Iterator[tuple[int, Unit | RowRejected]]:
             ("municipality", MUNICIPALITY_COLUMNS), ("date", DATE_COLUMNS),
         )
     }  # fmt: skip
-    areas: dict[str, dict] = {}
+    areas: dict[str, dict[str, Any]] = {}
     for line, cells in table.rows:
         area = nfkc(_value(cells, col["area"])) if col["area"] is not None else "全域"
         raw_age = _value(cells, col["age"])
@@ -246,7 +246,7 @@ def area_totals(table: Table) -> Iterator[tuple[int, Unit | RowRejected]]:
                 raise RowRejected(f"{table.header[area_i or 0]} is empty")
             branch, name = split_branch(raw)
             code = nfkc(_value(cells, code_i)) or None
-            props: dict = {"municipality_code": nfkc(_value(cells, muni_i)) or None}
+            props: dict[str, Any] = {"municipality_code": nfkc(_value(cells, muni_i)) or None}
             for label, i in (("male", male_i), ("female", female_i), ("households", house_i)):
                 if nfkc(_value(cells, i)):
                     props[label] = count(_value(cells, i), label)

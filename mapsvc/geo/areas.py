@@ -173,7 +173,7 @@ def load_areas(
     parent_field: str | None = None,
     municipality_code: str | None = None,
     repair: bool = False,
-) -> int:
+) -> AreaImport:
     """Load areas of one kind from a boundary file (upsert by kind and code).
 
     Parameters

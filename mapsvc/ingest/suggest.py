@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -99,7 +100,7 @@ def _looks(values: list[str], kind: str) -> float:
     filled = [clean(v) for v in values if clean(v)]
     if not filled:
         return 0.0
-    tests = {
+    tests: dict[str, Callable[[str], bool]] = {
         "lat": lambda v: _num(v) is not None and 20 <= (_num(v) or 0) <= 46,
         "lon": lambda v: _num(v) is not None and 122 <= (_num(v) or 0) <= 154,
         "phone": lambda v: bool(re.search(r"\d{2,5}[-)）]\d{1,4}-?\d{3,4}", v)),

@@ -76,7 +76,8 @@ def grid_candidates(xy: np.ndarray, weights: np.ndarray, spacing_m: float) -> np
     gx, gy = np.meshgrid(lo[0] + np.arange(nx_) * spacing_m, lo[1] + np.arange(ny_) * spacing_m)
     grid = np.column_stack([gx.ravel(), gy.ravel()])
     dist, _ = cKDTree(pts).query(grid, distance_upper_bound=spacing_m)
-    return grid[np.isfinite(dist)]
+    inside: np.ndarray = grid[np.isfinite(dist)]
+    return inside
 
 
 def radius_cover(units_xy: np.ndarray, cand_xy: np.ndarray, radius_m: float) -> csr_matrix:
