@@ -64,7 +64,10 @@ def test_template_columns_follow_the_taxonomy_for_the_type(services):
     keys = [c.key for c in template_columns(services.taxonomy, "pharmacy")]
     assert keys[:4] == ["id", "source_id", "type", "name"]
     assert "sterile_compounding" in keys and "sterile_compounding_note" in keys
-    assert "ventilator" not in keys  # does not apply to pharmacies
+    # issue 14 item 4: surveys ask pharmacies about ventilator patients, so ventilator applies;
+    # a doctor's home visit still does not
+    assert "ventilator" in keys
+    assert "home_visit_medical" not in keys  # does not apply to pharmacies
     assert "fax" in keys and "service_area_km" in keys
     with pytest.raises(Exception, match="unknown provider type"):
         template_columns(services.taxonomy, "spaceport")
