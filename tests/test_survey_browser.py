@@ -83,9 +83,9 @@ def test_editor_issues_link_provider_answers_editor_approves(browser, sqlite_ser
         page.select_option("#cap-ventilator", "accept")
         page.click("#finder-submit")
         page.wait_for_selector("#finder-results")
-        row = page.locator(f"#finder-results tr[data-uid='{uid}']")
+        row = page.locator(f"#finder-results li[data-uid='{uid}']")
         assert row.count() == 1
-        text = row.inner_text()
+        text = row.text_content()  # details (最終確認日) sit in the closed disclosure
         assert "瓦町在宅クリニック" in text
         assert "人工呼吸器" in text and "受入" in text
         assert f"最終確認日 {today}" in text
