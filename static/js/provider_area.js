@@ -30,8 +30,9 @@
 
     (cfg.pickable && cfg.pickable.features || []).forEach(function (f) {
       var code = f.properties.code;
-      // areas to pick are not editable, but a drawn polygon snaps to their borders
-      var layer = L.geoJSON(f.geometry, { style: AREA, pmIgnore: true, snapIgnore: false }).getLayers()[0];
+      // areas to pick are neither editable nor snap targets (a click must place the vertex
+      // where the provider clicked)
+      var layer = L.geoJSON(f.geometry, { style: AREA, pmIgnore: true }).getLayers()[0];
       layer.areaKind = f.properties.kind;
       layer.addTo(group);
       layer.bindTooltip(f.properties.name, { sticky: true });
