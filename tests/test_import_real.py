@@ -55,6 +55,8 @@ def test_real_file_imports_completely_and_idempotently(
         "derived_ids",
         "skipped_cells",
         "warnings",
+        "area_warnings",
+        "placed",
     }
     assert (
         counts["inserted"] + counts["updated"] + counts["unchanged"] + counts["rejected"]
