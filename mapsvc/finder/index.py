@@ -171,12 +171,16 @@ class ProviderIndex:
 
         def build() -> ProviderIndex:
             n = len(self)
-            public = np.array([v is not False for v in self.columns.get("public") or [True] * n])
-            if audience == "public":
-                keep = public
-            else:
-                pro = self.columns.get("professional_visible") or [True] * n
-                keep = public | np.array([v is not False for v in pro], dtype=bool)
+
+            def shown(name: str) -> np.ndarray:
+                # None = not stated (shown); False, 0 or numpy's False (a mapped index) = hidden
+                values = self.columns.get(name)
+                if values is None:
+                    return np.ones(n, dtype=bool)
+                return np.array([v is None or bool(v) for v in values], dtype=bool)
+
+            public = shown("public")
+            keep = public if audience == "public" else public | shown("professional_visible")
             if keep.all():
                 return self
             return dataclasses.replace(

@@ -81,7 +81,7 @@ def init_app(app: Flask) -> None:
         from werkzeug.middleware.proxy_fix import ProxyFix
 
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)  # type: ignore[method-assign]
-    app.extensions["mapsvc.hash_slots"] = threading.BoundedSemaphore(
+    app.extensions["mapsvc_hash_slots"] = threading.BoundedSemaphore(
         max(1, int(app.config["LOGIN_MAX_CONCURRENT_HASHES"]))
     )
     dummy_hash()  # computed now, so an unknown user name costs one hash like a known one
@@ -184,7 +184,7 @@ def login() -> Any:
                 verdict = login_limits.verdict(db, name, remote, mine, cfg)
             if not verdict.allowed:
                 return _too_many(form, verdict.retry_after)
-            slots = current_app.extensions["mapsvc.hash_slots"]
+            slots = current_app.extensions["mapsvc_hash_slots"]
             if not slots.acquire(blocking=False):
                 return _too_many(form, 1)
             try:
