@@ -103,7 +103,7 @@ def test_unknown_and_known_user_names_cost_the_same(sqlite_services, monkeypatch
 
 def test_beyond_n_concurrent_hashes_a_fast_429(sqlite_services):
     app = _app(sqlite_services, LOGIN_MAX_CONCURRENT_HASHES=1)
-    slots = app.extensions["mapsvc.hash_slots"]
+    slots = app.extensions["mapsvc_hash_slots"]
     assert slots.acquire(blocking=False)  # another login is hashing
     try:
         assert _login(_client(app, "192.0.2.3"), "alice", GOOD) == 429
