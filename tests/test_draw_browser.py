@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pytest
 from conftest import make_app, serve_app
+from shapely.geometry import Point, shape
 from sqlalchemy import select
 
 from mapsvc.core.models import Area, AuditEntry, Provider
@@ -216,8 +217,12 @@ def test_editor_draws_a_provider_area_the_finder_honours(browser, demo_services)
             .order_by(Provider.id)
         )
         uid, lon, lat = p.uid, p.lon, p.lat
-    far = (lon + 0.022, lat)
-    assert uid in _found(demo_services, *far)  # the type's default area reaches 2 km east
+    # points east of the provider that the type's default area (10 km) reaches; the drawn
+    # square's size on the ground depends on the zoom the map settles at, so the point to
+    # check is chosen after saving, as the first of these outside the square
+    candidates = [(lon + d, lat) for d in (0.022, 0.045, 0.07)]
+    before = [_found(demo_services, *pt) for pt in candidates]
+    assert all(uid in found for found in before)
     app = make_app(demo_services)
     with serve_app(app) as base:
         context = browser.new_context(viewport={"width": 1366, "height": 900}, locale="ja-JP")
@@ -228,6 +233,7 @@ def test_editor_draws_a_provider_area_the_finder_honours(browser, demo_services)
         page.goto(f"{base}/admin/providers/{uid}/service-area")
         page.wait_for_selector("#sa-map[data-state=ready]", timeout=60_000)
         page.locator("#sa-map").scroll_into_view_if_needed()
+        page.wait_for_timeout(600)  # let the fit-to-areas zoom animation end
         marker = page.locator("#sa-map path.leaflet-interactive[stroke='#b71c1c']").bounding_box()
         assert marker is not None
         cx, cy = marker["x"] + marker["width"] / 2, marker["y"] + marker["height"] / 2
@@ -241,13 +247,16 @@ def test_editor_draws_a_provider_area_the_finder_honours(browser, demo_services)
         with page.expect_response(lambda r: r.url.endswith("/api/save")) as info:
             page.click("#sa-save")
         assert info.value.status == 200
-        assert info.value.json()["service_area"]["kind"] == "polygon"
+        saved = info.value.json()
+        assert saved["service_area"]["kind"] == "polygon"
         page.wait_for_selector("#sa-map[data-state=saved]")
         page.screenshot(path=str(demo_services.instance_path / "provider-area.png"), full_page=True)
         assert errors == []
         context.close()
-    found_far = _found(demo_services, *far)
-    assert uid not in found_far
+    square = shape(saved["shape"])
+    outside = [pt for pt in candidates if not square.contains(Point(pt))]
+    assert outside, f"the drawn square {square.bounds} covers every check point"
+    assert uid not in _found(demo_services, *outside[0])
     assert _found(demo_services, lon + 0.0005, lat + 0.0005).get(uid) == "polygon"
 
 
