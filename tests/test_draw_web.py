@@ -194,3 +194,49 @@ def _found(services, lon: float, lat: float) -> dict[str, str]:
     index = load_index(services)
     result = find_providers(index, lon, lat, parse_filters(None, "home_nursing", services.taxonomy))
     return {m.uid: m.area_rule for m in result.matches}
+
+
+def test_a_drawn_custom_area_is_used_by_the_planner_and_the_finder(
+    demo_services, demo_client
+) -> None:
+    """任意の区域 is an area like a file-imported one: the planner's indicators and choropleth
+    count it, and a provider's service area can name it (``custom:CODE``)."""
+    login_as(demo_client, demo_services, "planner")
+    headers = {"X-CSRFToken": _token(demo_client, "/planner/areas/")}
+    muni, areas = _muni_and_areas(demo_services)
+    with demo_services.store.session() as session:
+        p = session.scalar(
+            select(Provider)
+            .where(Provider.type == "home_nursing", Provider.lon.is_not(None))
+            .order_by(Provider.id)
+        )
+        uid, lon, lat = p.uid, p.lon, p.lat
+    square = box(lon - 0.01, lat - 0.01, lon + 0.01, lat + 0.01)
+    fit = demo_client.post(
+        "/planner/areas/api/fit",
+        json={
+            "kind": "custom",
+            "municipality_code": muni,
+            "code": "c1",
+            "geometry": geojson(square),
+        },
+        headers=headers,
+    ).get_json()
+    assert fit["problems"] == [], fit
+    saved = demo_client.post("/planner/areas/api/save", json=fit, headers=headers)
+    assert saved.status_code == 200, saved.get_json()
+
+    rows = demo_client.get(
+        f"/planner/areas/api/indicators?kind=custom&municipality={muni}"
+    ).get_json()["rows"]
+    assert [r["code"] for r in rows] == ["c1"]
+    assert rows[0]["population:total"] > 0
+
+    with demo_services.store.session() as session:
+        session.execute(
+            Provider.__table__.update()
+            .where(Provider.uid == uid)
+            .values(service_area={"kind": "codes", "codes": ["custom:c1"]})
+        )
+    assert _found(demo_services, lon + 0.005, lat)[uid] == "polygon"
+    assert uid not in _found(demo_services, lon + 0.03, lat)  # outside the area, in the radius

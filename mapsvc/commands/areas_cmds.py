@@ -12,7 +12,7 @@ if TYPE_CHECKING:
 
 # = mapsvc.geo.areas.AREA_KINDS (tests/test_cli_startup.py holds them equal); spelled out
 # here so `mapsvc --help` does not import geopandas
-AREA_KINDS = ("municipality", "daily_life_area", "town", "secondary_medical_area")
+AREA_KINDS = ("municipality", "daily_life_area", "town", "secondary_medical_area", "custom")
 
 
 @click.group("areas")

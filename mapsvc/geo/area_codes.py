@@ -16,7 +16,7 @@ from typing import Any
 
 from mapsvc.core.codes import nfkc, normalise_municipality_code
 
-CODE_KINDS = ("town", "daily_life_area", "municipality", "secondary_medical_area")
+CODE_KINDS = ("town", "daily_life_area", "municipality", "secondary_medical_area", "custom")
 UNRESOLVED_JA = "対応地域を特定できません"
 UNRESOLVED_EN = "The service area cannot be identified"
 _PREFECTURE = re.compile(r"^(東京都|北海道|京都府|大阪府|.{2,3}県)(?=.)")

@@ -37,7 +37,7 @@ from mapsvc.core.models import Area
 if TYPE_CHECKING:
     from mapsvc.core.services import Services
 
-AREA_KINDS = ("municipality", "daily_life_area", "town", "secondary_medical_area")
+AREA_KINDS = ("municipality", "daily_life_area", "town", "secondary_medical_area", "custom")
 FRAME_COLUMNS = ("kind", "code", "name", "parent_code", "municipality_code", "properties")
 # N03 (国土数値情報 行政区域) columns, used when no fields are named
 N03_CODE, N03_NAME, N03_CITY, N03_WARD = "N03_007", "N03_004", "N03_003", "N03_005"

@@ -5,7 +5,8 @@ A provider's service area is, in this order:
 1. **explicit** — its stored ``service_area`` is ``{"kind": "polygon", "geometry": GeoJSON}``
    or ``{"kind": "codes", "codes": [...]}`` (area codes resolved to the stored area
    polygons; ``"town:37201001"`` names the area kind, a bare code takes the first kind that
-   has it in the order town, daily_life_area, municipality, secondary_medical_area);
+   has it in the order town, daily_life_area, municipality, secondary_medical_area,
+   custom);
 2. **travel time** on the road network — the provider's own ``{"kind": "travel_time",
    "minutes": N}``, else the type's default minutes (``Taxonomy.service_area_defaults``
    with the ``SERVICE_AREA_OVERRIDES`` setting), when a network is loaded;

@@ -34,7 +34,7 @@ from mapsvc.core.models import IndicatorSnapshot, IndicatorTarget, utcnow
 from mapsvc.core.taxonomy import Taxonomy
 from mapsvc.geo.areas import codes_containing
 
-AREA_KINDS = ("municipality", "daily_life_area", "secondary_medical_area")
+AREA_KINDS = ("municipality", "daily_life_area", "secondary_medical_area", "custom")
 COUNTABLE = ("level", "flag", "choice")
 RATE_UNITS = {
     "count": ("件", "providers"),
