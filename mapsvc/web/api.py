@@ -149,7 +149,12 @@ def _page_links(
 
     links = [
         {"href": url(offset), "rel": "self", "type": mime, "title": "this page"},
-        {"href": api_pages.alternate("html"), "rel": "alternate", "type": ogc.HTML, "title": "HTML"},
+        {
+            "href": api_pages.alternate("html"),
+            "rel": "alternate",
+            "type": ogc.HTML,
+            "title": "HTML",
+        },
         {
             "href": f"{base_url()}/api/collections/{layer_id}",
             "rel": "collection",
