@@ -8,7 +8,7 @@ Plain values in, plain dicts out; the web layer adds the HTTP envelope (and the 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from mapsvc.core.layers import Layer
@@ -106,7 +106,7 @@ def collections(
     base: str,
     lang: str,
     extents: dict[str, Sequence[float] | None],
-    intervals: dict[str, Sequence[str] | None] | None = None,
+    intervals: Mapping[str, Sequence[str] | None] | None = None,
 ) -> dict[str, Any]:
     intervals = intervals or {}
     href = f"{base}/api/collections"

@@ -44,7 +44,7 @@ class Period:
 
     def mask(self, times: np.ndarray) -> np.ndarray:
         """Which of ``times`` (``datetime64[s]``, NaT = none) fall inside."""
-        keep = ~np.isnat(times)
+        keep: np.ndarray = ~np.isnat(times)
         if self.start is not None:
             keep &= times >= np.datetime64(self.start, "s")
         if self.end is not None:
@@ -117,7 +117,7 @@ def confirmed_times(index: ProviderIndex) -> np.ndarray:
         stamps = pd.to_datetime(
             pd.Series(values, dtype=object), errors="coerce", utc=True, format="ISO8601"
         )
-        return stamps.dt.tz_localize(None).to_numpy(dtype="datetime64[s]")
+        return np.asarray(stamps.dt.tz_localize(None).to_numpy(dtype="datetime64[s]"))
 
     return index.memo("confirmed_times", build)  # type: ignore[no-any-return]
 
