@@ -122,7 +122,7 @@ def test_single_item_and_404s(api):
     uid = doc["features"][0]["id"]
     r, item = get_json(c, f"/api/collections/medical/items/{uid}")
     assert r.mimetype == "application/geo+json" and item["id"] == uid
-    assert {link["rel"] for link in item["links"]} == {"self", "collection"}
+    assert {link["rel"] for link in item["links"]} == {"self", "collection", "alternate"}
     for url, field in [
         ("/api/collections/nope", "collectionId"),
         ("/api/collections/nope/items", "collectionId"),

@@ -47,12 +47,19 @@ PAGES = [
     "/api/collections",
     "/api/collections/medical",
     "/api/collections/medical/items",
+    "/api/collections/medical/items/{uid}",
 ]
+
+
+def _first_uid(client) -> str:
+    doc = json.loads(client.get("/api/collections/medical/items?limit=1").data)
+    return str(doc["features"][0]["id"])
 
 
 @pytest.mark.parametrize("path", PAGES)
 def test_browsers_get_html_and_other_clients_json(api, path):
     c = api[0].test_client()
+    path = path.format(uid=_first_uid(c))
     page = c.get(path, headers={"Accept": BROWSER})
     assert page.status_code == 200 and page.mimetype == "text/html"
     assert "Accept" in page.headers["Vary"]
@@ -132,19 +139,28 @@ def test_items_page_has_a_map_of_its_items_and_paging_links(api):
 def test_public_pages_never_show_a_professional_field(api):
     app, services = api
     anon = app.test_client()
+    uid = next(
+        f["id"]
+        for f in json.loads(anon.get("/api/collections/medical/items").data)["features"]
+        if f["properties"]["name"] == "番町クリニック"
+    )
     for path in PAGES:
-        text = _text(anon.get(f"{path}?f=html"))
+        text = _text(anon.get(f"{path.format(uid=uid)}?f=html"))
         for secret in (PRO_FAX, PRO_NOTE, PRO_MAIL, "午後のみ", "ターミナルケア", "FAX"):
             assert secret not in text, (path, secret)
         for name in professional_only_names(services.taxonomy):
             assert f'"{name}"' not in text, (path, name)
     items = _text(anon.get("/api/collections/medical/items?f=html"))
     assert "訪問診療" in items and 'href="tel:087-555-0100"' in items
+    assert f'href="/api/collections/medical/items/{uid}?f=html">番町クリニック</a>' in items
+    one = _text(anon.get(f"/api/collections/medical/items/{uid}?f=html"))
+    assert _h1(one) == ["番町クリニック"] and 'id="api-map"' in one and "訪問診療" in one
     assert "ログインしていない方には" in _text(anon.get("/api?f=html"))
     pro = app.test_client()
     login_as(pro, services, "professional")
     text = _text(pro.get("/api/collections/medical/items?f=html"))
     assert "ターミナルケア" in text  # professionals see their capabilities with levels
+    assert "ターミナルケア" in _text(pro.get(f"/api/collections/medical/items/{uid}?f=html"))
 
 
 def test_pages_have_no_inline_script_and_load_the_vendored_leaflet(api):

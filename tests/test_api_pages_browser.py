@@ -71,5 +71,10 @@ def test_api_pages_draw_their_map_at_desktop_and_phone_sizes(
             page.screenshot(path=str(tmp_path / f"{name}_{width}.png"), full_page=True)
         page.click("a[rel=next] >> nth=0")
         assert "11〜12 件目" in page.inner_text("#items-count")
+        page.click(".api-item-name a >> nth=0")  # the provider's own page, with its point
+        page.wait_for_selector("#api-map[data-state=ready]")
+        assert page.locator("#api-map path.leaflet-interactive").count() == 1
+        assert page.locator("h1").inner_text().startswith("番町第")
+        page.screenshot(path=str(tmp_path / f"item_{width}.png"), full_page=True)
         context.close()
         assert errors == []

@@ -159,6 +159,13 @@ def openapi(
             "description": "json by default; html when the Accept header prefers text/html",
             "schema": {"type": "string", "enum": ["json", "html"], "default": "json"},
         },
+        "f-item": {
+            "name": "f",
+            "in": "query",
+            "required": False,
+            "description": "geojson by default; html when the Accept header prefers text/html",
+            "schema": {"type": "string", "enum": ["json", "geojson", "html"], "default": "geojson"},
+        },
         "f-only-json": {
             "name": "f",
             "in": "query",
@@ -205,6 +212,8 @@ def openapi(
     items_ok = ok("Features (GeoJSON)", GEOJSON, "FeatureCollection")
     items_ok["content"]["text/csv"] = {"schema": {"type": "string"}}
     items_ok["content"][HTML] = html
+    item_ok = ok("Feature", GEOJSON, "Feature")
+    item_ok["content"][HTML] = html
     paths = {
         "/api": {
             "get": {
@@ -276,8 +285,8 @@ def openapi(
             "get": {
                 "summary": "One provider",
                 "operationId": "item",
-                "parameters": [ref("collectionId"), ref("featureId"), ref("lang")],
-                "responses": {"200": ok("Feature", GEOJSON, "Feature"), **errors},
+                "parameters": [ref("collectionId"), ref("featureId"), ref("f-item"), ref("lang")],
+                "responses": {"200": item_ok, **errors},
             }
         },
         "/api/collections/{collectionId}/clusters": {

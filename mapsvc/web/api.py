@@ -219,10 +219,13 @@ def items(layer_id: str) -> Response:
 
 @bp.get("/collections/<layer_id>/items/<uid>")
 def item(layer_id: str, uid: str) -> Response:
-    """One provider of a layer."""
-    features.check_known(request.args.to_dict(flat=False), ("f", "lang"))
-    if request.args.get("f") not in (None, "", "json", "geojson"):
-        raise InvalidInput("f: this endpoint answers geojson only", field="f")
+    """One provider of a layer (GeoJSON, or its HTML page)."""
+    args = request.args.to_dict(flat=False)
+    features.check_known(args, ("f", "lang"))
+    if len(args.get("f") or []) > 1:
+        raise InvalidInput("f: give it once", field="f")
+    if request.args.get("f") not in (None, "", "json", "geojson", "html"):
+        raise InvalidInput("f: this endpoint answers geojson or html", field="f")
     layer = layer_or_404(layer_id)
     index = provider_index()
     pos = index.position(uid)
@@ -247,7 +250,15 @@ def item(layer_id: str, uid: str) -> Response:
             "type": ogc.JSON,
             "title": "the layer",
         },
+        {
+            "href": api_pages.alternate("html"),
+            "rel": "alternate",
+            "type": ogc.HTML,
+            "title": "HTML",
+        },
     ]
+    if wants_html():
+        return _html(api_pages.item_page(feature, _collection_doc(layer), get_lang()))
     return _json(feature, ogc.GEOJSON)
 
 

@@ -1,5 +1,5 @@
-"""The layer API's pages for people: ``/api``, conformance, collections, one collection and
-its items as HTML (``f=html``, or a browser whose Accept prefers text/html).
+"""The layer API's pages for people: ``/api``, conformance, collections, one collection, its
+items and one item as HTML (``f=html``, or a browser whose Accept prefers text/html).
 
 The pages show what the JSON shows to the same caller, nothing more: items are the
 features of :mod:`mapsvc.finder.features` (already reduced by
@@ -16,7 +16,6 @@ from urllib.parse import urlencode
 
 from flask import current_app, render_template, request
 
-from mapsvc.finder import ogc
 from mapsvc.finder.features import capability_text
 from mapsvc.web.mapdata import audience, provider_index
 
@@ -81,6 +80,25 @@ def _capabilities(props: dict[str, Any], lang: str) -> list[str]:
     ]
 
 
+def _row(feature: dict[str, Any], lang: str) -> dict[str, Any]:
+    props = feature["properties"]
+    return {"id": feature["id"], "props": props, "offers": _capabilities(props, lang)}
+
+
+def _point(feature: dict[str, Any]) -> dict[str, Any]:
+    props = feature["properties"]
+    return {
+        "coordinates": feature["geometry"]["coordinates"],
+        "name": props.get("name") or "",
+        "type_label": props.get("type_label") or "",
+    }
+
+
+def item_page(feature: dict[str, Any], collection: dict[str, Any], lang: str) -> str:
+    config = {"basemap": _basemap(), "bbox": None, "features": [_point(feature)]}
+    return _render("item.html", row=_row(feature, lang), collection=collection, map_config=config)
+
+
 def items_page(
     doc: dict[str, Any],
     collection: dict[str, Any],
@@ -89,22 +107,8 @@ def items_page(
     lang: str,
 ) -> str:
     features = [json.loads(p) for p in parts]
-    rows = [
-        {
-            "id": f["id"],
-            "props": f["properties"],
-            "offers": _capabilities(f["properties"], lang),
-        }
-        for f in features
-    ]
-    points = [
-        {
-            "coordinates": f["geometry"]["coordinates"],
-            "name": f["properties"].get("name") or "",
-            "type_label": f["properties"].get("type_label") or "",
-        }
-        for f in features
-    ]
+    rows = [_row(f, lang) for f in features]
+    points = [_point(f) for f in features]
     links = {link["rel"]: link["href"] for link in doc["links"] if link["rel"] in ("next", "prev")}
     config = {"basemap": _basemap(), "bbox": None, "features": points}
     return _render(
@@ -116,8 +120,5 @@ def items_page(
         last=offset + len(rows),
         links=links,
         map_config=config,
-        color=(collection.get("style") or {}).get("color", "#0b5cad"),
-        geojson_url=alternate("json"),
         csv_url=alternate("csv"),
-        media=ogc,
     )
