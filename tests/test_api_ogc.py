@@ -1,17 +1,20 @@
 """OGC API - Features Part 1 Core details of the layer API: ``datetime`` on the last
 confirmation, the temporal extent, six-number bboxes, 400s naming the parameter, RFC 7946
 winding and 6 decimals on the GeoJSON outputs, and a conformance check with OWSLib
-against the served app."""
+against the served app (and GDAL's OAPIF driver where ogrinfo is installed)."""
 
 from __future__ import annotations
 
 import json
+import re
+import shutil
+import subprocess
 import warnings
 from datetime import datetime
 
 import pytest
 import shapely
-from conftest import make_app, serve_app
+from conftest import REQUIRE_BROWSER, make_app, serve_app
 from search_support import BASE_LAT, BASE_LON, add_providers, east
 
 # a drawn service area stored clockwise with 9 decimals (as a drawing tool may send it)
@@ -183,3 +186,39 @@ def test_owslib_reads_landing_conformance_collections_and_items(api):
             assert [f["properties"]["name"] for f in boxed["features"]] == ["最近確認クリニック"]
             oapi_api = oapi.api()  # the service-desc link leads to the OpenAPI document
             assert "/api/collections/{collectionId}/items" in oapi_api["paths"]
+
+
+OGRINFO = shutil.which("ogrinfo")
+
+
+def test_gdal_oapif_driver_reads_layers_features_bbox_and_temporal_extent(api):
+    """GDAL's OAPIF driver (Debian gdal-bin), as QGIS uses it. Without ogrinfo the test
+    skips saying so, unless MAPSVC_TEST_REQUIRE_BROWSER=1 (.ci/run installs gdal-bin)."""
+    if OGRINFO is None:
+        message = "the GDAL check needs ogrinfo (apt-get install -y gdal-bin)"
+        if REQUIRE_BROWSER:
+            pytest.fail(message)
+        pytest.skip(message)
+
+    def ogrinfo(*args: str) -> str:
+        done = subprocess.run(
+            [OGRINFO, "-ro", *args], capture_output=True, text=True, timeout=120, check=False
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    with serve_app(api) as url:
+        source = f"OAPIF:{url}/api"
+        listing = ogrinfo(source)
+        assert re.search(r"^\d+: medical \(title: 病院・診療所\)", listing, re.M), listing
+        assert "ventilator_nursing" not in listing  # professional layer hidden
+        summary = ogrinfo("-al", "-so", source, "medical")
+        assert "Feature Count: 3" in summary
+        assert "TEMPORAL_INTERVAL_MIN=2023-05-01T03:00:00Z" in summary
+        assert "TEMPORAL_INTERVAL_MAX=2025-06-15T12:30:00Z" in summary
+        box = [BASE_LON - 0.001, BASE_LAT - 0.001, east(2000), BASE_LAT + 0.001]
+        boxed = ogrinfo("-al", "-q", "-spat", *map(str, box), source, "medical")
+        assert sorted(re.findall(r"^\s+name \(String\) = (.+)$", boxed, re.M)) == [
+            "昔確認クリニック",
+            "最近確認クリニック",
+        ]
