@@ -117,9 +117,17 @@ def collections() -> Response:
 
 
 def _interval(layer: Any) -> list[str] | None:
-    """First and last confirmation of the layer's active providers (temporal extent)."""
+    """First and last confirmation of the layer's active providers (temporal extent), kept
+    per index and layer like the spatial extent."""
     index = provider_index()
-    return temporal.temporal_extent(index, features.select(index, layer_filters(layer), None))
+    filters = layer_filters(layer)
+
+    def build() -> tuple[str, ...] | None:
+        found = temporal.temporal_extent(index, features.select(index, filters, None))
+        return None if found is None else tuple(found)
+
+    value = index.memo(f"interval:{filters!r}", build)
+    return None if value is None else list(value)
 
 
 def _collection_doc(layer: Any) -> dict[str, Any]:
