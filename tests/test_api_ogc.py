@@ -12,6 +12,7 @@ import subprocess
 import warnings
 from datetime import datetime
 
+import numpy as np
 import pytest
 import shapely
 from conftest import REQUIRE_BROWSER, make_app, serve_app
@@ -222,3 +223,24 @@ def test_gdal_oapif_driver_reads_layers_features_bbox_and_temporal_extent(api):
             "昔確認クリニック",
             "最近確認クリニック",
         ]
+
+
+def test_mapped_index_keeps_the_confirmation_times_of_the_built_one(tmp_path, sqlite_services):
+    from search_support import frame, provider_row
+
+    from mapsvc.finder.index import build_index
+    from mapsvc.finder.index_file import read_index, write_index
+    from mapsvc.finder.temporal import confirmed_times, parse_datetime
+
+    rows = frame(
+        provider_row("a", confirmed_at=datetime(2024, 2, 29, 23, 59, 59)),
+        provider_row("b"),
+        provider_row("c", confirmed_at=datetime(2025, 1, 1)),
+    )
+    built = build_index(rows, sqlite_services.taxonomy)
+    mapped = read_index(write_index(built, tmp_path / "ix"), sqlite_services.taxonomy)
+    for index in (built, mapped):
+        times = confirmed_times(index)
+        assert times.dtype == "datetime64[s]" and bool(np.isnat(times[1]))
+        assert parse_datetime("2024-02-29").mask(times).tolist() == [True, False, False]
+    assert confirmed_times(mapped).tolist() == confirmed_times(built).tolist()
