@@ -122,7 +122,7 @@ def test_single_item_and_404s(api):
     uid = doc["features"][0]["id"]
     r, item = get_json(c, f"/api/collections/medical/items/{uid}")
     assert r.mimetype == "application/geo+json" and item["id"] == uid
-    assert {link["rel"] for link in item["links"]} == {"self", "collection"}
+    assert {link["rel"] for link in item["links"]} == {"self", "collection", "alternate"}
     for url, field in [
         ("/api/collections/nope", "collectionId"),
         ("/api/collections/nope/items", "collectionId"),
@@ -192,7 +192,8 @@ def test_public_fields_only_for_anonymous_callers_and_professional_ones_after_lo
         f for f in json.loads(text)["features"] if f["properties"]["name"] == "番町クリニック"
     )
     assert clinic["properties"]["capabilities"] == ["home_visit_medical"]
-    assert r.headers["Vary"] == "Cookie" and r.headers["Cache-Control"].startswith("public")
+    # the answer depends on the login and (JSON or HTML) on Accept
+    assert r.headers["Vary"] == "Cookie, Accept" and r.headers["Cache-Control"].startswith("public")
     # the public cannot filter on a professional capability, and is not told its name
     r, body = get_json(anon, "/api/collections/home_nursing/items?cap=ventilator:accept", 400)
     assert body["field"] == "cap" and "ventilator" not in body["message"]
@@ -257,5 +258,7 @@ def test_openapi_is_valid_and_describes_every_api_route(api, role):
 
 def test_non_json_format_on_document_routes_is_refused(api):
     app, _ = api
-    _, body = get_json(app.test_client(), "/api/collections?f=html", 400)
+    _, body = get_json(app.test_client(), "/api/collections?f=xml", 400)
+    assert body["field"] == "f"
+    _, body = get_json(app.test_client(), "/api/openapi.json?f=html", 400)
     assert body["field"] == "f"

@@ -9,7 +9,11 @@ Query parameters of the items endpoint (validated here, errors name the paramete
 
 ``bbox=minlon,minlat,maxlon,maxlat``
     EPSG:4326 / CRS84 degrees, edges included; longitudes in [-180, 180], latitudes in
-    [-90, 90], min <= max.
+    [-90, 90], min <= max. Six numbers ``minlon,minlat,minz,maxlon,maxlat,maxz`` are
+    accepted too (OGC API - Features /req/core/fc-bbox-definition); heights are ignored.
+``datetime``
+    An instant or interval (:mod:`mapsvc.finder.temporal`) matched against the record's
+    last confirmation (``confirmed_at``).
 ``limit``, ``offset``
     Page size (1 … ``ITEMS_MAX_LIMIT``, default ``ITEMS_DEFAULT_LIMIT``) and start.
 ``cap``, ``type``
@@ -36,10 +40,12 @@ from mapsvc.core.staleness import confirmation_badge
 from mapsvc.core.taxonomy import Taxonomy
 from mapsvc.core.visibility import reduce_record
 from mapsvc.finder.index import ProviderIndex
+from mapsvc.finder.temporal import Period, confirmed_times, parse_datetime
+from mapsvc.geo.geojson import DECIMALS, rfc7946_dict
 
-ITEM_PARAMS = ("bbox", "bbox-crs", "limit", "offset", "cap", "type", "f", "lang")
+ITEM_PARAMS = ("bbox", "bbox-crs", "datetime", "limit", "offset", "cap", "type", "f", "lang")
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
-FORMATS = ("json", "geojson", "csv")
+FORMATS = ("json", "geojson", "csv", "html")
 
 
 @dataclass(frozen=True)
@@ -49,6 +55,7 @@ class ItemsQuery:
     offset: int
     filters: FilterSet
     format: str
+    period: Period | None = None
 
 
 def _one(args: Mapping[str, Sequence[str]], name: str) -> str | None:
@@ -68,12 +75,13 @@ def check_known(args: Mapping[str, Sequence[str]], allowed: Sequence[str]) -> No
 
 
 def parse_bbox(text: str | None) -> tuple[float, float, float, float] | None:
-    """``minlon,minlat,maxlon,maxlat`` in degrees, or None when absent.
+    """``minlon,minlat,maxlon,maxlat`` in degrees, or None when absent; of six numbers
+    ``minlon,minlat,minz,maxlon,maxlat,maxz`` the heights are checked and dropped.
 
     Raises
     ------
     InvalidInput
-        ``field="bbox"``: not four numbers, out of range, or min > max.
+        ``field="bbox"``: not four or six numbers, out of range, or min > max.
     """
     if text is None or text == "":
         return None
@@ -82,10 +90,16 @@ def parse_bbox(text: str | None) -> tuple[float, float, float, float] | None:
         values = [float(p) for p in parts]
     except ValueError:
         values = []
-    if len(values) != 4 or not all(math.isfinite(v) for v in values):
+    if len(values) not in (4, 6) or not all(math.isfinite(v) for v in values):
         raise InvalidInput(
-            "bbox: expected four numbers minlon,minlat,maxlon,maxlat (degrees)", field="bbox"
+            "bbox: expected four numbers minlon,minlat,maxlon,maxlat (degrees), or six "
+            "minlon,minlat,minz,maxlon,maxlat,maxz",
+            field="bbox",
         )
+    if len(values) == 6:
+        if values[2] > values[5]:
+            raise InvalidInput("bbox: the minimum height must not exceed the maximum", field="bbox")
+        values = [values[0], values[1], values[3], values[4]]
     minx, miny, maxx, maxy = values
     if not (
         -180 <= minx <= 180 and -180 <= maxx <= 180 and -90 <= miny <= 90 and -90 <= maxy <= 90
@@ -133,7 +147,8 @@ def parse_items_query(
     ------
     InvalidInput
         Naming the parameter: unknown parameter, malformed or out-of-range bbox, a
-        ``bbox-crs`` other than CRS84, limit/offset out of range, bad filter, bad ``f``.
+        ``bbox-crs`` other than CRS84, bad ``datetime``, limit/offset out of range, bad
+        filter, bad ``f``.
     """
     check_known(args, ITEM_PARAMS)
     crs = _one(args, "bbox-crs")
@@ -148,17 +163,25 @@ def parse_items_query(
         offset=parse_int(_one(args, "offset"), "offset", 0, 10**9, 0),
         filters=parse_filters(args.get("cap"), args.get("type"), taxonomy, audience),
         format=fmt,
+        period=parse_datetime(_one(args, "datetime")),
     )
 
 
 def select(
-    index: ProviderIndex, filters: FilterSet, bbox: tuple[float, float, float, float] | None
+    index: ProviderIndex,
+    filters: FilterSet,
+    bbox: tuple[float, float, float, float] | None,
+    period: Period | None = None,
 ) -> np.ndarray:
-    """Positions (ascending, a stable order for paging) of active providers passing both."""
+    """Positions (ascending, a stable order for paging) of active providers passing all."""
     if bbox is None:
-        return np.flatnonzero(index.filter_mask(filters))
-    hits = index.in_bbox(bbox)
-    return hits[index.filter_mask(filters, positions=hits)]
+        hits = np.flatnonzero(index.filter_mask(filters))
+    else:
+        hits = index.in_bbox(bbox)
+        hits = hits[index.filter_mask(filters, positions=hits)]
+    if period is not None:
+        hits = hits[period.mask(confirmed_times(index)[hits])]
+    return hits
 
 
 def _jsonable(value: Any) -> Any:
@@ -178,6 +201,10 @@ def feature_properties(
     """The properties one audience may see, plus labels and the confirmation badge."""
     record = index.record(pos)
     props = {k: _jsonable(v) for k, v in reduce_record(record, audience, index.taxonomy).items()}
+    area = props.get("service_area")
+    if isinstance(area, dict) and isinstance(area.get("geometry"), dict):
+        # a drawn area as stored: RFC 7946 winding and 6 decimals like every output
+        props["service_area"] = {**area, "geometry": rfc7946_dict(area["geometry"])}
     ptype = index.taxonomy.provider_types.get(str(record.get("type")))
     props["type_label"] = ptype.label.get(lang) if ptype else record.get("type")
     badge = confirmation_badge(record, now, config, lang)
@@ -199,7 +226,10 @@ def feature_bytes(
         "id": str(index.uids[pos]),
         "geometry": {
             "type": "Point",
-            "coordinates": [round(float(index.lon[pos]), 6), round(float(index.lat[pos]), 6)],
+            "coordinates": [
+                round(float(index.lon[pos]), DECIMALS),
+                round(float(index.lat[pos]), DECIMALS),
+            ],
         },
         "properties": feature_properties(index, pos, audience, lang, config, now),
     }

@@ -102,6 +102,9 @@ class ProviderIndex:
     # longitudes (both mapped from its file) instead of an STRtree of 300,000 points
     lon_order: np.ndarray | None = None
     sorted_lon: np.ndarray | None = None
+    # last confirmation as datetime64[s] (NaT: never); a mapped index reads it from its file,
+    # an in-memory one builds it on first use (mapsvc.finder.temporal.confirmed_times)
+    confirmed: np.ndarray | None = None
     _memo: dict[str, Any] = field(default_factory=dict, repr=False)
     _local: threading.local = field(default_factory=threading.local, repr=False)
     _pos: dict[str, int] | None = field(default=None, repr=False)

@@ -45,6 +45,7 @@ from pyproj import CRS
 
 from mapsvc.core.taxonomy import Taxonomy
 from mapsvc.finder.index import INDEX_KINDS, ProviderIndex, _plain
+from mapsvc.finder.temporal import confirmed_times
 
 FORMAT = 1
 ARRAYS = ("lon", "lat", "xy", "type_code", "active", "caps", "rule", "radius_m", "minutes")
@@ -158,6 +159,7 @@ def write_index(index: ProviderIndex, folder: Path) -> Path:
         for name in ARRAYS:
             np.save(tmp / f"{name}.npy", getattr(index, name))
         np.save(tmp / "poly_pos.npy", index.poly_pos)
+        np.save(tmp / "confirmed_at.npy", confirmed_times(index))
         source_code = {s: i for i, s in enumerate(SOURCES)}
         np.save(
             tmp / "rule_source.npy", np.array([source_code[s] for s in index.rule_source], np.int8)
@@ -259,6 +261,7 @@ def read_index(folder: Path, taxonomy: Taxonomy) -> ProviderIndex:
         areas = gpd.GeoDataFrame(frame, geometry=list(geoms), crs=meta["areas"]["crs"])
     lon, lat, xy = arrays["lon"], arrays["lat"], arrays["xy"]
     source = np.array(SOURCES, dtype=object)[np.load(folder / "rule_source.npy")]
+    confirmed = folder / "confirmed_at.npy"  # absent in folders written before it
     return ProviderIndex(
         generation=int(meta["generation"]),
         taxonomy=taxonomy,
@@ -288,6 +291,7 @@ def read_index(folder: Path, taxonomy: Taxonomy) -> ProviderIndex:
         built_at=float(meta["built_at"]),
         lon_order=np.load(folder / "lon_order.npy", mmap_mode="r"),
         sorted_lon=np.load(folder / "sorted_lon.npy", mmap_mode="r"),
+        confirmed=np.load(confirmed, mmap_mode="r") if confirmed.exists() else None,
     )
 
 

@@ -1,27 +1,29 @@
-"""OGC API - Features documents (landing page, conformance, collections) and the OpenAPI
-description, generated from the layer definitions and the taxonomy for one audience.
+"""OGC API - Features documents (landing page, conformance, collections), generated from
+the layer definitions for one audience; the OpenAPI description is
+:mod:`mapsvc.finder.ogc_openapi`.
 
-The public never sees a professional layer, capability key or field name here: the
-collections and the OpenAPI description are built per audience. Plain values in, plain
-dicts out; the web layer adds nothing but the HTTP envelope.
+The public never sees a professional layer here: the collections are built per audience.
+Plain values in, plain dicts out; the web layer adds the HTTP envelope (and the HTML page).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from mapsvc.core.layers import Layer
-from mapsvc.core.taxonomy import Taxonomy
-from mapsvc.finder.features import CRS84, FORMATS
+from mapsvc.finder.features import CRS84
+from mapsvc.finder.temporal import TRS
 
 CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/html",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
 ]
 JSON = "application/json"
 GEOJSON = "application/geo+json"
+HTML = "text/html"
 OPENAPI = "application/vnd.oai.openapi+json;version=3.0"
 
 
@@ -36,6 +38,7 @@ def landing(base: str, lang: str) -> dict[str, Any]:
         ),
         "links": [
             {"href": f"{base}/api", "rel": "self", "type": JSON, "title": "this document"},
+            {"href": f"{base}/api?f=html", "rel": "alternate", "type": HTML, "title": "HTML"},
             {
                 "href": f"{base}/api/openapi.json",
                 "rel": "service-desc",
@@ -63,9 +66,14 @@ def conformance() -> dict[str, Any]:
 
 
 def collection(
-    layer: Layer, base: str, lang: str, extent: Sequence[float] | None
+    layer: Layer,
+    base: str,
+    lang: str,
+    extent: Sequence[float] | None,
+    interval: Sequence[str] | None = None,
 ) -> dict[str, Any]:
-    """One collection (map layer) with its links and spatial extent."""
+    """One collection (map layer) with its links, spatial extent and temporal extent
+    (``interval``: first and last confirmation, :func:`mapsvc.finder.temporal.temporal_extent`)."""
     href = f"{base}/api/collections/{layer.id}"
     doc: dict[str, Any] = {
         "id": layer.id,
@@ -75,323 +83,41 @@ def collection(
         "crs": [CRS84],
         "links": [
             {"href": href, "rel": "self", "type": JSON, "title": layer.title.get(lang)},
+            {"href": f"{href}?f=html", "rel": "alternate", "type": HTML, "title": "HTML"},
             {"href": f"{href}/items", "rel": "items", "type": GEOJSON, "title": "GeoJSON"},
             {"href": f"{href}/items?f=csv", "rel": "items", "type": "text/csv", "title": "CSV"},
+            {"href": f"{href}/items?f=html", "rel": "items", "type": HTML, "title": "HTML"},
         ],
         "style": dict(layer.style),
         "default_visible": layer.default_visible,
     }
+    extents: dict[str, Any] = {}
     if extent is not None:
-        doc["extent"] = {"spatial": {"bbox": [list(extent)], "crs": CRS84}}
+        extents["spatial"] = {"bbox": [list(extent)], "crs": CRS84}
+    if interval is not None:
+        # the temporal property is the last confirmation (confirmed_at), see temporal.py
+        extents["temporal"] = {"interval": [list(interval)], "trs": TRS}
+    if extents:
+        doc["extent"] = extents
     return doc
 
 
 def collections(
-    layers: Sequence[Layer], base: str, lang: str, extents: dict[str, Sequence[float] | None]
+    layers: Sequence[Layer],
+    base: str,
+    lang: str,
+    extents: dict[str, Sequence[float] | None],
+    intervals: Mapping[str, Sequence[str] | None] | None = None,
 ) -> dict[str, Any]:
+    intervals = intervals or {}
+    href = f"{base}/api/collections"
     return {
         "links": [
-            {"href": f"{base}/api/collections", "rel": "self", "type": JSON, "title": "collections"}
+            {"href": href, "rel": "self", "type": JSON, "title": "collections"},
+            {"href": f"{href}?f=html", "rel": "alternate", "type": HTML, "title": "HTML"},
         ],
-        "collections": [collection(layer, base, lang, extents.get(layer.id)) for layer in layers],
-    }
-
-
-def _error_response(description: str) -> dict[str, Any]:
-    return {
-        "description": description,
-        "content": {JSON: {"schema": {"$ref": "#/components/schemas/Error"}}},
-    }
-
-
-def openapi(
-    layers: Sequence[Layer],
-    taxonomy: Taxonomy,
-    audience: str,
-    base: str,
-    *,
-    default_limit: int,
-    max_limit: int,
-    version: str = "0.1.0",
-) -> dict[str, Any]:
-    """OpenAPI 3.0 description of every ``/api`` route, for one audience.
-
-    Collection ids, capability keys and provider types are enumerated from the layer
-    files and the taxonomy; the public description lists public ones only.
-    """
-    default_limit = min(default_limit, max_limit)
-    caps = [
-        k
-        for k, c in taxonomy.capabilities.items()
-        if c.kind != "text" and (audience != "public" or c.audience == "public")
-    ]
-    levels = [lv.key for lv in taxonomy.levels if lv.rank > 0]
-    ids = [layer.id for layer in layers]
-    if audience == "public":
-        cap_help = (
-            "Required capabilities, comma-separated and/or repeated, all must hold: "
-            "capability keys only (no :LEVEL or :OPTION qualifier; one is refused with 400). "
-            f"Keys: {', '.join(caps)}."
-        )
-        cap_item: dict[str, Any] = {"type": "string", "enum": caps}
-    else:
-        cap_help = (
-            "Required capabilities, comma-separated and/or repeated, all must hold: "
-            f"KEY, KEY:LEVEL (LEVEL = {', '.join(levels)}: that level or better), KEY:OPTION "
-            f"for choices, KEY or KEY:yes for flags. Keys: {', '.join(caps)}."
-        )
-        cap_item = {"type": "string"}
-    params = {
-        "collectionId": {
-            "name": "collectionId",
-            "in": "path",
-            "required": True,
-            "description": "Layer id",
-            "schema": {"type": "string", "enum": ids},
-        },
-        "featureId": {
-            "name": "featureId",
-            "in": "path",
-            "required": True,
-            "description": "Provider id (stable UUID)",
-            "schema": {"type": "string"},
-        },
-        "bbox": {
-            "name": "bbox",
-            "in": "query",
-            "required": False,
-            "description": "minlon,minlat,maxlon,maxlat in CRS84 degrees",
-            "style": "form",
-            "explode": False,
-            "schema": {"type": "array", "minItems": 4, "maxItems": 4, "items": {"type": "number"}},
-        },
-        "bbox-crs": {
-            "name": "bbox-crs",
-            "in": "query",
-            "required": False,
-            "schema": {"type": "string", "enum": [CRS84]},
-        },
-        "limit": {
-            "name": "limit",
-            "in": "query",
-            "required": False,
-            "schema": {
-                "type": "integer",
-                "minimum": 1,
-                "maximum": max_limit,
-                "default": default_limit,
-            },
-        },
-        "offset": {
-            "name": "offset",
-            "in": "query",
-            "required": False,
-            "schema": {"type": "integer", "minimum": 0, "default": 0},
-        },
-        "cap": {
-            "name": "cap",
-            "in": "query",
-            "required": False,
-            "description": cap_help,
-            "style": "form",
-            "explode": True,
-            "schema": {"type": "array", "items": cap_item},
-        },
-        "type": {
-            "name": "type",
-            "in": "query",
-            "required": False,
-            "description": "Provider types (any of them)",
-            "style": "form",
-            "explode": False,
-            "schema": {
-                "type": "array",
-                "items": {"type": "string", "enum": list(taxonomy.provider_types)},
-            },
-        },
-        "f": {
-            "name": "f",
-            "in": "query",
-            "required": False,
-            "schema": {"type": "string", "enum": list(FORMATS), "default": "geojson"},
-        },
-        "f-json": {
-            "name": "f",
-            "in": "query",
-            "required": False,
-            "schema": {"type": "string", "enum": ["json"], "default": "json"},
-        },
-        "zoom": {
-            "name": "zoom",
-            "in": "query",
-            "required": True,
-            "description": "Map zoom level; cells are about 64 screen pixels",
-            "schema": {"type": "integer", "minimum": 0, "maximum": 22},
-        },
-        "lang": {
-            "name": "lang",
-            "in": "query",
-            "required": False,
-            "description": "Language of titles and labels",
-            "schema": {"type": "string", "enum": ["ja", "en"], "default": "ja"},
-        },
-    }
-
-    def ref(name: str) -> dict[str, str]:
-        return {"$ref": f"#/components/parameters/{name}"}
-
-    def ok(description: str, media: str, schema: str) -> dict[str, Any]:
-        return {
-            "description": description,
-            "content": {media: {"schema": {"$ref": f"#/components/schemas/{schema}"}}},
-        }
-
-    errors = {
-        "400": _error_response("Invalid parameter; `field` names it"),
-        "404": _error_response("No such collection or item"),
-    }
-    json_only = [ref("f-json"), ref("lang")]
-    items_ok = ok("Features (GeoJSON)", GEOJSON, "FeatureCollection")
-    items_ok["content"]["text/csv"] = {"schema": {"type": "string"}}
-    paths = {
-        "/api": {
-            "get": {
-                "summary": "Landing page",
-                "operationId": "landing",
-                "parameters": json_only,
-                "responses": {"200": ok("Links", JSON, "Object"), "400": errors["400"]},
-            }
-        },
-        "/api/conformance": {
-            "get": {
-                "summary": "Conformance classes",
-                "operationId": "conformance",
-                "parameters": json_only,
-                "responses": {"200": ok("Conformance", JSON, "Object"), "400": errors["400"]},
-            }
-        },
-        "/api/openapi.json": {
-            "get": {
-                "summary": "This description",
-                "operationId": "openapi",
-                "parameters": json_only,
-                "responses": {
-                    "200": {
-                        "description": "OpenAPI 3.0",
-                        "content": {OPENAPI: {"schema": {"type": "object"}}},
-                    },
-                    "400": errors["400"],
-                },
-            }
-        },
-        "/api/collections": {
-            "get": {
-                "summary": "Map layers",
-                "operationId": "collections",
-                "parameters": json_only,
-                "responses": {"200": ok("Collections", JSON, "Object"), "400": errors["400"]},
-            }
-        },
-        "/api/collections/{collectionId}": {
-            "get": {
-                "summary": "One map layer",
-                "operationId": "collection",
-                "parameters": [ref("collectionId"), *json_only],
-                "responses": {"200": ok("Collection", JSON, "Object"), **errors},
-            }
-        },
-        "/api/collections/{collectionId}/items": {
-            "get": {
-                "summary": "Providers of a layer",
-                "description": "Active providers in the layer, filtered by bbox and capabilities; paged with limit/offset and `next` links. Anonymous callers get public fields only.",
-                "operationId": "items",
-                "parameters": [
-                    ref("collectionId"),
-                    ref("bbox"),
-                    ref("bbox-crs"),
-                    ref("limit"),
-                    ref("offset"),
-                    ref("cap"),
-                    ref("type"),
-                    ref("f"),
-                    ref("lang"),
-                ],
-                "responses": {"200": items_ok, **errors},
-            }
-        },
-        "/api/collections/{collectionId}/items/{featureId}": {
-            "get": {
-                "summary": "One provider",
-                "operationId": "item",
-                "parameters": [ref("collectionId"), ref("featureId"), ref("lang")],
-                "responses": {"200": ok("Feature", GEOJSON, "Feature"), **errors},
-            }
-        },
-        "/api/collections/{collectionId}/clusters": {
-            "get": {
-                "summary": "Provider counts per map cell (for low zoom levels)",
-                "operationId": "clusters",
-                "parameters": [
-                    ref("collectionId"),
-                    ref("bbox"),
-                    ref("zoom"),
-                    ref("cap"),
-                    ref("type"),
-                    ref("lang"),
-                ],
-                "responses": {
-                    "200": ok("Cells with counts (GeoJSON points)", GEOJSON, "FeatureCollection"),
-                    **errors,
-                },
-            }
-        },
-    }
-    schemas = {
-        "Object": {"type": "object"},
-        "Error": {
-            "type": "object",
-            "required": ["error", "message"],
-            "properties": {
-                "error": {"type": "string"},
-                "message": {"type": "string"},
-                "field": {"type": "string", "description": "The parameter at fault"},
-            },
-        },
-        "Feature": {
-            "type": "object",
-            "required": ["type", "geometry", "properties"],
-            "properties": {
-                "type": {"type": "string", "enum": ["Feature"]},
-                "id": {"type": "string"},
-                "geometry": {"type": "object"},
-                "properties": {"type": "object"},
-            },
-        },
-        "FeatureCollection": {
-            "type": "object",
-            "required": ["type", "features"],
-            "properties": {
-                "type": {"type": "string", "enum": ["FeatureCollection"]},
-                "features": {"type": "array", "items": {"$ref": "#/components/schemas/Feature"}},
-                "numberMatched": {"type": "integer"},
-                "numberReturned": {"type": "integer"},
-                "links": {"type": "array", "items": {"type": "object"}},
-            },
-        },
-    }
-    return {
-        "openapi": "3.0.3",
-        "info": {
-            "title": "在宅医療・介護資源マップ API (mapsvc)",
-            "version": version,
-            "description": "OGC API - Features style map layers of home medical and care providers. "
-            + (
-                "Public view: public fields and capabilities only."
-                if audience == "public"
-                else "Professional view."
-            ),
-        },
-        "servers": [{"url": base or "/"}],
-        "paths": paths,
-        "components": {"parameters": params, "schemas": schemas},
+        "collections": [
+            collection(layer, base, lang, extents.get(layer.id), intervals.get(layer.id))
+            for layer in layers
+        ],
     }

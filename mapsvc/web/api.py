@@ -1,7 +1,9 @@
 """The layer API (``/api``), OGC API - Features style, so QGIS can add a layer by URL.
 
 Thin views: parse, call :mod:`mapsvc.finder.features` / :mod:`mapsvc.finder.ogc`, wrap. The caller's
-role decides the fields (anonymous = public). Errors are JSON (``mapsvc.web.errors``).
+role decides the fields (anonymous = public). Errors are JSON (``mapsvc.web.errors``). The
+landing page, conformance, collections, a collection and its items are also HTML pages
+for people (``f=html`` or a browser's Accept; :mod:`mapsvc.web.api_pages`).
 """
 
 from __future__ import annotations
@@ -18,12 +20,15 @@ from mapsvc import __version__
 from mapsvc.core.errors import InvalidInput, NotFound
 from mapsvc.core.filters import layer_filters, parse_filters
 from mapsvc.core.models import utcnow
-from mapsvc.finder import features, finder_api, ogc
+from mapsvc.finder import features, finder_api, ogc, ogc_openapi, temporal
+from mapsvc.web import api_pages
+from mapsvc.web.api_pages import wants_html
 from mapsvc.web.i18n import get_lang
 from mapsvc.web.mapdata import audience, base_url, layer_or_404, provider_index, visible_layers
 
 bp = Blueprint("api", __name__)
 _JSON_PARAMS = ("f", "lang")
+HTML_LIMIT = 100
 
 
 def _json(doc: Any, mimetype: str = ogc.JSON, status: int = 200) -> Response:
@@ -31,9 +36,14 @@ def _json(doc: Any, mimetype: str = ogc.JSON, status: int = 200) -> Response:
     return _cached(Response(body, status=status, mimetype=mimetype))
 
 
+def _html(text: str) -> Response:
+    return _cached(Response(text, mimetype=ogc.HTML))
+
+
 def _cached(response: Response) -> Response:
-    # content depends on the login: shared caches may keep only anonymous answers
-    response.headers["Vary"] = "Cookie"
+    # content depends on the login (and the format on Accept): shared caches may keep
+    # only anonymous answers, per Accept
+    response.headers["Vary"] = "Cookie, Accept"
     if audience() == "public":
         response.headers["Cache-Control"] = "public, max-age=30"
     else:
@@ -41,24 +51,32 @@ def _cached(response: Response) -> Response:
     return response
 
 
-def _json_only_args() -> None:
+def _json_only_args(html: bool = False) -> None:
     args = request.args.to_dict(flat=False)
     features.check_known(args, _JSON_PARAMS)
-    if request.args.get("f") not in (None, "", "json"):
-        raise InvalidInput("f: this endpoint answers json only", field="f")
+    allowed = ("json", "html") if html else ("json",)
+    if len(args.get("f") or []) > 1:
+        raise InvalidInput("f: give it once", field="f")
+    if request.args.get("f") not in (None, "", *allowed):
+        raise InvalidInput(f"f: this endpoint answers {' or '.join(allowed)}", field="f")
 
 
 @bp.get("")
 @bp.get("/")
 def landing() -> Response:
     """Landing page: links to the description, conformance and collections."""
-    _json_only_args()
-    return _json(ogc.landing(base_url(), get_lang()))
+    _json_only_args(html=True)
+    doc = ogc.landing(base_url(), get_lang())
+    if wants_html():
+        return _html(api_pages.landing_page(doc, ogc.conformance()))
+    return _json(doc)
 
 
 @bp.get("/conformance")
 def conformance() -> Response:
-    _json_only_args()
+    _json_only_args(html=True)
+    if wants_html():
+        return _html(api_pages.conformance_page(ogc.conformance()))
     return _json(ogc.conformance())
 
 
@@ -67,7 +85,7 @@ def openapi() -> Response:
     """OpenAPI 3.0 description of every /api route, for the caller's audience."""
     _json_only_args()
     cfg = current_app.config
-    doc = ogc.openapi(
+    doc = ogc_openapi.openapi(
         visible_layers(),
         provider_index().taxonomy,
         audience(),
@@ -85,21 +103,45 @@ def openapi() -> Response:
 @bp.get("/collections")
 def collections() -> Response:
     """Map layers the caller may see."""
-    _json_only_args()
+    _json_only_args(html=True)
     layers = visible_layers()
     index = provider_index()
     extents: dict[str, Sequence[float] | None] = {
         layer.id: index.extent(layer_filters(layer)) for layer in layers
     }
-    return _json(ogc.collections(layers, base_url(), get_lang(), extents))
+    intervals = {layer.id: _interval(layer) for layer in layers}
+    doc = ogc.collections(layers, base_url(), get_lang(), extents, intervals)
+    if wants_html():
+        return _html(api_pages.collections_page(doc))
+    return _json(doc)
+
+
+def _interval(layer: Any) -> list[str] | None:
+    """First and last confirmation of the layer's active providers (temporal extent), kept
+    per index and layer like the spatial extent."""
+    index = provider_index()
+    filters = layer_filters(layer)
+
+    def build() -> tuple[str, ...] | None:
+        found = temporal.temporal_extent(index, features.select(index, filters, None))
+        return None if found is None else tuple(found)
+
+    value = index.memo(f"interval:{filters!r}", build)
+    return None if value is None else list(value)
+
+
+def _collection_doc(layer: Any) -> dict[str, Any]:
+    extent = provider_index().extent(layer_filters(layer))
+    return ogc.collection(layer, base_url(), get_lang(), extent, _interval(layer))
 
 
 @bp.get("/collections/<layer_id>")
 def collection(layer_id: str) -> Response:
-    _json_only_args()
-    layer = layer_or_404(layer_id)
-    extent = provider_index().extent(layer_filters(layer))
-    return _json(ogc.collection(layer, base_url(), get_lang(), extent))
+    _json_only_args(html=True)
+    doc = _collection_doc(layer_or_404(layer_id))
+    if wants_html():
+        return _html(api_pages.collection_page(doc))
+    return _json(doc)
 
 
 def _page_links(
@@ -107,7 +149,7 @@ def _page_links(
 ) -> list[dict[str, Any]]:
     href = f"{base_url()}/api/collections/{layer_id}/items"
     kept = [(k, v) for k, vs in request.args.lists() if k != "offset" for v in vs]
-    mime = "text/csv" if fmt == "csv" else ogc.GEOJSON
+    mime = {"csv": "text/csv", "html": ogc.HTML}.get(fmt, ogc.GEOJSON)
 
     def url(new_offset: int | None) -> str:
         params = list(kept) + ([("offset", str(new_offset))] if new_offset else [])
@@ -115,6 +157,12 @@ def _page_links(
 
     links = [
         {"href": url(offset), "rel": "self", "type": mime, "title": "this page"},
+        {
+            "href": api_pages.alternate("html"),
+            "rel": "alternate",
+            "type": ogc.HTML,
+            "title": "HTML",
+        },
         {
             "href": f"{base_url()}/api/collections/{layer_id}",
             "rel": "collection",
@@ -140,19 +188,25 @@ def _page_links(
 
 @bp.get("/collections/<layer_id>/items")
 def items(layer_id: str) -> Response:
-    """Providers of a layer in a bbox, filtered, paged (GeoJSON or CSV)."""
+    """Providers of a layer in a bbox and period, filtered, paged (GeoJSON, CSV or HTML)."""
     layer = layer_or_404(layer_id)
     index = provider_index()
     cfg = current_app.config
+    args = request.args.to_dict(flat=False)
+    html = wants_html()
+    if html and not args.get("f"):
+        args["f"] = ["html"]
+    default_limit = int(cfg["ITEMS_DEFAULT_LIMIT"])
     query = features.parse_items_query(
-        request.args.to_dict(flat=False),
+        args,
         index.taxonomy,
         audience(),
-        default_limit=int(cfg["ITEMS_DEFAULT_LIMIT"]),
+        # a page for people lists fewer rows than a download by default
+        default_limit=min(default_limit, HTML_LIMIT) if html else default_limit,
         max_limit=int(cfg["ITEMS_MAX_LIMIT"]),
     )
     filters = layer_filters(layer).narrowed(query.filters)
-    positions = features.select(index, filters, query.bbox)
+    positions = features.select(index, filters, query.bbox, query.period)
     page = positions[query.offset : query.offset + query.limit]
     now = utcnow()
     lang = get_lang()
@@ -164,15 +218,22 @@ def items(layer_id: str) -> Response:
     links = _page_links(layer.id, len(positions), query.offset, query.limit, query.format)
     parts = features.features(index, page, audience(), lang, cfg, now)
     body = features.feature_collection(parts, len(positions), links, now)
+    if query.format == "html":
+        doc = json.loads(body)
+        page_html = api_pages.items_page(doc, _collection_doc(layer), parts, query.offset, lang)
+        return _html(page_html)
     return _cached(Response(body, mimetype=ogc.GEOJSON))
 
 
 @bp.get("/collections/<layer_id>/items/<uid>")
 def item(layer_id: str, uid: str) -> Response:
-    """One provider of a layer."""
-    features.check_known(request.args.to_dict(flat=False), ("f", "lang"))
-    if request.args.get("f") not in (None, "", "json", "geojson"):
-        raise InvalidInput("f: this endpoint answers geojson only", field="f")
+    """One provider of a layer (GeoJSON, or its HTML page)."""
+    args = request.args.to_dict(flat=False)
+    features.check_known(args, ("f", "lang"))
+    if len(args.get("f") or []) > 1:
+        raise InvalidInput("f: give it once", field="f")
+    if request.args.get("f") not in (None, "", "json", "geojson", "html"):
+        raise InvalidInput("f: this endpoint answers geojson or html", field="f")
     layer = layer_or_404(layer_id)
     index = provider_index()
     pos = index.position(uid)
@@ -197,7 +258,15 @@ def item(layer_id: str, uid: str) -> Response:
             "type": ogc.JSON,
             "title": "the layer",
         },
+        {
+            "href": api_pages.alternate("html"),
+            "rel": "alternate",
+            "type": ogc.HTML,
+            "title": "HTML",
+        },
     ]
+    if wants_html():
+        return _html(api_pages.item_page(feature, _collection_doc(layer), get_lang()))
     return _json(feature, ogc.GEOJSON)
 
 
