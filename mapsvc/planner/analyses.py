@@ -133,6 +133,7 @@ def run_sites(
     dataset: str | None = None,
     types: Sequence[str] = (),
     time_limit_s: float = 60.0,
+    max_candidates: int | None = None,
 ) -> dict[str, Any]:
     """Best ``k`` new sites for the 75+ not yet covered (:mod:`mapsvc.planner.sites`).
 
@@ -174,6 +175,12 @@ def run_sites(
         cand_xy = ctx.xy(lonlat[:, 0], lonlat[:, 1])
     if len(cand_xy) == 0:
         raise InvalidInput("no candidate points", field="candidates")
+    if max_candidates is not None and len(cand_xy) > max_candidates:
+        raise InvalidInput(
+            f"a {grid_m:g} m grid gives {len(cand_xy):,} candidate points; at most "
+            f"{max_candidates:,} here (use a larger spacing, or the mapsvc sites command)",
+            field="grid_m",
+        )
     result = best_sites(radius_cover(xy, cand_xy, km * 1000.0), weights, k, time_limit_s)
     lons, lats = to_degrees(ctx.crs).transform(cand_xy[:, 0], cand_xy[:, 1])
 
@@ -197,6 +204,7 @@ def run_sites(
         "gap": result.gap,
         "bound": round(result.bound, 1) if np.isfinite(result.bound) else None,
         "status": result.status,
+        "proven_gap": result.proven_gap,
         "seconds": round(result.seconds, 2),
     }
 
