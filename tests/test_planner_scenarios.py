@@ -128,7 +128,7 @@ def test_scenarios_save_list_open_compare(client, planner_app) -> None:
     ("change", "field"),
     [({"name": ""}, "name"), ({"sites": []}, "sites"),
      ({"sites": [{"lon": 200, "lat": 34.3}]}, "sites[0].lon"),
-     ({"sites": [{"lon": 134.05, "lat": 34.3, "minutes": "x"}]}, "minutes"),
+     ({"sites": [{"lon": 134.05, "lat": 34.3, "minutes": "x"}]}, "sites[0].minutes"),
      ({"analysis": {"capability": []}}, "capability")],
 )  # fmt: skip
 def test_scenario_bad_input_names_the_field(client, change, field) -> None:

@@ -134,11 +134,14 @@ def run_sites(
     types: Sequence[str] = (),
     time_limit_s: float = 60.0,
     max_candidates: int | None = None,
+    minutes: float | None = None,
+    radius_km: float | None = None,
 ) -> dict[str, Any]:
     """Best ``k`` new sites for the 75+ not yet covered (:mod:`mapsvc.planner.sites`).
 
-    Existing providers keep their own areas; each new site covers ``km`` around it
-    (default: the site type's default radius, 16 km for clinics).
+    Existing providers keep their own areas (or the analysis's ``minutes`` / ``radius_km``
+    when given, as on the planner page); each new site covers ``km`` around it (default:
+    the site type's default radius, 16 km for clinics).
     """
     from mapsvc.core.projection import to_degrees
     from mapsvc.planner.sites import best_sites, grid_candidates, radius_cover, read_candidates
@@ -163,8 +166,12 @@ def run_sites(
         )
         km = float(defaults.get(ptype, {}).get("radius_km", 16.0))
     check_limits(None, km)
-    dataset, pop, providers, ctx = _inputs(services, dataset)
-    now = compute_coverage(providers, pop, ctx, filters, services.taxonomy, group_column="group")
+    check_limits(minutes, radius_km)
+    dataset, pop, providers, ctx = _inputs(services, dataset, need_network=minutes is not None)
+    now = compute_coverage(
+        providers, pop, ctx, filters, services.taxonomy,
+        minutes=minutes, radius_km=radius_km, group_column="group",
+    )  # fmt: skip
     xy = ctx.xy(pop.geometry.x.to_numpy(), pop.geometry.y.to_numpy())
     old = pop["75+"].to_numpy(dtype=float)
     weights = np.where(now.covered, 0.0, old)

@@ -64,7 +64,8 @@ def _positive(body: dict[str, Any], name: str, default: float | None) -> float |
 @bp.route("/api/sites", methods=["POST"])
 @api
 def sites_api() -> Any:
-    """Best k new sites (JSON body: capability, type, k, km, grid_m, population)."""
+    """Best k new sites (JSON body: capability, type, minutes | radius_km for the existing
+    providers as in the analysis, k, km of each new site, grid_m, population)."""
     from mapsvc.planner.analyses import json_safe, run_sites
 
     body = _body()
@@ -85,6 +86,8 @@ def sites_api() -> Any:
         types=args["types"],
         time_limit_s=WEB_TIME_LIMIT_S,
         max_candidates=WEB_MAX_CANDIDATES,
+        minutes=args["minutes"],
+        radius_km=args["radius_km"],
     )
     return jsonify(json_safe(out))
 
@@ -106,8 +109,8 @@ def _clean_sites(raw: Any) -> list[dict[str, Any]]:
         clean: dict[str, Any] = {}
         for name, (low, high) in (("lon", JAPAN_LON), ("lat", JAPAN_LAT)):
             try:
-                value = float(site.get(name))
-            except (TypeError, ValueError):
+                value = float(site[name])
+            except (KeyError, TypeError, ValueError):
                 value = math.nan
             if not math.isfinite(value) or not low <= value <= high:
                 raise InvalidInput(
@@ -115,9 +118,12 @@ def _clean_sites(raw: Any) -> list[dict[str, Any]]:
                 )
             clean[name] = round(value, 6)
         for name in ("minutes", "km"):
-            value = _positive(site, name, None) if site.get(name) not in (None, "") else None
-            if value is not None:
-                clean[name] = value
+            try:
+                own = _positive(site, name, None)
+            except InvalidInput as exc:
+                raise InvalidInput(str(exc), field=f"sites[{i}].{name}") from None
+            if own is not None:
+                clean[name] = own
         if site.get("type"):
             if str(site["type"]) not in services().taxonomy.provider_types:
                 raise InvalidInput(
@@ -202,7 +208,7 @@ def scenarios_save() -> Any:
 def _load(session: Any, raw: Any, field: str) -> WhatIfScenario:
     if raw is None or not str(raw).isdigit():
         raise InvalidInput(f"{field} must be a scenario id", field=field)
-    row = session.get(WhatIfScenario, int(str(raw)))
+    row: WhatIfScenario | None = session.get(WhatIfScenario, int(str(raw)))
     if row is None:
         raise NotFound(f"no scenario {raw}")
     return row
