@@ -136,6 +136,33 @@ def greedy_sites(a: csr_matrix, w: np.ndarray, k: int) -> list[int]:
     return chosen
 
 
+def swap_improve(a: csr_matrix, w: np.ndarray, chosen: list[int], seconds: float) -> list[int]:
+    """Local search from ``chosen``: swap one site for the best other candidate while that
+    covers more (each try one sparse product), until no swap helps or time is up."""
+    ac = csc_matrix(a)
+    at = csr_matrix(a.T)
+    chosen = list(chosen)
+    count = np.asarray(ac[:, chosen].sum(axis=1)).ravel() if chosen else np.zeros(a.shape[0])
+    current = float(w[count > 0].sum())
+    deadline = time.perf_counter() + seconds
+    improved = True
+    while improved and time.perf_counter() < deadline:
+        improved = False
+        for pos, site in enumerate(chosen):
+            rows = ac.indices[ac.indptr[site] : ac.indptr[site + 1]]
+            without = count.copy()
+            without[rows] -= 1
+            gains = at @ np.where(without > 0, 0.0, w)
+            gains[chosen] = -1.0
+            best = int(np.argmax(gains))
+            value = float(w[without > 0].sum()) + float(gains[best])
+            if value > current + 1e-9:
+                new_rows = ac.indices[ac.indptr[best] : ac.indptr[best + 1]]
+                without[new_rows] += 1
+                count, current, chosen[pos], improved = without, value, best, True
+    return chosen
+
+
 def covered_weight(a: csr_matrix, w: np.ndarray, chosen: list[int]) -> float:
     if not chosen:
         return 0.0
@@ -206,10 +233,10 @@ def best_sites(a: csr_matrix, w: np.ndarray, k: int, time_limit_s: float = 60.0)
     """Exact MCLP and greedy for ``k`` sites.
 
     Steps: drop weightless units and merge units covered by the same candidates; greedy
-    (the lower bound); drop dominated candidates; a Lagrangian upper bound, which proves
-    greedy optimal when they meet and otherwise fixes out every candidate whose best
-    possible choice stays below greedy; HiGHS on what is left (when it is small enough to
-    presolve within the time limit). When HiGHS does not finish, ``status`` is
+    and a swap local search from it (the lower bound); drop dominated candidates; a
+    Lagrangian upper bound, which proves that answer optimal when they meet and otherwise
+    fixes out every candidate whose best possible choice stays below it; HiGHS on what is
+    left (when it is small enough to presolve within the time limit). When HiGHS does not finish, ``status`` is
     ``time_limit``, ``chosen`` the best known answer and ``bound`` the proven upper bound.
 
     Parameters
@@ -240,29 +267,29 @@ def best_sites(a: csr_matrix, w: np.ndarray, k: int, time_limit_s: float = 60.0)
 
     if m == 0 or k >= n_cand or len(greedy) < k:  # greedy covers everything coverable
         return result(greedy, greedy_gain, greedy_gain, "optimal")
+    best = swap_improve(merged, weights, greedy, min(2.0, time_limit_s / 5))
+    best_gain = covered_weight(merged, weights, best)
     alive = np.flatnonzero(_drop_dominated(merged, weights))
     sub = csr_matrix(merged[:, alive])
-    lam = _lagrangian(sub, weights, k, greedy_gain, min(3.0, time_limit_s / 3))
+    lam = _lagrangian(sub, weights, k, best_gain, min(4.0, time_limit_s * 0.4))
     bound, with_j = _bounds(sub, weights, k, lam)
-    if bound - greedy_gain <= 1e-6 * max(bound, 1.0):
-        return result(greedy, greedy_gain, greedy_gain, "optimal")
-    alive = alive[with_j >= greedy_gain - 1e-6]
-    sub = csr_matrix(merged[:, alive])
-    rows = np.diff(sub.indptr) > 0
-    sub, sub_w = sub[rows], weights[rows]
+    if bound - best_gain <= 1e-6 * max(bound, 1.0):
+        return result(best, best_gain, best_gain, "optimal")
+    alive = alive[with_j >= best_gain - 1e-6]
+    sub, sub_w = _merge_units(csr_matrix(merged[:, alive]), weights)  # fewer columns: re-merge
     remaining = time_limit_s - (time.perf_counter() - started)
     if len(alive) <= k:
         chosen = [int(j) for j in alive]
         gain = covered_weight(merged, weights, chosen)
-        if gain >= greedy_gain:
+        if gain >= best_gain:
             return result(chosen, gain, gain, "optimal")
     if sub.nnz > MILP_MAX_NONZEROS or remaining <= 0.5:
-        return result(greedy, greedy_gain, bound, "time_limit")
+        return result(best, best_gain, bound, "time_limit")
     chosen, dual, proven = _milp(sub, sub_w, k, remaining)
     chosen = [int(alive[j]) for j in chosen]
     gain = covered_weight(merged, weights, chosen)
-    if gain < greedy_gain:  # a time-limited incumbent can be worse than greedy
-        chosen, gain = greedy, greedy_gain
+    if gain < best_gain:  # a time-limited incumbent can be worse than what we had
+        chosen, gain = best, best_gain
     if proven:
         return result(chosen, gain, gain, "optimal")
     return result(chosen, gain, min(bound, dual), "time_limit")
