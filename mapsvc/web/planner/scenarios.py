@@ -36,11 +36,13 @@ def _body() -> dict[str, Any]:
 
 
 def _int(body: dict[str, Any], name: str, low: int, high: int, default: int) -> int:
-    raw = body.get(name, default)
-    if isinstance(raw, bool) or raw in (None, ""):
-        raw = default if raw in (None, "") else raw
+    raw = body.get(name)
+    if raw in (None, ""):
+        return default
     try:
-        value = int(str(raw))
+        if isinstance(raw, bool) or (isinstance(raw, float) and not raw.is_integer()):
+            raise ValueError(raw)
+        value = int(raw) if isinstance(raw, float) else int(str(raw))
     except ValueError:
         raise InvalidInput(f"{name} must be a whole number {low}..{high}", field=name) from None
     if not low <= value <= high:
