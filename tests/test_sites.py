@@ -12,7 +12,13 @@ from planner_support import add_population, add_providers, load_grid_network, un
 from scipy.sparse import csr_matrix
 
 from mapsvc.core.errors import InvalidInput
-from mapsvc.planner.sites import best_sites, greedy_sites, grid_candidates, radius_cover
+from mapsvc.planner.sites import (
+    best_sites,
+    greedy_sites,
+    grid_candidates,
+    radius_cover,
+    swap_improve,
+)
 
 
 def _brute(a: np.ndarray, w: np.ndarray, k: int) -> float:
@@ -52,6 +58,45 @@ def test_milp_matches_brute_force_on_random_problems() -> None:
             assert result.optimal_gain == _brute(a, w, k)
             assert result.greedy_gain <= result.optimal_gain
             assert greedy_sites(csr_matrix(a.astype(float)), w, k) == result.greedy
+
+
+def test_reductions_keep_the_optimum_on_clustered_problems() -> None:
+    # spatial problems with duplicate and nested columns (merging, dominance and the
+    # Lagrangian fixing all act), each answer checked against brute force
+    rng = np.random.default_rng(11)
+    for trial in range(5):
+        units = rng.uniform(0, 3000, size=(120, 2))
+        cands = np.vstack([rng.uniform(0, 3000, size=(10, 2)), units[:4]])
+        a = radius_cover(units, cands, 700 + 100 * trial).toarray().astype(bool)
+        w = rng.integers(0, 9, 120).astype(float)
+        for k in (1, 2, 3, 4):
+            result = best_sites(csr_matrix(a), w, k)
+            best = _brute(a, w, k)
+            assert result.status == "optimal" and result.proven_gap == 0
+            assert result.optimal_gain == best >= result.greedy_gain
+            assert w[a[:, result.chosen].any(axis=1)].sum() == best and len(result.chosen) <= k
+
+
+def test_unproven_answer_reports_its_bound(monkeypatch) -> None:
+    # when the MILP is not tried (too big for the time limit), the best known answer
+    # comes with its proven upper bound; this instance's Lagrangian bound is 54.5 > 54
+    import mapsvc.planner.sites as sites
+
+    monkeypatch.setattr(sites, "MILP_MAX_NONZEROS", 0)
+    rng = np.random.default_rng(1)
+    a = rng.random((12, 6)) < 0.35
+    w = rng.integers(1, 9, 12).astype(float)
+    result = best_sites(csr_matrix(a), w, 2)
+    assert result.status == "time_limit" and result.optimal_gain == _brute(a, w, 2)
+    assert result.bound >= _brute(a, w, 2) and 0 < result.proven_gap < 0.05
+    monkeypatch.undo()
+    assert best_sites(csr_matrix(a), w, 2).status == "optimal"
+
+
+def test_swap_search_beats_greedy_on_the_trap() -> None:
+    a = np.array([[1, 1, 0], [1, 1, 0], [1, 0, 1], [1, 0, 1], [0, 1, 0], [0, 0, 1]], dtype=float)
+    w = np.array([3, 3, 3, 3, 2, 2], dtype=float)
+    assert sorted(swap_improve(csr_matrix(a), w, [0, 1], 1.0)) == [1, 2]
 
 
 def test_radius_cover_and_grid() -> None:

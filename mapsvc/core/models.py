@@ -355,3 +355,19 @@ class StoreState(Base):
 
     key: Mapped[str] = mapped_column(String(40), primary_key=True)
     value: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+
+
+class WhatIfScenario(Base):
+    """A planner's named what-if scenario: the analysis and the hypothetical sites (lon,
+    lat, type, own minutes/km) as the page placed them. Providers' places only, never a
+    patient's."""
+
+    __tablename__ = "what_if_scenarios"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), nullable=False)
+    owner: Mapped[str] = mapped_column(String(200), nullable=False)
+    analysis: Mapped[dict[str, Any]] = mapped_column(JSONType, nullable=False, default=dict)
+    sites: Mapped[list[Any]] = mapped_column(JSONType, nullable=False, default=list)
+    created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, default=utcnow)

@@ -133,11 +133,15 @@ def run_sites(
     dataset: str | None = None,
     types: Sequence[str] = (),
     time_limit_s: float = 60.0,
+    max_candidates: int | None = None,
+    minutes: float | None = None,
+    radius_km: float | None = None,
 ) -> dict[str, Any]:
     """Best ``k`` new sites for the 75+ not yet covered (:mod:`mapsvc.planner.sites`).
 
-    Existing providers keep their own areas; each new site covers ``km`` around it
-    (default: the site type's default radius, 16 km for clinics).
+    Existing providers keep their own areas (or the analysis's ``minutes`` / ``radius_km``
+    when given, as on the planner page); each new site covers ``km`` around it (default:
+    the site type's default radius, 16 km for clinics).
     """
     from mapsvc.core.projection import to_degrees
     from mapsvc.planner.sites import best_sites, grid_candidates, radius_cover, read_candidates
@@ -162,8 +166,12 @@ def run_sites(
         )
         km = float(defaults.get(ptype, {}).get("radius_km", 16.0))
     check_limits(None, km)
-    dataset, pop, providers, ctx = _inputs(services, dataset)
-    now = compute_coverage(providers, pop, ctx, filters, services.taxonomy, group_column="group")
+    check_limits(minutes, radius_km)
+    dataset, pop, providers, ctx = _inputs(services, dataset, need_network=minutes is not None)
+    now = compute_coverage(
+        providers, pop, ctx, filters, services.taxonomy,
+        minutes=minutes, radius_km=radius_km, group_column="group",
+    )  # fmt: skip
     xy = ctx.xy(pop.geometry.x.to_numpy(), pop.geometry.y.to_numpy())
     old = pop["75+"].to_numpy(dtype=float)
     weights = np.where(now.covered, 0.0, old)
@@ -174,6 +182,12 @@ def run_sites(
         cand_xy = ctx.xy(lonlat[:, 0], lonlat[:, 1])
     if len(cand_xy) == 0:
         raise InvalidInput("no candidate points", field="candidates")
+    if max_candidates is not None and len(cand_xy) > max_candidates:
+        raise InvalidInput(
+            f"a {grid_m:g} m grid gives {len(cand_xy):,} candidate points; at most "
+            f"{max_candidates:,} here (use a larger spacing, or the mapsvc sites command)",
+            field="grid_m",
+        )
     result = best_sites(radius_cover(xy, cand_xy, km * 1000.0), weights, k, time_limit_s)
     lons, lats = to_degrees(ctx.crs).transform(cand_xy[:, 0], cand_xy[:, 1])
 
@@ -197,6 +211,7 @@ def run_sites(
         "gap": result.gap,
         "bound": round(result.bound, 1) if np.isfinite(result.bound) else None,
         "status": result.status,
+        "proven_gap": result.proven_gap,
         "seconds": round(result.seconds, 2),
     }
 

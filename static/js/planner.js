@@ -275,9 +275,14 @@
     });
   }
 
-  function addSite(latlng) {
+  function addSite(latlng, saved) {
     var form = $("coverage-form");
     var site = { lon: +latlng.lng.toFixed(6), lat: +latlng.lat.toFixed(6), type: form.type.value || "", unit: "", value: "" };
+    if (saved) {
+      site.type = saved.type || "";
+      site.unit = saved.minutes ? "minutes" : saved.km ? "km" : "";
+      site.value = String(saved.minutes || saved.km || "");
+    }
     site.marker = L.marker(latlng, { title: cfg.texts.hypothetical, draggable: true }).addTo(hypoLayer);
     site.marker.on("dragend", function () {
       var ll = site.marker.getLatLng();
@@ -285,7 +290,7 @@
       changed();
     });
     hypothetical.push(site);
-    return changed();
+    return saved ? null : changed();
   }
 
   covMap.on("click", function (e) {
@@ -379,6 +384,17 @@
       minutes.disabled = true;
     }
   }).then(function () {
+    window.MapsvcPlanner = {  /* for planner_scenarios.js: the analysis and the sites */
+      map: covMap, getJSON: getJSON, csrf: csrf, num: num, pct: pct, run: runCoverage,
+      query: function () { return lastQuery; },
+      sites: function () { return hypothetical.map(sitePayload); },
+      setSites: function (list) {
+        hypoLayer.clearLayers(); hypothetical = []; resetWhatIf();
+        list.forEach(function (s) { addSite(L.latLng(s.lat, s.lon), s); });
+        renderSites();
+      }
+    };
+    document.dispatchEvent(new Event("mapsvc-planner-ready"));
     runCoverage();
     runIndicators();
     runCandidates();

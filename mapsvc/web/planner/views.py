@@ -56,6 +56,20 @@ def index() -> str:
             "analysisArea": t("分析の設定", "as the analysis"),
             "minutes": t("分", "min"),
             "error": t("エラー", "Error"),
+            "optimal": t("最適解", "Optimal"),
+            "greedy": t("貪欲法", "Greedy"),
+            "proven": t("最適性を証明済み", "proven optimal"),
+            "unproven": t("時間内に証明できず。最適値との差は最大", "not proven in time; at most"),
+            "saved": t("保存しました", "Saved"),
+            "noSites": t("先に地図へ仮想の事業所を置いてください", "Place what-if sites first"),
+            "covered75": t("75歳以上カバー", "75+ covered"),
+            "share75": t("75歳以上カバー率", "75+ share covered"),
+            "gain75": t("仮想配置で増えた75歳以上", "75+ added by the sites"),
+            "siteCount": t("仮想の事業所数", "What-if sites"),
+            "otherAnalysis": t(
+                "注意：A と B は分析の設定が異なります",
+                "Note: A and B use different analysis settings",
+            ),
         },
     }
     return render_template(
