@@ -294,7 +294,11 @@ def service_areas(
 @click.option(
     "--snapshot", is_flag=True, help="Store today's indicators (or --date's) as a snapshot."
 )
-@click.option("--date", "snap_date", help="Date of the snapshot (YYYY-MM-DD; default today).")
+@click.option(
+    "--date",
+    "snap_date",
+    help="Date of the snapshot (YYYY-MM-DD; default today): providers as they were that day.",
+)
 @click.option("--label", help="Label stored with the snapshot.")
 @click.option("--compare", nargs=2, metavar="DATE1 DATE2", help="Compare two stored snapshots.")
 @click.option(
@@ -337,9 +341,10 @@ def indicators(
     else:
         from mapsvc.planner.analyses import run_indicators
 
-        _, frame = run_indicators(services, dataset)
+        day = snap_date or date.today().isoformat()
+        # a snapshot of a past date counts the registry of that date (the audit log's)
+        _, frame = run_indicators(services, dataset, as_of=day if snapshot else None)
         if snapshot:
-            day = snap_date or date.today().isoformat()
             with services.store.session() as session:
                 count = save_snapshot(session, frame, day, label)
             click.echo(f"snapshot {day}: {count} values stored", err=as_json)
