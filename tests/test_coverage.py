@@ -175,7 +175,7 @@ def test_dask_batch_per_municipality_equals_the_single_run() -> None:
     ):
         batch = coverage_by_municipality(
             _providers(), pop, ctx, HOME_VISIT, TAX, minutes=1.0, client=client
-        )
+        ).table
     assert batch["municipality"].tolist() == ["372013", "372021"]
     for col in COUNT_COLUMNS:
         assert (batch[col] == batch[f"{col}_covered"] + batch[f"{col}_uncovered"]).all()

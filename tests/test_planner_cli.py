@@ -206,6 +206,13 @@ def _add_area(services, kind: str, code: str, name: str, x0: float, x1: float, p
 
 
 def test_indicators_snapshot_compare_and_target(planner_store, runner) -> None:
+    from datetime import date
+
+    from mapsvc.core.models import AuditEntry
+
+    with planner_store.store.session() as s:  # the first two clinics date from 2025
+        s.execute(update(AuditEntry).values(at=datetime(2025, 1, 6)))
+        s.execute(update(Provider).values(created_at=datetime(2025, 1, 6)))
     _add_area(planner_store, "municipality", "372013", "高松市", -1000, 2000)
     _add_area(planner_store, "daily_life_area", "D1", "西", -1000, 450)
     _add_area(planner_store, "daily_life_area", "D2", "東", 450, 2000)
@@ -244,7 +251,8 @@ def test_indicators_snapshot_compare_and_target(planner_store, runner) -> None:
         [{"dx": 100, "dy": 100, "capabilities": HOME, "source_id": "new"}],
         source="later",
     )
-    run_cli(runner, planner_store, "indicators", "--snapshot", "--date", "2026-04-01")
+    today = date.today().isoformat()
+    run_cli(runner, planner_store, "indicators", "--snapshot", "--date", today)
     cmp = _json(
         run_cli(
             runner,
@@ -252,7 +260,7 @@ def test_indicators_snapshot_compare_and_target(planner_store, runner) -> None:
             "indicators",
             "--compare",
             "2025-04-01",
-            "2026-04-01",
+            today,
             "--indicator",
             "count:type:clinic",
             "--json",

@@ -184,6 +184,27 @@ def test_provider_off_the_network_is_reported_not_silently_dropped() -> None:
     assert set(provider_area_geometries(rules, ctx)) == {1}
 
 
+def test_provider_off_the_network_falls_back_to_its_types_radius_under_its_own_rule() -> None:
+    """Issue 11: in the default mode an off-network provider was dropped (高松市 = 0%)."""
+    ctx = _ctx(grid_graph(3, 3), snap_m=500)
+    prov = providers_frame([{"dx": 0, "dy": 0}, {"dx": 5000, "dy": 5000, "name": "離島診療所"}])
+    rules, problems = resolve_rules(prov, ctx)
+    far = rules[1]
+    assert (far.kind, far.km, far.fallback, far.source) == (
+        "radius",
+        16.0,
+        "off_network",
+        "type_default",
+    )
+    assert [(p["problem"], p["fallback"], p["km"]) for p in problems] == [
+        ("off_network", "radius", 16.0)
+    ]
+    assert "radius of 16 km is used instead" in problems[0]["message"]
+    assert set(provider_area_geometries(rules, ctx)) == {1, 2}
+    inside = build_area_set(rules, ctx).contains(np.vstack([_xy(ctx, 5000, -10_000)]))
+    assert inside.tolist() == [True]  # 15 km from the island clinic, far from any road
+
+
 def test_bad_limits_and_missing_network_are_clear_errors() -> None:
     prov = providers_frame([{"dx": 0, "dy": 0}])
     with pytest.raises(InvalidInput, match="> 0 minutes") as exc:

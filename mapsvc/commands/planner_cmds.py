@@ -82,7 +82,18 @@ def _warn_problems(problems: list[dict[str, Any]], strict: bool) -> None:
 @click.option(
     "--strict", is_flag=True, help="Fail when a provider is off the network or has a broken area."
 )
+@click.option(
+    "--by",
+    type=click.Choice(["municipality"]),
+    help="One row per municipality, computed on dask.distributed (one task per municipality).",
+)
+@click.option(
+    "--scheduler",
+    metavar="ADDR",
+    help="With --by: dask scheduler address (default: DASK_SCHEDULER, else a local cluster).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.option("--csv", "as_csv", is_flag=True, help="Print the table (bands, or --by rows) as CSV.")
 @click.pass_obj
 def coverage(
     services: Services,
@@ -94,7 +105,10 @@ def coverage(
     dataset: str | None,
     top: int,
     strict: bool,
+    by: str | None,
+    scheduler: str | None,
     as_json: bool,
+    as_csv: bool,
 ) -> None:
     """Population covered by the service areas of providers offering a capability.
 
@@ -102,9 +116,25 @@ def coverage(
     else travel time when a network is loaded, else the type's radius). Every band
     adds up: covered + uncovered = total.
     """
+    from mapsvc.commands.coverage_by import echo_coverage_by, echo_csv
+
+    if as_json and as_csv:
+        raise InvalidInput("give --json or --csv, not both", field="csv")
+    if by or scheduler:
+        if compare_radius_km is not None or not by:
+            raise InvalidInput(
+                "--scheduler needs --by; --by not with --compare-radius-km", field="by"
+            )
+        echo_coverage_by(
+            services, specs, types, by, minutes, radius_km, dataset, scheduler, strict,
+            "json" if as_json else "csv" if as_csv else "text",
+        )  # fmt: skip
+        return
     from mapsvc.planner.analyses import run_coverage
 
     if compare_radius_km is not None:
+        if as_csv:
+            raise InvalidInput("--csv is not available with --compare-radius-km", field="csv")
         if radius_km is not None:
             raise InvalidInput(
                 "give --compare-radius-km or --radius-km, not both", field="radius_km"
@@ -127,6 +157,9 @@ def coverage(
     if as_json:
         _echo_json(summary)
         return
+    if as_csv:
+        echo_csv(summary["bands"], ["band", "total", "covered", "uncovered", "share"])
+        return
     limit = (
         f"{minutes:g} min travel time" if minutes is not None
         else f"{radius_km:g} km radius" if radius_km is not None
@@ -134,6 +167,12 @@ def coverage(
     )  # fmt: skip
     click.echo(f"{summary['description']} — {limit}; population {_note_text(summary)}")
     click.echo(f"{summary['providers']} matching providers, {summary['units']} population units")
+    off = summary["off_network"]
+    if off["fallback_radius"] or off["left_out"]:
+        click.echo(
+            f"off the road network: {off['fallback_radius']} use their type's radius, "
+            f"{off['left_out']} left out by the time limit"
+        )
     for gap in summary["missing"]:
         click.echo(f"{gap['label']}: {gap['message']} — the shares below are not a measured gap")
     click.echo(f"{'band':>7} {'total':>10} {'covered':>10} {'uncovered':>10} {'share':>7}")
@@ -225,7 +264,7 @@ def service_areas(
     areas, problems = provider_areas(
         services.store, providers, ctx, minutes=minutes, radius_km=radius_km
     )
-    if uid and problems and any(p["problem"] == "off_network" for p in problems):
+    if uid and any(p["problem"] == "off_network" and not p.get("fallback") for p in problems):
         from mapsvc.geo.service_areas import OffNetwork
 
         raise OffNetwork(problems[0]["message"], field="provider")
@@ -255,7 +294,11 @@ def service_areas(
 @click.option(
     "--snapshot", is_flag=True, help="Store today's indicators (or --date's) as a snapshot."
 )
-@click.option("--date", "snap_date", help="Date of the snapshot (YYYY-MM-DD; default today).")
+@click.option(
+    "--date",
+    "snap_date",
+    help="Date of the snapshot (YYYY-MM-DD; default today): providers as they were that day.",
+)
 @click.option("--label", help="Label stored with the snapshot.")
 @click.option("--compare", nargs=2, metavar="DATE1 DATE2", help="Compare two stored snapshots.")
 @click.option(
@@ -298,9 +341,10 @@ def indicators(
     else:
         from mapsvc.planner.analyses import run_indicators
 
-        _, frame = run_indicators(services, dataset)
+        day = snap_date or date.today().isoformat()
+        # a snapshot of a past date counts the registry of that date (the audit log's)
+        _, frame = run_indicators(services, dataset, as_of=day if snapshot else None)
         if snapshot:
-            day = snap_date or date.today().isoformat()
             with services.store.session() as session:
                 count = save_snapshot(session, frame, day, label)
             click.echo(f"snapshot {day}: {count} values stored", err=as_json)

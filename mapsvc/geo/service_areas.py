@@ -20,7 +20,10 @@ The travel-time rule (used identically by the map polygons, coverage and the fin
 -----------------------------------------------------------------------------------
 * A provider starts at its nearest network node. If that node is more than ``snap_m``
   metres away (setting ``SERVICE_AREA_SNAP_M``), the provider is **off the network**:
-  :func:`resolve_rules` reports it and leaves it out of travel-time areas.
+  :func:`resolve_rules` reports it (problem ``off_network``) and, under its own or its
+  type's rule, falls back to its type's radius (``fallback="off_network"``, as the finder
+  does); under an analysis's forced time limit (``minutes=``) it is left out of the
+  travel-time areas, still reported.
 * The *reached road* within ``L`` minutes is every road segment part that can be driven
   to within ``L`` minutes: a segment whose start is reached at ``t`` is reached for the
   share ``(L - t) / segment_time`` of its length (both ends on a two-way road).
@@ -112,6 +115,7 @@ class AreaRule:
     geometry: Any = None  # explicit polygon (metres)
     node: int | None = None
     snap_m: float | None = None
+    fallback: str | None = None  # "off_network": a travel-time rule fell back to the radius
 
 
 def area_context(
@@ -244,8 +248,9 @@ def resolve_rules(
     -------
     rules, problems
         Problems are dicts ``{"provider": uid, "name", "problem", "message"}``: providers
-        off the network (``off_network``, with the distance) and explicit areas that could
-        not be resolved (``area``; those fall back to the default rule).
+        off the network (``off_network``, with ``distance_m`` and ``fallback``: ``"radius"``
+        with its ``km``, or None when a forced time limit left it out) and explicit areas
+        that could not be resolved (``area``; those fall back to the default rule).
 
     Raises
     ------
@@ -330,16 +335,36 @@ def _snap(rules: list[AreaRule], ctx: AreaContext, problems: list[dict[str, Any]
     nodes, dist = ctx.road.snap(np.array([(r.x, r.y) for r in travel]))
     for rule, node, d in zip(travel, nodes, dist, strict=True):
         rule.node, rule.snap_m = int(node), float(d)
-        if d > ctx.snap_m:
+        if d <= ctx.snap_m:
+            continue
+        where = (
+            f"{rule.name} is {d:,.0f} m from the nearest road of the network "
+            f"(limit {ctx.snap_m:,.0f} m)"
+        )
+        if rule.source == "analysis":
             problems.append(
                 _problem(
                     rule,
                     "off_network",
-                    f"{rule.name} is {d:,.0f} m from the nearest road of the network "
-                    f"(limit {ctx.snap_m:,.0f} m); left out of travel-time areas",
+                    f"{where}; left out of travel-time areas",
                     distance_m=round(float(d), 1),
+                    fallback=None,
                 )
             )
+            continue
+        km = float(ctx.defaults.get(rule.type, {}).get("radius_km", 16.0))
+        rule.kind, rule.minutes, rule.km, rule.node = "radius", None, km, None
+        rule.source, rule.fallback = "type_default", "off_network"
+        problems.append(
+            _problem(
+                rule,
+                "off_network",
+                f"{where}; its type's radius of {km:g} km is used instead",
+                distance_m=round(float(d), 1),
+                fallback="radius",
+                km=km,
+            )
+        )
 
 
 def on_network(rule: AreaRule, ctx: AreaContext) -> bool:

@@ -217,14 +217,23 @@ def run_sites(
 
 
 def _inputs(
-    services: Any, dataset: str | None, need_network: bool = False
+    services: Any, dataset: str | None, need_network: bool = False, as_of: str | None = None
 ) -> tuple[str, gpd.GeoDataFrame, gpd.GeoDataFrame, AreaContext]:
-    """(dataset, population with ``group``, providers, context) read in one transaction."""
+    """(dataset, population with ``group``, providers, context) read in one transaction;
+    ``as_of``: the registry as it was on that date (:mod:`mapsvc.core.registry_history`)."""
     with services.store.session() as session:
         dataset, pop = population_for(services, session, dataset)
-        providers = providers_for(session)
+        providers = _providers(session, as_of)
         ctx = context_for(services, session, lons=pop.geometry.x, need_network=need_network)
     return dataset, pop, providers, ctx
+
+
+def _providers(session: Any, as_of: str | None) -> gpd.GeoDataFrame:
+    if as_of is None:
+        return providers_for(session)
+    from mapsvc.core.registry_history import providers_as_of
+
+    return providers_as_of(session, as_of)
 
 
 def _filters(services: Any, specs: Sequence[str], types: Sequence[str]) -> list[Filter]:
@@ -269,12 +278,21 @@ def _name_areas(services: Any, rows: list[dict[str, Any]]) -> None:
         row["name"] = names.get(str(row["area"]), row["area"])
 
 
-def run_indicators(services: Any, dataset: str | None = None) -> tuple[str, pd.DataFrame]:
+def run_indicators(
+    services: Any, dataset: str | None = None, as_of: str | None = None
+) -> tuple[str, pd.DataFrame]:
     """(dataset, indicators of every loaded area kind) with covered shares of 75+.
 
     The covered shares use each provider's default rule (explicit, travel time when a
-    network is loaded, else radius) for the ``PLANNER_COVERAGE_CAPABILITIES``.
+    network is loaded, else radius) for the ``PLANNER_COVERAGE_CAPABILITIES``. ``as_of``
+    (YYYY-MM-DD): the registry as it was on that day, rebuilt from the audit log, so a
+    snapshot of a past date counts the providers of that date.
     """
+    if as_of is not None:
+        try:
+            as_of = date.fromisoformat(str(as_of)).isoformat()
+        except ValueError:
+            raise InvalidInput(f"{as_of!r} is not a date (YYYY-MM-DD)", field="date") from None
     taxonomy = services.taxonomy
     with services.store.session() as session:
         dataset = dataset or default_dataset(services, session)
@@ -284,9 +302,9 @@ def run_indicators(services: Any, dataset: str | None = None) -> tuple[str, pd.D
     area_only = everything[~everything["placeable"]]
     if len(area_only) == len(everything):
         with services.store.session() as session:
-            providers = providers_for(session)
+            providers = _providers(session, as_of)
         return dataset, compute_indicators(providers, area_only, areas, taxonomy, covered={})
-    dataset, pop, providers, ctx = _inputs(services, dataset)
+    dataset, pop, providers, ctx = _inputs(services, dataset, as_of=as_of)
     covered = {}
     for key in services.config.get("PLANNER_COVERAGE_CAPABILITIES") or []:
         if key not in taxonomy.capabilities:

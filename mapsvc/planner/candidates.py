@@ -10,6 +10,12 @@ The rule, applied to active providers located in the municipality:
    touching, within 50 m) in the same 二次医療圏, found by steps 1-2 there;
 4. else none, said so.
 
+A registration nobody has answered at all (no active hospital has any
+``home_care_support_hospital`` value, or no clinic any ``home_care_support_clinic``: the
+厚生局 届出 list was not loaded) is **unknown**, not absent: the result lists it under
+``unknown`` and the reasons say データなし for it instead of "there is none"; when both are
+unknown the branch is ``unknown`` (no candidate can be decided).
+
 Every candidate carries the reason in Japanese and English. Within a step the order is
 the class (単独型, 連携型, 従来型) then the name, so no provider comes first without a
 visible reason.
@@ -24,6 +30,8 @@ import numpy as np
 
 from mapsvc.core.taxonomy import Taxonomy
 from mapsvc.geo.areas import codes_containing
+from mapsvc.planner.coverage import MISSING_EN, MISSING_JA
+from mapsvc.planner.indicators import unanswered_keys
 
 HOSPITAL = "home_care_support_hospital"
 CLINIC = "home_care_support_clinic"
@@ -158,24 +166,21 @@ def find_candidates(
     smas = secondary_medical_areas if secondary_medical_areas is not None else gpd.GeoDataFrame()
     sma_of = _medical_area(municipalities, smas) if len(municipalities) else {}
     neighbours = _neighbours(municipalities)
+    unknown = [k for k in (HOSPITAL, CLINIC) if k in unanswered_keys(taxonomy, active)]
+    labels = {k: taxonomy.capabilities[k].label for k in (HOSPITAL, CLINIC)}
+    gap_ja = "・".join(labels[k].ja for k in unknown) + f"の届出は{MISSING_JA}"
+    gap_en = " and ".join(labels[k].en for k in unknown) + f" registrations: {MISSING_EN}"
     out = []
     for code in sorted(names):
         branch, cands = own[code]
-        reason = {
-            "hospital": (
-                "市町村内に在宅療養支援病院があります",
-                "The municipality has home care support hospitals",
-            ),
-            "enhanced_clinic": (
-                "在宅療養支援病院がないため、機能強化型の在宅療養支援診療所",
-                "No home care support hospital; enhanced home care support clinics",
-            ),
-            "clinic": (
-                "在宅療養支援病院・機能強化型がないため、従来型の在宅療養支援診療所",
-                "No home care support hospital or enhanced clinic; conventional home care support clinics",
-            ),
-        }.get(branch)
-        if branch == "none":
+        reason = _reason(branch, HOSPITAL in unknown, gap_ja, gap_en)
+        if branch == "none" and len(unknown) == 2:
+            branch = "unknown"
+            reason = (
+                f"{gap_ja}。候補を判断できません",
+                f"{gap_en}; no candidate can be decided",
+            )
+        elif branch == "none":
             sma = sma_of.get(code)
             near = [n for n in neighbours.get(code, []) if sma and sma_of.get(n) == sma]
             cands = []
@@ -206,6 +211,12 @@ def find_candidates(
                     "市町村内にも、同じ二次医療圏の隣接市町村にも在宅療養支援病院・診療所がありません",
                     "No home care support hospital or clinic here or in neighbouring municipalities of the same secondary medical area",
                 )
+            if unknown:  # one of the two is unknown: say so, do not claim it is absent
+                known = labels[CLINIC if HOSPITAL in unknown else HOSPITAL]
+                reason = (
+                    f"{gap_ja}。{reason[0].replace('在宅療養支援病院・診療所', known.ja)}",
+                    f"{gap_en}. {reason[1].replace('home care support hospital or clinic', known.en)}",
+                )
         assert reason is not None
         out.append(
             {
@@ -215,6 +226,38 @@ def find_candidates(
                 "reason_ja": reason[0],
                 "reason_en": reason[1],
                 "candidates": cands,
+                "unknown": [
+                    {"capability": k, "label": labels[k].ja, "message": MISSING_JA} for k in unknown
+                ],
             }
         )
     return out
+
+
+def _reason(branch: str, hospital_unknown: bool, gap_ja: str, gap_en: str) -> Any:
+    """The reason of branches 1-2 (None for the others), saying データなし for an unknown
+    hospital registration instead of "there is none"."""
+    if hospital_unknown and branch in ("enhanced_clinic", "clinic"):
+        kind = (
+            ("機能強化型", "enhanced")
+            if branch == "enhanced_clinic"
+            else ("従来型", "conventional")
+        )
+        return (
+            f"{gap_ja}。{kind[0]}の在宅療養支援診療所",
+            f"{gap_en}; {kind[1]} home care support clinics",
+        )
+    return {
+        "hospital": (
+            "市町村内に在宅療養支援病院があります",
+            "The municipality has home care support hospitals",
+        ),
+        "enhanced_clinic": (
+            "在宅療養支援病院がないため、機能強化型の在宅療養支援診療所",
+            "No home care support hospital; enhanced home care support clinics",
+        ),
+        "clinic": (
+            "在宅療養支援病院・機能強化型がないため、従来型の在宅療養支援診療所",
+            "No home care support hospital or enhanced clinic; conventional home care support clinics",
+        ),
+    }.get(branch)

@@ -17,9 +17,12 @@ from matplotlib.colors import to_hex
 
 from mapsvc.core.errors import DataUnavailable, InvalidInput
 from mapsvc.geo.areas import areas_frame
+from mapsvc.planner.coverage import MISSING_EN, MISSING_JA
 from mapsvc.planner.geojson import rfc7946
 from mapsvc.planner.indicators import AREA_KINDS, indicator_label, indicator_unit
 
+MISSING_COLOUR = "#9e9e9e"  # データなし: nobody answered the capability (not 0, not "–")
+NO_VALUE_COLOUR = "#cccccc"  # "–": a rate over nobody
 _CACHE: dict[tuple[Any, ...], Any] = {}
 _LOCK = threading.Lock()
 
@@ -84,6 +87,7 @@ def choropleth(
         hint = ", ".join(known[:8]) or ", ".join(sorted(set(frame["indicator"]))[:8])
         raise InvalidInput(f"unknown indicator {indicator!r}; e.g. {hint}", field="indicator")
     by_code = {r.area_code: r for r in rows.itertuples(index=False)}
+    missing = {c for c, r in by_code.items() if bool(getattr(r, "missing", False))}
     values = np.array(
         [float(by_code[c].value) if c in by_code else np.nan for c in areas["code"]], dtype=float
     )
@@ -96,6 +100,11 @@ def choropleth(
     ):
         cls = None if not np.isfinite(value) else int(np.searchsorted(breaks, value, side="left"))
         row = by_code.get(code)
+        colour = (
+            colours[cls] if cls is not None
+            else MISSING_COLOUR if code in missing
+            else NO_VALUE_COLOUR
+        )  # fmt: skip
         features.append(
             {
                 "type": "Feature",
@@ -107,7 +116,8 @@ def choropleth(
                     "numerator": None if row is None else row.numerator,
                     "denominator": None if row is None else row.denominator,
                     "class": cls,
-                    "colour": colours[cls] if cls is not None else "#cccccc",
+                    "colour": colour,
+                    "missing": code in missing,
                 },
             }
         )
@@ -116,6 +126,16 @@ def choropleth(
         {"from": lo, "to": hi, "colour": c}
         for lo, hi, c in zip(lower, breaks, colours, strict=True)
     ]
+    if missing:
+        legend.append(
+            {
+                "from": None,
+                "to": None,
+                "colour": MISSING_COLOUR,
+                "missing": True,
+                "label": MISSING_JA if lang != "en" else MISSING_EN,
+            }
+        )
     taxonomy = services.taxonomy
     return {
         "type": "FeatureCollection",

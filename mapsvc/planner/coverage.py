@@ -38,6 +38,14 @@ MISSING_JA = "データなし（この項目の回答がありません）"
 MISSING_EN = "No data (no provider has answered this item)"
 
 
+def off_network_counts(problems: list[dict[str, Any]]) -> dict[str, int]:
+    """Providers off the road network: how many fell back to their radius, how many a
+    forced time limit left out (each is also listed in ``problems``)."""
+    off = [p for p in problems if p["problem"] == "off_network"]
+    fell = sum(1 for p in off if p.get("fallback") == "radius")
+    return {"fallback_radius": fell, "left_out": len(off) - fell}
+
+
 def unanswered(providers: gpd.GeoDataFrame, filters: list[Filter], taxonomy: Taxonomy) -> list[str]:
     """Capabilities of ``filters`` that no active provider of a type they apply to has
     answered at all: a coverage of 0 there is missing data, not a gap."""
@@ -249,6 +257,7 @@ class CoverageResult:
             "providers": len([r for r in self.rules if r.provider_id > 0]),
             "hypothetical": self.hypothetical,
             "area_kinds": kinds,
+            "off_network": off_network_counts(self.problems),
             "units": len(self.population),
             "bands": self.bands(),
             "uncovered_places": self.uncovered_places(),

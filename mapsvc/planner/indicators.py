@@ -74,6 +74,21 @@ def _offered(taxonomy: Taxonomy, providers: gpd.GeoDataFrame) -> dict[str, np.nd
     return out
 
 
+def unanswered_keys(taxonomy: Taxonomy, active: gpd.GeoDataFrame) -> set[str]:
+    """Capabilities that active providers of a type they apply to exist for but none has
+    answered at all: their counts, rates and covered shares are missing data (データなし),
+    not 0. (With no such provider at all, 0 is a fact, not a gap in the data.)"""
+    caps = active["capabilities"].tolist() if len(active) else []
+    types = active["type"].tolist() if len(active) else []
+    out = set()
+    for key, cap in taxonomy.capabilities.items():
+        applies = set(cap.applies_to)
+        asked = [c for c, t in zip(caps, types, strict=True) if not applies or t in applies]
+        if asked and not any((c or {}).get(key) not in (None, {}, "") for c in asked):
+            out.add(key)
+    return out
+
+
 def compute_indicators(
     providers: gpd.GeoDataFrame,
     population: gpd.GeoDataFrame,
@@ -104,10 +119,13 @@ def compute_indicators(
     -------
     DataFrame
         Columns ``area_kind, area_code, area_name, indicator, value, numerator,
-        denominator``; a rate whose denominator is 0 has value NaN (shown as "–").
+        denominator, missing``; a rate whose denominator is 0 has value NaN (shown as "–");
+        a capability nobody has answered (:func:`unanswered_keys`) has value NaN, no
+        numerator and ``missing`` True (shown as データなし), never 0.
     """
     active = providers[providers["status"].fillna("active").eq("active")]
     offered = _offered(taxonomy, active)
+    unknown = unanswered_keys(taxonomy, active)
     types = active["type"].to_numpy(dtype=object)
     rows: list[dict[str, Any]] = []
     several = len(areas.get("municipality", [])) > 1
@@ -129,15 +147,21 @@ def compute_indicators(
             head = {"area_kind": kind, "area_code": str(code), "area_name": name}
 
             def add(
-                indicator: str, value: float, num: float | None, den: float | None, head=head
+                indicator: str,
+                value: float,
+                num: float | None,
+                den: float | None,
+                head=head,
+                missing: bool = False,
             ) -> None:
                 rows.append(
                     {
                         **head,
                         "indicator": indicator,
-                        "value": value,
-                        "numerator": num,
+                        "value": float("nan") if missing else value,
+                        "numerator": None if missing else num,
                         "denominator": den,
+                        "missing": missing,
                     }
                 )
 
@@ -147,12 +171,13 @@ def compute_indicators(
             subjects += [(f"cap:{k}", in_area & mask) for k, mask in offered.items()]
             for subject, mask in subjects:
                 n = int(mask.sum())
-                add(f"count:{subject}", n, n, None)
-                add(f"per100k:{subject}", _rate(n, total, 100_000), n, total)
-                add(f"per1000_75:{subject}", _rate(n, old, 1_000), n, old)
+                gap = subject.startswith("cap:") and subject[4:] in unknown
+                add(f"count:{subject}", n, n, None, missing=gap)
+                add(f"per100k:{subject}", _rate(n, total, 100_000), n, total, missing=gap)
+                add(f"per1000_75:{subject}", _rate(n, old, 1_000), n, old, missing=gap)
             for key, mask in (covered or {}).items():
                 cov = int(older[pop_in & mask].sum())
-                add(f"covered75:{key}", _rate(cov, old, 1), cov, old)
+                add(f"covered75:{key}", _rate(cov, old, 1), cov, old, missing=key in unknown)
     return pd.DataFrame(
         rows,
         columns=[
@@ -163,6 +188,7 @@ def compute_indicators(
             "value",
             "numerator",
             "denominator",
+            "missing",
         ],
     )
 

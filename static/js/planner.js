@@ -326,13 +326,13 @@
         className: "choropleth-area",
         style: function (f) { return { color: "#555", weight: 1, fillColor: f.properties.colour, fillOpacity: 0.75 }; },
         onEachFeature: function (f, l) {
-          l.bindTooltip(esc(f.properties.name) + ": " + (f.properties.value === null ? "–" : Number(f.properties.value).toPrecision(4)) + " " + esc(data.unit));
+          l.bindTooltip(esc(f.properties.name) + ": " + (f.properties.missing ? "データなし" : f.properties.value === null ? "–" : Number(f.properties.value).toPrecision(4) + " " + esc(data.unit)));
         }
       }).addTo(choroLayer);
       if (layer.getBounds().isValid()) indMap.fitBounds(layer.getBounds());
       $("choropleth-legend").innerHTML = "<strong>" + esc(data.label) + "</strong><ul>" + data.legend.map(function (c) {
-        return "<li><span class=swatch style=\"background:" + c.colour + "\"></span>" +
-          Number(c.from).toPrecision(3) + " – " + Number(c.to).toPrecision(3) + " " + esc(data.unit) + "</li>";
+        return "<li><span class=swatch style=\"background:" + c.colour + "\"></span>" + (c.missing ? esc(c.label) :
+          Number(c.from).toPrecision(3) + " – " + Number(c.to).toPrecision(3) + " " + esc(data.unit)) + "</li>";
       }).join("") + "</ul>";
       var select = form.indicator;
       if (select.options.length < data.indicators.length) {
@@ -344,7 +344,7 @@
       var cov = lastQuery ? "&" + toQuery(lastQuery) : "";
       $("ind-table").querySelector("tbody").innerHTML = data.features.map(function (f) {
         var p = f.properties;
-        return "<tr><td>" + esc(p.name) + "</td><td>" + (p.value === null ? "–" : Number(p.value).toPrecision(4)) + "</td><td>" +
+        return "<tr><td>" + esc(p.name) + "</td><td>" + (p.missing ? "データなし" : p.value === null ? "–" : Number(p.value).toPrecision(4)) + "</td><td>" +
           num(p.numerator) + "</td><td>" + num(p.denominator) + "</td><td><a target=_blank href=\"" + cfg.base + "/report/" +
           encodeURIComponent(data.kind) + "/" + encodeURIComponent(p.code) + "?" + cov.slice(1) + "\">PDF/印刷</a></td></tr>";
       }).join("");
