@@ -108,11 +108,7 @@
       (note.why === "newest" ? (cfg.lang === "en" ? ", the newest loaded" : "・読み込み済みで最新") : "");
     $("cov-summary").textContent = data.description + " — " + data.providers + " / " + data.units + " · " + popText;
     $("cov-summary").dataset.population = note.dataset || "";
-    var tbody = $("bands-table").querySelector("tbody");
-    tbody.innerHTML = data.bands.map(function (r) {
-      return "<tr><th scope=row>" + esc(r.band) + "</th><td>" + num(r.total) + "</td><td>" + num(r.covered) +
-        "</td><td>" + num(r.uncovered) + "</td><td>" + pct(r.share) + "</td></tr>";
-    }).join("");
+    window.MapsvcCharts.draw($("coverage-chart"), data.chart);
     $("uncovered-list").innerHTML = data.uncovered_places.map(function (p) {
       return "<li>" + esc(p.name || p.key) + " — 75+ " + num(p["75+"]) + " / " + num(p.total) + "</li>";
     }).join("");
@@ -329,13 +325,20 @@
         return "<li><span class=swatch style=\"background:" + c.colour + "\"></span>" +
           Number(c.from).toPrecision(3) + " – " + Number(c.to).toPrecision(3) + " " + esc(data.unit) + "</li>";
       }).join("") + "</ul>";
-      var select = form.indicator;
+      var select = form.indicator, names = data.indicator_labels || {};
       if (select.options.length < data.indicators.length) {
         var current = select.value;
         select.innerHTML = data.indicators.map(function (i) {
-          return "<option value=\"" + esc(i) + "\"" + (i === current ? " selected" : "") + ">" + esc(i) + "</option>";
+          return "<option value=\"" + esc(i) + "\"" + (i === current ? " selected" : "") + ">" + esc(names[i] || i) + "</option>";
         }).join("");
       }
+      var areaSelect = $("trend-area"), chosen = areaSelect.value;
+      areaSelect.innerHTML = data.features.map(function (f) {
+        var c = f.properties.code;
+        return "<option value=\"" + esc(c) + "\"" + (c === chosen ? " selected" : "") + ">" + esc(f.properties.name) + "</option>";
+      }).join("");
+      areaSelect.dataset.kind = data.kind;
+      window.MapsvcCharts.indicatorCharts(api, data.kind, areaSelect.value, data.indicator);
       var cov = lastQuery ? "&" + toQuery(lastQuery) : "";
       $("ind-table").querySelector("tbody").innerHTML = data.features.map(function (f) {
         var p = f.properties;
@@ -350,6 +353,9 @@
     });
   }
   $("indicator-form").addEventListener("submit", function (e) { e.preventDefault(); runIndicators(); });
+  $("trend-area").addEventListener("change", function () {
+    window.MapsvcCharts.indicatorCharts(api, this.dataset.kind, this.value, $("indicator-form").indicator.value);
+  });
 
   /* ---- candidates ------------------------------------------------------------------- */
   function runCandidates() {

@@ -14,6 +14,7 @@ import numpy as np
 from flask import current_app, jsonify, render_template, request, url_for
 
 from mapsvc.core.errors import InvalidInput
+from mapsvc.planner.charts import coverage_bands_chart
 from mapsvc.planner.geojson import rfc7946
 from mapsvc.web.auth import role_required
 from mapsvc.web.context import services
@@ -109,6 +110,9 @@ def _coverage_payload(result: Any, dataset: str) -> dict[str, Any]:
     summary["population"] = dataset
     summary["population_note"] = _population_note(dataset)
     summary["area"] = rfc7946(result.geometry_wgs84(simplify_m=5.0))
+    summary["chart"] = coverage_bands_chart(
+        result.population, result.covered, summary["description"], bool(result.missing), get_lang()
+    )
     pop = result.population
     uncovered = pop[~result.covered]
     summary["uncovered"] = {
@@ -209,6 +213,11 @@ def indicators_api() -> Any:
     data = choropleth(
         services(), kind, indicator, int(classes), request.args.get("population"), get_lang()
     )
+    from mapsvc.planner.charts import chart_label
+
+    data["indicator_labels"] = {
+        i: chart_label(i, services().taxonomy, get_lang()) for i in data["indicators"]
+    }
     return jsonify(json_safe(data))
 
 
