@@ -11,6 +11,8 @@
   function $(id) { return document.getElementById(id); }
   function pct(v) { return v === null || v === undefined ? "–" : (v * 100).toFixed(1) + "%"; }
   function num(v) { return v === null || v === undefined ? "–" : Number(v).toLocaleString(); }
+  /* indicator values: separators and at most 3 decimals, never 1.499e+5 */
+  function val(v) { return v === null || v === undefined ? "–" : Number(v).toLocaleString("ja-JP", { maximumFractionDigits: 3 }); }
 
   function getJSON(url) {
     return fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
@@ -317,13 +319,13 @@
         className: "choropleth-area",
         style: function (f) { return { color: "#555", weight: 1, fillColor: f.properties.colour, fillOpacity: 0.75 }; },
         onEachFeature: function (f, l) {
-          l.bindTooltip(esc(f.properties.name) + ": " + (f.properties.value === null ? "–" : Number(f.properties.value).toPrecision(4)) + " " + esc(data.unit));
+          l.bindTooltip(esc(f.properties.name) + ": " + val(f.properties.value) + " " + esc(data.unit));
         }
       }).addTo(choroLayer);
       if (layer.getBounds().isValid()) indMap.fitBounds(layer.getBounds());
       $("choropleth-legend").innerHTML = "<strong>" + esc(data.label) + "</strong><ul>" + data.legend.map(function (c) {
         return "<li><span class=swatch style=\"background:" + c.colour + "\"></span>" +
-          Number(c.from).toPrecision(3) + " – " + Number(c.to).toPrecision(3) + " " + esc(data.unit) + "</li>";
+          val(c.from) + " – " + val(c.to) + " " + esc(data.unit) + "</li>";
       }).join("") + "</ul>";
       var select = form.indicator, names = data.indicator_labels || {};
       if (select.options.length < data.indicators.length) {
@@ -339,10 +341,10 @@
       }).join("");
       areaSelect.dataset.kind = data.kind;
       window.MapsvcCharts.indicatorCharts(api, data.kind, areaSelect.value, data.indicator);
-      var cov = lastQuery ? "&" + toQuery(lastQuery) : "";
+      var cov = "&" + toQuery(Object.assign({ indicator: data.indicator }, lastQuery || {}));
       $("ind-table").querySelector("tbody").innerHTML = data.features.map(function (f) {
         var p = f.properties;
-        return "<tr><td>" + esc(p.name) + "</td><td>" + (p.value === null ? "–" : Number(p.value).toPrecision(4)) + "</td><td>" +
+        return "<tr><td>" + esc(p.name) + "</td><td>" + val(p.value) + "</td><td>" +
           num(p.numerator) + "</td><td>" + num(p.denominator) + "</td><td><a target=_blank href=\"" + cfg.base + "/report/" +
           encodeURIComponent(data.kind) + "/" + encodeURIComponent(p.code) + "?" + cov.slice(1) + "\">PDF/印刷</a></td></tr>";
       }).join("");

@@ -14,7 +14,7 @@ import numpy as np
 from flask import current_app, jsonify, render_template, request, url_for
 
 from mapsvc.core.errors import InvalidInput
-from mapsvc.planner.charts import coverage_bands_chart
+from mapsvc.planner.charts import chart_label, coverage_bands_chart
 from mapsvc.planner.geojson import rfc7946
 from mapsvc.web.auth import role_required
 from mapsvc.web.context import services
@@ -65,6 +65,7 @@ def index() -> str:
         levels=[lv for lv in taxonomy.levels if lv.rank > 0],
         types=[(k, v.label.get(lang)) for k, v in taxonomy.provider_types.items()],
         area_kinds=AREA_KINDS,
+        default_indicator_label=chart_label("per1000_75:cap:home_visit_medical", taxonomy, lang),
         map_config=config,
     )
 
@@ -213,8 +214,6 @@ def indicators_api() -> Any:
     data = choropleth(
         services(), kind, indicator, int(classes), request.args.get("population"), get_lang()
     )
-    from mapsvc.planner.charts import chart_label
-
     data["indicator_labels"] = {
         i: chart_label(i, services().taxonomy, get_lang()) for i in data["indicators"]
     }
