@@ -25,9 +25,14 @@ def _snapshots_and_target(services, code: str) -> None:
 
     _, frame = run_indicators(services)
     with services.store.session() as session:
-        save_snapshot(session, frame.assign(value=frame["value"] * 0.8), "2024-04-01")
-        save_snapshot(session, frame.assign(value=frame["value"] * 0.9), "2025-04-01")
+        for year in range(2018, 2026):  # eight years: more than the report's table holds
+            scaled = frame.assign(value=frame["value"] * (year - 2010) / 16)
+            save_snapshot(session, scaled, f"{year}-04-01")
         set_target(session, "municipality", code, "covered75:home_visit_medical", 0.95, "test")
+
+
+def _pages(pdf: bytes) -> int:
+    return len(re.findall(rb"/Type\s*/Page(?!s)", pdf))
 
 
 def _login(browser, base, viewport):
@@ -73,10 +78,10 @@ def test_charts_on_the_page_and_report_on_one_a4_page(browser, demo_services) ->
         assert info.value.status == 200
         page.wait_for_selector("#trend-chart[data-state=ready]")
         trend = page.locator("#trend-chart table").inner_text()
-        assert "2024-04-01" in trend and "2025-04-01" in trend and "現在" in trend
+        assert "2018-04-01" in trend and "2025-04-01" in trend and "現在" in trend
         assert "95.0%" in trend  # the target, as a percentage
         labels = page.evaluate("() => Chart.getChart('chart-trend').data.labels")
-        assert labels[:2] == ["2024-04-01", "2025-04-01"]
+        assert labels[:2] == ["2018-04-01", "2019-04-01"] and len(labels) == 9
         # one municipality loaded: the comparison says why it is absent
         notes = page.locator("#sma-chart .chart-notes").inner_text()
         assert "市町村が1つ" in notes
@@ -99,12 +104,23 @@ def test_charts_on_the_page_and_report_on_one_a4_page(browser, demo_services) ->
         assert "demo-250m" in text  # the population dataset it used
         assert page.locator("svg.report-map .scale-bar").count() == 1
         assert page.locator("svg.report-map path.area-outline").count() == 1
-        assert page.locator("svg[data-chart=trend] circle.point").count() == 3
+        assert page.locator("svg[data-chart=trend] circle.point").count() == 7  # 6 + 現在
+        assert "直近6時点" in page.locator("table[data-chart=trend] caption").inner_text()
         assert page.locator("svg[data-chart=coverage_bands] rect.bar-covered").count() >= 5
         page.emulate_media(media="print")
         page.screenshot(path=str(shots / "report-print.png"), full_page=True)
         pdf = page.pdf(format="A4", print_background=True)
         (shots / "report.pdf").write_bytes(pdf)
-        pages = len(re.findall(rb"/Type\s*/Page(?!s)", pdf))
-        assert pages == 1, f"report is {pages} A4 pages"
+        assert _pages(pdf) == 1, f"report is {_pages(pdf)} A4 pages"
+        # a daily-life area on a 3-minute drive, in English too: still one page
+        page.emulate_media(media="screen")
+        for lang in ("ja", "en"):
+            page.goto(
+                f"{base}/planner/report/daily_life_area/{code}-02?capability=home_visit_medical"
+                f"&minutes=3&indicator=covered75:home_visit_medical&lang={lang}"
+            )
+            assert page.locator("svg.report-map circle.uncovered").count() > 0
+            assert not RAW.search(page.locator("body").inner_text())
+            pdf = page.pdf(format="A4", print_background=True)
+            assert _pages(pdf) == 1, f"{lang} report is {_pages(pdf)} A4 pages"
         context.close()

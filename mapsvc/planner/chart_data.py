@@ -50,8 +50,11 @@ def trend(
     indicator: str,
     dataset: str | None = None,
     lang: str = "ja",
+    last: int | None = None,
 ) -> dict[str, Any]:
-    """:func:`mapsvc.planner.charts.trend_chart` of one area: stored snapshots, then 現在.
+    """:func:`mapsvc.planner.charts.trend_chart` of one area: stored snapshots, then 現在
+    (only the ``last`` newest snapshots when given: the printed report keeps to one page,
+    and its caption says so).
 
     Raises
     ------
@@ -90,10 +93,18 @@ def trend(
         )
         missing = _missing(services, session, indicator)
     now = "now" if lang == "en" else "現在"
-    points = [(str(d), v) for d, v in stored] + [(now, rows["value"].iloc[0])]
-    return trend_chart(
+    kept = list(stored)[-last:] if last else list(stored)
+    points = [(str(d), v) for d, v in kept] + [(now, rows["value"].iloc[0])]
+    spec = trend_chart(
         indicator, str(rows["area_name"].iloc[0]), points, target, services.taxonomy, missing, lang
     )
+    if len(kept) < len(stored):
+        spec["caption"] += (
+            f" (the newest {len(kept)} of {len(stored)} snapshots)"
+            if lang == "en"
+            else f"（保存された{len(stored)}時点のうち直近{len(kept)}時点）"
+        )
+    return spec
 
 
 def medical_area(

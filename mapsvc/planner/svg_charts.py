@@ -27,7 +27,7 @@ def nice_ceiling(value: float) -> float:
 
 def tick_text(value: float, unit: str) -> str:
     """Axis label: thousands separators, no scientific notation, % for shares."""
-    text = f"{value:,.0f}" if abs(value - round(value)) < 1e-9 else f"{value:,.1f}"
+    text = f"{value:,.2f}".rstrip("0").rstrip(".")
     return f"{text}%" if unit == "%" else text
 
 
@@ -58,7 +58,7 @@ def render(spec: dict[str, Any], width: int = 360, height: int = 190) -> str:
     if not drawable(spec):
         return ""
     parts = [head]
-    left, right, top, bottom = 46.0, 8.0, 22.0, 44.0
+    left, right, top, bottom = 46.0, 8.0, 30.0, 44.0
     plot_w, plot_h = width - left - right, height - top - bottom
     series = spec["series"]
     stacked = spec["kind"] == "stacked_bar"
@@ -117,7 +117,9 @@ def render(spec: dict[str, Any], width: int = 360, height: int = 190) -> str:
         f'<line x1="{left}" x2="{width - right}" y1="{top + plot_h}" y2="{top + plot_h}" stroke="#666"/>'
     )
     parts += _legend(series, left)
-    parts.append(_text(4, 10, f"（{unit}）" if unit else "", 8, fill="#444"))
+    if unit:
+        wrapped = f"({unit})" if unit.isascii() else f"（{unit}）"
+        parts.append(_text(4, 25, wrapped, 8, fill="#444"))
     parts.append("</svg>")
     return "".join(parts)
 
@@ -162,7 +164,7 @@ def _line(spec: dict[str, Any], left: float, slot: float, y_of: Any) -> list[str
 
 def _legend(series: list[dict[str, Any]], left: float) -> list[str]:
     out = []
-    x = left + 40
+    x = 4.0
     for s in series:
         out.append(f'<rect x="{x:.1f}" y="4" width="9" height="9" fill="{s["colour"]}"/>')
         out.append(_text(x + 12, 12, s["label"], 8))

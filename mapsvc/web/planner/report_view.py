@@ -19,6 +19,7 @@ from mapsvc.web.context import services
 from mapsvc.web.i18n import get_lang, t
 from mapsvc.web.planner._common import analysis_args, bp
 
+REPORT_SNAPSHOTS = 6  # the newest snapshots the one-page report charts (the page shows all)
 MAP_MARGIN_M = 5000.0  # the report's map shows providers this close to the area
 # the indicators the report lists (those the store has), in this order
 REPORT_INDICATORS = (
@@ -121,7 +122,9 @@ def report(kind: str, code: str) -> str:
         ),
         "population:75+",
     )
-    trend = chart_data.trend(services(), kind, code, indicator, dataset, lang)
+    trend = chart_data.trend(
+        services(), kind, code, indicator, dataset, lang, last=REPORT_SNAPSHOTS
+    )
     muni = code if kind == "municipality" else area["municipality_code"].iloc[0]
     compare = chart_data.medical_area(services(), indicator, muni or None, dataset, lang)
     charts = [
