@@ -120,6 +120,13 @@ def test_medical_area_comparison_absent_with_one_municipality_then_drawn(planner
     assert spec["reference"]["label"] == "高松圏域全体" and spec["reference"]["text"] == "2"
     rate = client.get(url.replace("count:", "per100k:")).get_json()
     assert rate["rows"][1] == ["丸亀市", "–"]  # nobody lives there: no rate, not 0
+    report = client.get(
+        "/planner/report/municipality/372013?capability=home_visit_medical&indicator=count:type:clinic"
+    ).get_data(as_text=True)
+    svg = re.search(r'<svg[^>]*data-chart="medical_area".*?</svg>', report, re.S).group(0)
+    heights = [float(h) for h in re.findall(r'class="bar-value"[^>]*height="([\d.]+)"', svg)]
+    assert len(heights) == 2 and heights[0] > 0 and heights[1] == 0.0  # a real 0 is a 0 bar
+    assert "高松圏域全体 2" in svg and "丸亀市" in report
 
 
 def test_report_has_labels_sources_outline_and_no_raw_keys(planner) -> None:
