@@ -31,6 +31,21 @@ def _snapshots_and_target(services, code: str) -> None:
         set_target(session, "municipality", code, "covered75:home_visit_medical", 0.95, "test")
 
 
+def _nobody_answers(services, key: str) -> None:
+    """Drop one item from every provider's answers (高松市's open data has none at all)."""
+    from sqlalchemy import select
+
+    from mapsvc.core.db import bump_generation
+    from mapsvc.core.models import Provider
+
+    with services.store.session() as session:
+        for provider in session.scalars(select(Provider)):
+            provider.capabilities = {
+                k: v for k, v in (provider.capabilities or {}).items() if k != key
+            }
+        bump_generation(session, "providers")
+
+
 def _pages(pdf: bytes) -> int:
     return len(re.findall(rb"/Type\s*/Page(?!s)", pdf))
 
@@ -54,6 +69,7 @@ def test_charts_on_the_page_and_report_on_one_a4_page(browser, demo_services) ->
         add_user(session, "planner1", PASSWORD, "planner")
         code = str(areas_frame(session, "municipality")["code"].iloc[0])
     _snapshots_and_target(demo_services, code)
+    _nobody_answers(demo_services, "night_response")
     shots = demo_services.instance_path
     app = make_app(demo_services)
     with serve_app(app) as base:
@@ -87,6 +103,21 @@ def test_charts_on_the_page_and_report_on_one_a4_page(browser, demo_services) ->
         assert "市町村が1つ" in notes
         assert page.locator("#chart-sma").is_hidden()
         page.screenshot(path=str(shots / "planner-charts-1366.png"), full_page=True)
+        # nobody answered 夜間対応: the chart and its table say データなし, never 0 or 0.0%
+        page.select_option("#cov-capability", "night_response")
+        with page.expect_response(lambda r: "/planner/api/coverage" in r.url) as info:
+            page.click("#cov-run")
+        assert info.value.status == 200
+        page.wait_for_selector("#coverage-chart[data-missing=true]")
+        rows = page.locator("#bands-table tbody tr")
+        total = rows.filter(has_text="合計").inner_text()
+        assert total.count("データなし") == 3 and "0.0%" not in total
+        assert "データなし" in page.locator("#coverage-chart .chart-notes").inner_text()
+        series = page.evaluate(
+            "() => Chart.getChart('chart-coverage').data.datasets.map(d => d.label)"
+        )
+        assert series == ["データなし（人口）"]
+        page.locator("#coverage-chart").screenshot(path=str(shots / "planner-nodata.png"))
         page.set_viewport_size({"width": 390, "height": 844})
         page.locator("#trend-chart").scroll_into_view_if_needed()
         page.screenshot(path=str(shots / "planner-charts-390.png"), full_page=True)
