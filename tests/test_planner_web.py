@@ -167,7 +167,7 @@ def test_printable_area_report_embeds_the_map(planner_client) -> None:
     html = planner_client.get(
         "/planner/report/daily_life_area/D1?capability=home_visit_medical&radius_km=0.3"
     ).get_data(as_text=True)
-    assert "西圏域" in html and "data:image/png;base64," in html
+    assert "西圏域" in html and 'class="report-map"' in html and 'class="scale-bar"' in html
     assert planner_client.get("/planner/report/daily_life_area/NOPE").status_code == 404
 
 

@@ -114,6 +114,11 @@ def _medical_area(municipalities: gpd.GeoDataFrame, smas: gpd.GeoDataFrame) -> d
     return out
 
 
+def medical_areas(municipalities: gpd.GeoDataFrame, smas: gpd.GeoDataFrame) -> dict[str, str]:
+    """二次医療圏 code per municipality code (the rule of :func:`find_candidates`)."""
+    return _medical_area(municipalities, smas)
+
+
 def _neighbours(municipalities: gpd.GeoDataFrame) -> dict[str, list[str]]:
     from mapsvc.core.projection import utm_crs_for_extent
 

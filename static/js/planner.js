@@ -11,6 +11,8 @@
   function $(id) { return document.getElementById(id); }
   function pct(v) { return v === null || v === undefined ? "–" : (v * 100).toFixed(1) + "%"; }
   function num(v) { return v === null || v === undefined ? "–" : Number(v).toLocaleString(); }
+  /* indicator values: separators and at most 3 decimals, never 1.499e+5 */
+  function val(v) { return v === null || v === undefined ? "–" : Number(v).toLocaleString("ja-JP", { maximumFractionDigits: 3 }); }
 
   function getJSON(url) {
     return fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
@@ -108,11 +110,7 @@
       (note.why === "newest" ? (cfg.lang === "en" ? ", the newest loaded" : "・読み込み済みで最新") : "");
     $("cov-summary").textContent = data.description + " — " + data.providers + " / " + data.units + " · " + popText;
     $("cov-summary").dataset.population = note.dataset || "";
-    var tbody = $("bands-table").querySelector("tbody");
-    tbody.innerHTML = data.bands.map(function (r) {
-      return "<tr><th scope=row>" + esc(r.band) + "</th><td>" + num(r.total) + "</td><td>" + num(r.covered) +
-        "</td><td>" + num(r.uncovered) + "</td><td>" + pct(r.share) + "</td></tr>";
-    }).join("");
+    window.MapsvcCharts.draw($("coverage-chart"), data.chart);
     $("uncovered-list").innerHTML = data.uncovered_places.map(function (p) {
       return "<li>" + esc(p.name || p.key) + " — 75+ " + num(p["75+"]) + " / " + num(p.total) + "</li>";
     }).join("");
@@ -326,25 +324,32 @@
         className: "choropleth-area",
         style: function (f) { return { color: "#555", weight: 1, fillColor: f.properties.colour, fillOpacity: 0.75 }; },
         onEachFeature: function (f, l) {
-          l.bindTooltip(esc(f.properties.name) + ": " + (f.properties.missing ? "データなし" : f.properties.value === null ? "–" : Number(f.properties.value).toPrecision(4) + " " + esc(data.unit)));
+          l.bindTooltip(esc(f.properties.name) + ": " + (f.properties.missing ? "データなし" : f.properties.value === null ? "–" : val(f.properties.value) + " " + esc(data.unit)));
         }
       }).addTo(choroLayer);
       if (layer.getBounds().isValid()) indMap.fitBounds(layer.getBounds());
       $("choropleth-legend").innerHTML = "<strong>" + esc(data.label) + "</strong><ul>" + data.legend.map(function (c) {
         return "<li><span class=swatch style=\"background:" + c.colour + "\"></span>" + (c.missing ? esc(c.label) :
-          Number(c.from).toPrecision(3) + " – " + Number(c.to).toPrecision(3) + " " + esc(data.unit)) + "</li>";
+          val(c.from) + " – " + val(c.to) + " " + esc(data.unit)) + "</li>";
       }).join("") + "</ul>";
-      var select = form.indicator;
+      var select = form.indicator, names = data.indicator_labels || {};
       if (select.options.length < data.indicators.length) {
         var current = select.value;
         select.innerHTML = data.indicators.map(function (i) {
-          return "<option value=\"" + esc(i) + "\"" + (i === current ? " selected" : "") + ">" + esc(i) + "</option>";
+          return "<option value=\"" + esc(i) + "\"" + (i === current ? " selected" : "") + ">" + esc(names[i] || i) + "</option>";
         }).join("");
       }
-      var cov = lastQuery ? "&" + toQuery(lastQuery) : "";
+      var areaSelect = $("trend-area"), chosen = areaSelect.value;
+      areaSelect.innerHTML = data.features.map(function (f) {
+        var c = f.properties.code;
+        return "<option value=\"" + esc(c) + "\"" + (c === chosen ? " selected" : "") + ">" + esc(f.properties.name) + "</option>";
+      }).join("");
+      areaSelect.dataset.kind = data.kind;
+      window.MapsvcCharts.indicatorCharts(api, data.kind, areaSelect.value, data.indicator);
+      var cov = "&" + toQuery(Object.assign({ indicator: data.indicator }, lastQuery || {}));
       $("ind-table").querySelector("tbody").innerHTML = data.features.map(function (f) {
         var p = f.properties;
-        return "<tr><td>" + esc(p.name) + "</td><td>" + (p.missing ? "データなし" : p.value === null ? "–" : Number(p.value).toPrecision(4)) + "</td><td>" +
+        return "<tr><td>" + esc(p.name) + "</td><td>" + (p.missing ? "データなし" : val(p.value)) + "</td><td>" +
           num(p.numerator) + "</td><td>" + num(p.denominator) + "</td><td><a target=_blank href=\"" + cfg.base + "/report/" +
           encodeURIComponent(data.kind) + "/" + encodeURIComponent(p.code) + "?" + cov.slice(1) + "\">PDF/印刷</a></td></tr>";
       }).join("");
@@ -355,6 +360,9 @@
     });
   }
   $("indicator-form").addEventListener("submit", function (e) { e.preventDefault(); runIndicators(); });
+  $("trend-area").addEventListener("change", function () {
+    window.MapsvcCharts.indicatorCharts(api, this.dataset.kind, this.value, $("indicator-form").indicator.value);
+  });
 
   /* ---- candidates ------------------------------------------------------------------- */
   function runCandidates() {

@@ -1,30 +1,23 @@
-"""Planner downloads (GeoJSON, GeoPackage, CSV) and the printable one-page area report."""
+"""Planner downloads (GeoJSON, GeoPackage, CSV); the printable report is in
+:mod:`mapsvc.web.planner.report_view`."""
 
 from __future__ import annotations
 
-import base64
-import json
-
 import geopandas as gpd
 import pandas as pd
-import shapely
-from flask import Response, render_template, request
+from flask import Response, request
 
-from mapsvc.core.errors import InvalidInput, NotFound
+from mapsvc.core.errors import InvalidInput
 from mapsvc.planner.geojson import oriented_frame
-from mapsvc.planner.report import area_map_png, csv_bytes, flat, write_geopackage
-from mapsvc.web.auth import role_required
+from mapsvc.planner.report import csv_bytes, flat, write_geopackage
 from mapsvc.web.context import services
-from mapsvc.web.i18n import get_lang, t
 from mapsvc.web.planner._common import analysis_args, api, bp
-from mapsvc.web.planner.views import _population_note
 
 FORMATS = {
     "geojson": "application/geo+json",
     "gpkg": "application/geopackage+sqlite3",
     "csv": "text/csv; charset=utf-8",
 }
-MAP_MARGIN_M = 5000.0  # the report's map shows providers this close to the area
 
 
 def _download(
@@ -128,74 +121,4 @@ def download_indicators(fmt: str) -> Response:
         fmt,
         {f"indicators_{kind}": gpd.GeoDataFrame(geo, crs="EPSG:4326")},
         rows,
-    )
-
-
-@bp.route("/report/<kind>/<code>")
-@role_required("planner")
-def report(kind: str, code: str) -> str:
-    """Printable one-page report of one area: coverage map image, coverage and indicators."""
-    from mapsvc.geo.areas import areas_frame
-    from mapsvc.planner.analyses import run_coverage
-    from mapsvc.planner.choropleth import cached_indicators
-
-    args = analysis_args(request.args)
-    if not args["specs"] and not args["types"]:
-        args["specs"] = ["home_visit_medical"]
-    with services().store.session() as session:
-        areas = areas_frame(session, kind) if kind else None
-    if areas is None or len(areas) == 0 or code not in set(areas["code"]):
-        raise NotFound(f"no {kind} area with code {code}", field="code")
-    area = areas[areas["code"] == code]
-    dataset, result = run_coverage(services(), **args)
-    pop = result.population
-    inside = pop.within(area.geometry.iloc[0])
-    sub = pop[inside]
-    bands = []
-    for col in ("total", "65+", "75+"):
-        total = int(sub[col].sum())
-        cov = int(sub.loc[sub["covered"], col].sum())
-        bands.append({"band": col, "total": total, "covered": cov, "uncovered": total - cov})
-    # providers within MAP_MARGIN_M of the area (in metres, the analysis CRS)
-    near = area.to_crs(result.area_set.crs).geometry.iloc[0].buffer(MAP_MARGIN_M)
-    matched = [r for r in result.rules if shapely.contains_xy(near, r.x, r.y)]
-    provider_points = gpd.GeoDataFrame(
-        {"name": [r.name for r in matched]},
-        geometry=gpd.GeoSeries.from_xy(
-            [r.x for r in matched], [r.y for r in matched], crs=result.area_set.crs
-        ).to_crs("EPSG:4326"),
-        crs="EPSG:4326",
-    )
-    summary = result.to_dict(services().taxonomy, get_lang())
-    png = area_map_png(
-        area,
-        result.geometry_wgs84(simplify_m=5.0),
-        provider_points,
-        sub[~sub["covered"] & (sub["total"] > 0)],
-        f"{area['name'].iloc[0]} — {summary['description']}",
-        {
-            "covered": t("カバー範囲", "covered area"),
-            "uncovered": t("未カバー（75歳以上）", "not covered (75+)"),
-            "providers": t("事業所", "providers"),
-        },
-    )
-    _, frame = cached_indicators(services(), args["dataset"])
-    indicators = frame[(frame["area_kind"] == kind) & (frame["area_code"] == code)]
-    keys = [
-        i
-        for i in indicators["indicator"]
-        if i.startswith(("population:", "covered75:", "per100k:cap:home_visit", "per1000_75:type:"))
-    ]
-    return render_template(
-        "planner/report.html",
-        area_name=str(area["name"].iloc[0]),
-        area_code=code,
-        kind=kind,
-        summary=summary,
-        dataset=dataset,
-        population_note=_population_note(dataset),
-        bands=bands,
-        image=base64.b64encode(png).decode("ascii"),
-        indicators=indicators[indicators["indicator"].isin(keys)].to_dict("records"),
-        query=json.dumps(dict(request.args), ensure_ascii=False),
     )

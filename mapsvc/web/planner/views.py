@@ -14,6 +14,7 @@ import numpy as np
 from flask import current_app, jsonify, render_template, request, url_for
 
 from mapsvc.core.errors import InvalidInput
+from mapsvc.planner.charts import chart_label, coverage_bands_chart
 from mapsvc.planner.geojson import rfc7946
 from mapsvc.web.auth import role_required
 from mapsvc.web.context import services
@@ -78,6 +79,7 @@ def index() -> str:
         levels=[lv for lv in taxonomy.levels if lv.rank > 0],
         types=[(k, v.label.get(lang)) for k, v in taxonomy.provider_types.items()],
         area_kinds=AREA_KINDS,
+        default_indicator_label=chart_label("per1000_75:cap:home_visit_medical", taxonomy, lang),
         map_config=config,
     )
 
@@ -123,6 +125,9 @@ def _coverage_payload(result: Any, dataset: str) -> dict[str, Any]:
     summary["population"] = dataset
     summary["population_note"] = _population_note(dataset)
     summary["area"] = rfc7946(result.geometry_wgs84(simplify_m=5.0))
+    summary["chart"] = coverage_bands_chart(
+        result.population, result.covered, summary["description"], bool(result.missing), get_lang()
+    )
     pop = result.population
     uncovered = pop[~result.covered]
     summary["uncovered"] = {
@@ -223,6 +228,9 @@ def indicators_api() -> Any:
     data = choropleth(
         services(), kind, indicator, int(classes), request.args.get("population"), get_lang()
     )
+    data["indicator_labels"] = {
+        i: chart_label(i, services().taxonomy, get_lang()) for i in data["indicators"]
+    }
     return jsonify(json_safe(data))
 
 
