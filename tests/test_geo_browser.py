@@ -124,6 +124,36 @@ def test_public_map_draws_the_geography_without_tiles(browser, served, size):
     assert int(page.get_attribute("#map", "data-markers") or 0) > 500
     _check_drawn_under_markers(page)
     _check_note(page, "事業所の位置は表示されています")
+    # clusters, counts per cell and area lines: a colour no provider layer has; counts shown
+    colours = page.evaluate(
+        """() => {
+            const cfg = JSON.parse(document.getElementById('map-config').textContent);
+            const rgb = c => { const d = document.createElement('i'); d.style.color = c;
+                document.body.appendChild(d); const v = getComputedStyle(d).color; d.remove();
+                return v.match(/\\d+/g).slice(0, 3).map(Number); };
+            const cell = document.createElement('div');
+            cell.className = 'cell-count';
+            cell.innerHTML = '<span>12</span>';
+            document.body.appendChild(cell);
+            const bg = el => getComputedStyle(el).backgroundColor.match(/\\d+/g).slice(0, 3).map(Number);
+            const cluster = document.querySelector('.cluster-icon span');
+            const out = {
+                layers: cfg.layers.map(l => rgb(l.color)),
+                areas: [...new Set([...document.querySelectorAll('.leaflet-areas-pane path')]
+                    .map(p => getComputedStyle(p).stroke))].map(rgb),
+                cluster: bg(cluster), clusterText: cluster.textContent,
+                cell: bg(cell.firstChild), cellText: cell.textContent,
+            };
+            cell.remove();
+            return out;
+        }"""
+    )
+    assert colours["clusterText"][:1].isdigit() and colours["cellText"] == "12"
+    # (the areas are lines, the clusters filled squares with a white edge: shapes differ too)
+    for mine in [colours["cluster"], colours["cell"], *colours["areas"]]:
+        for layer in colours["layers"]:
+            distance = sum((a - b) ** 2 for a, b in zip(mine, layer, strict=True)) ** 0.5
+            assert distance > 60, (mine, layer)
     # 日常生活圏域 carry their names on the map
     labels = page.locator(".leaflet-areaLabels-pane .area-label").all_inner_texts()
     assert len(labels) == KINDS["daily_life_area"] and all(labels)
