@@ -73,7 +73,11 @@ def test_map_page_builds_its_layer_control_from_the_layer_files(demo_client):
 def test_map_script_urls_keep_the_path_the_site_is_mounted_under(demo_client):
     mounted = "http://localhost/map/"
     cfg = map_config(demo_client.get("/", base_url=mounted).get_data(as_text=True))
-    assert cfg["urls"] == {"collections": "/map/api/collections", "print": "/map/print"}
+    assert cfg["urls"] == {
+        "collections": "/map/api/collections",
+        "print": "/map/print",
+        "areas": "/map/areas.geojson",
+    }
     items = demo_client.get("/api/collections/medical/items?limit=1", base_url=mounted)
     assert items.status_code == 200 and items.get_json()["numberReturned"] == 1
 
@@ -173,6 +177,17 @@ def test_print_view_lists_the_layers_with_their_filters(demo_client):
         for c in ("medical", "pharmacy")
     ]
     assert counts == api and all(n > 0 for n in counts)
+
+
+def test_print_view_says_no_information_for_an_empty_offers_cell(demo_client):
+    items = demo_client.get("/api/collections/pharmacy/items?limit=2000").get_json(force=True)
+    empty = sum(1 for f in items["features"] if not f["properties"]["capabilities"])
+    assert 0 < empty < len(items["features"])  # the demo has both kinds of row
+    html = demo_client.get("/print?sel=1&layer=pharmacy").get_data(as_text=True)
+    cells = re.findall(r'<td class="offers">(.*?)</td>', html, re.S)
+    assert len(cells) == len(items["features"])
+    assert sum(1 for c in cells if "情報なし" in c) == empty
+    assert all(c.strip() for c in cells)  # never a blank cell
 
 
 # ---- the professional finder -----------------------------------------------------------

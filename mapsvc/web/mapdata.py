@@ -90,7 +90,7 @@ def taxonomy_labels(lang: str, aud: str) -> dict[str, Any]:
     }
 
 
-def map_texts() -> dict[str, str]:
+def map_texts() -> dict[str, Any]:
     """Words the map scripts show, in the page's language ({n} and {layer} are filled in)."""
     return {
         "lastConfirmed": t("最終確認日", "Last confirmed"),
@@ -115,6 +115,17 @@ def map_texts() -> dict[str, str]:
             "{layer}: {n} (zoom in to list them).",
         ),
         "searched": t("検索した地点", "Searched place"),
+        # the geography drawn without tiles (MapsvcMap.areaLayers)
+        "areaKinds": {
+            "municipality": t("市区町村の境界", "Municipal boundary"),
+            "daily_life_area": t("日常生活圏域", "Daily life areas"),
+            "town": t("町丁・字", "Towns (chō, aza)"),
+        },
+        "areasDrawn": t(
+            "代わりに{kinds}を線で表示しています。", " Drawn instead: {kinds} as lines."
+        ),
+        "listSep": t("、", ", "),
+        "areasControl": t("境界の表示", "Boundaries shown"),
         "patient": t("指定した地点", "Chosen place"),
         "pointChosen": t(
             "地図上の地点を指定しました。「この条件で探す」を押してください。",

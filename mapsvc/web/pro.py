@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from flask import Blueprint, current_app, render_template, request
+from flask import Blueprint, current_app, render_template, request, url_for
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
@@ -213,6 +213,7 @@ def _page(
             for r in rows
         ],
         "extent": index.extent(),
+        "urls": {"areas": url_for("public.areas_geojson")},
     }
     html = render_template(
         "pro/finder.html",

@@ -3,11 +3,14 @@
 The map page draws the layers from ``/api`` for the visible area (the scripts in
 ``static/js``). An address search (POST, so the address never sits in a URL or a log)
 lists nearby providers by distance and names the 地域包括支援センター for the address.
-``/print`` is a printable list of what the map shows.
+``/print`` is a printable list of what the map shows. ``/areas.geojson`` is the
+geography both maps draw without tiles (:mod:`mapsvc.geo.public_areas`).
 """
 
 from __future__ import annotations
 
+import hashlib
+import threading
 from typing import Any
 
 from flask import Blueprint, current_app, render_template, request, url_for
@@ -31,6 +34,8 @@ bp = Blueprint("public", __name__)
 PUBLIC_FILTERS = ("home_visit_medical", "home_death_care", "response_24h")
 NEARBY_LIMIT = 20
 PRINT_LIMIT = 1000
+AREAS_MAX_AGE = 300  # seconds a browser may reuse the geography without asking
+_AREAS_LOCK = threading.Lock()
 
 
 def _public_layers() -> list[Layer]:
@@ -88,6 +93,7 @@ def _map_config(
         "urls": {
             "collections": url_for("api.collections"),
             "print": url_for("public.print_list"),
+            "areas": url_for("public.areas_geojson"),
         },
         "extent": index.extent(FilterSet(types=_public_types())),
         "search": search,
@@ -226,3 +232,28 @@ def print_list() -> Any:
         demo=is_demo(),
         printed=now,
     )
+
+
+@bp.get("/areas.geojson")
+def areas_geojson() -> Response:
+    """The municipality outline, 日常生活圏域 and towns for both maps (public fields only),
+    built once per change of the stored areas; ETag and ``max-age`` so a map page reload
+    asks again cheaply or not at all."""
+    store = services().store
+    generation = store.generation("areas")
+    cache = current_app.extensions.setdefault("mapsvc_public_areas", {})
+    with _AREAS_LOCK:
+        if cache.get("generation") != generation:
+            from mapsvc.geo.public_areas import public_areas_bytes
+
+            with store.session() as session:
+                body = public_areas_bytes(session)
+            cache.update(
+                generation=generation, body=body, etag=hashlib.sha256(body).hexdigest()[:32]
+            )
+        body, etag = cache["body"], cache["etag"]
+    response = Response(body, mimetype="application/geo+json")
+    response.set_etag(etag)
+    # the same for every caller; security.py leaves it cacheable for logged-in users too
+    response.headers["Cache-Control"] = f"public, max-age={AREAS_MAX_AGE}"
+    return response.make_conditional(request)

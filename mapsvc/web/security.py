@@ -5,7 +5,8 @@
   ``data:``/``blob:``, no framing (``frame-ancestors 'none'``), forms post to this site only.
 - ``Cache-Control: no-store`` on every page and download a logged-in user gets, and on the
   professional, planner, admin and survey areas (the audit log, FAX numbers in review diffs,
-  survey tokens in URLs).
+  survey tokens in URLs). :data:`SAME_FOR_EVERYONE` (the maps' geography, no caller's data)
+  stays cacheable, ``private`` for a logged-in user (a session cookie may ride on it).
 - ``lang`` is one of :data:`mapsvc.web.i18n.LANGS` on every route (400 naming ``lang``).
 """
 
@@ -20,6 +21,8 @@ from mapsvc.core.errors import InvalidInput
 from mapsvc.web.i18n import LANGS
 
 PRIVATE_PREFIXES = ("/pro", "/planner", "/admin", "/survey", "/login", "/logout")
+# answers that are identical for every caller and hold nothing of theirs
+SAME_FOR_EVERYONE = ("/areas.geojson",)
 
 
 def content_security_policy(basemap_url: str) -> str:
@@ -63,7 +66,11 @@ def init_app(app: Flask) -> None:
         headers.setdefault("X-Frame-Options", "DENY")
         headers.setdefault("Referrer-Policy", "same-origin")
         path = request.path
-        if not path.startswith("/static/") and (_private(path) or current_user.is_authenticated):
+        if path in SAME_FOR_EVERYONE:
+            if current_user.is_authenticated:
+                cache = headers.get("Cache-Control", "")
+                headers["Cache-Control"] = cache.replace("public", "private") or "no-store"
+        elif not path.startswith("/static/") and (_private(path) or current_user.is_authenticated):
             headers["Cache-Control"] = "no-store"
             headers.setdefault("Pragma", "no-cache")
         return response

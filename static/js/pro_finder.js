@@ -1,5 +1,6 @@
 /* The professional finder's map: choose the patient's place (click, or arrow keys and
-   Enter; sent by POST with the form, never put in a URL), every provider before a search,
+   Enter; sent by POST with the form, never put in a URL), the geography from the store
+   (MapsvcMap.areaLayers), every provider before a search,
    the results numbered as in the list; a row and its pin highlight each other. */
 (function () {
   "use strict";
@@ -9,6 +10,12 @@
   var mapEl = document.getElementById("map");
   var map = L.map(mapEl, { keyboard: true });
   M.baseMap(map, cfg);
+  M.areaLayers(map, cfg, {
+    onLoad: function (doc, layers) {
+      var outline = layers.municipality || layers.daily_life_area;
+      if (!cfg.point && !cfg.results.length && !cfg.extent && outline) map.fitBounds(outline.getBounds());
+    }
+  });
   var point = null;
 
   function setPoint(latlng, chosen) {
@@ -31,7 +38,11 @@
   /* before a search: every provider as a small grey dot, so the map shows where they are */
   var dots = 0;
   if (cfg.start && cfg.start.points) {
-    var renderer = L.canvas({ padding: 0.2 });
+    // their own pane, above the areas; the dots take no pointer (a canvas would hide the
+    // towns' names from the mouse), clicks reach the map
+    map.createPane("startDots").style.zIndex = 420;
+    map.getPane("startDots").style.pointerEvents = "none";
+    var renderer = L.canvas({ padding: 0.2, pane: "startDots" });
     var startLayer = L.layerGroup();
     cfg.start.points.forEach(function (p) {
       L.circleMarker([p[1], p[0]], {
@@ -58,7 +69,7 @@
   map.addLayer(group);
   if (bounds.length > 1) map.fitBounds(bounds, { padding: [30, 30], maxZoom: 15 });
   else if (bounds.length === 1) map.setView(bounds[0], 14);
-  else if (cfg.extent) map.fitBounds([[cfg.extent[1], cfg.extent[0]], [cfg.extent[3], cfg.extent[2]]]);
+  else if (cfg.extent) map.fitBounds([[cfg.extent[1], cfg.extent[0]], [cfg.extent[3], cfg.extent[2]]], { padding: [20, 20] });
   else map.setView([35.0, 135.0], 5);
 
   /* a row and its pin: hovering or focusing one marks the other */

@@ -10,6 +10,13 @@
   var mapEl = document.getElementById("map");
   var map = L.map(mapEl, { zoomControl: true, keyboard: true });
   M.baseMap(map, cfg);
+  M.areaLayers(map, cfg, {
+    onLoad: function (doc, layers) {
+      // nothing located yet and no provider to frame: frame the municipality instead
+      var outline = layers.municipality || layers.daily_life_area;
+      if (!(cfg.search && cfg.search.found) && !cfg.extent && outline) map.fitBounds(outline.getBounds());
+    }
+  });
 
   var groups = {};      // layer id -> markerClusterGroup (individual providers)
   var cellGroups = {};  // layer id -> layerGroup (counts per cell)

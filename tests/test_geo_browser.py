@@ -1,0 +1,227 @@
+"""Both maps without tiles (issue 10 item 6), in Debian's Chromium at 1366×900 and 390×844:
+every request off this site is aborted (as offline), and the maps still draw the
+municipality outline, the 日常生活圏域 and the towns from the store, under the providers,
+with a layer control in Japanese and a tile note that says truly what is drawn; the
+finder's start map shows the providers and a click on an area still sets the place."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import make_app, serve_app
+
+from mapsvc.core.users import add_user
+
+pytest_plugins = ["demo_support"]  # demo_services
+PASSWORD = "correct horse battery"
+READY = "#map[data-state=ready]"
+SIZES = {"desktop": (1366, 900), "phone": (390, 844)}
+SHOTS = os.environ.get("MAPSVC_TEST_SCREENSHOTS")  # a folder, to look at the maps
+# the demo city: 1 outline, 6 日常生活圏域, 60 towns
+KINDS = {"municipality": 1, "daily_life_area": 6, "town": 60}
+
+
+@pytest.fixture
+def served(demo_services):
+    with demo_services.store.session() as session:
+        add_user(session, "cm1", PASSWORD, "professional")
+    # the default base map (地理院タイル on the internet): the browser blocks it below
+    with serve_app(make_app(demo_services)) as base:
+        yield base
+
+
+def _offline_page(browser: Any, base: str, size: str) -> tuple[Any, Any, list[str], list[str]]:
+    """A page whose every request off this site fails as offline; (context, page, page
+    errors, blocked URLs)."""
+    width, height = SIZES[size]
+    phone = size == "phone"
+    context = browser.new_context(
+        viewport={"width": width, "height": height},
+        locale="ja-JP",
+        is_mobile=phone,
+        has_touch=phone,
+    )
+    blocked: list[str] = []
+
+    def route(r: Any) -> None:
+        if r.request.url.startswith(base):
+            r.continue_()
+        else:
+            blocked.append(r.request.url)
+            r.abort("internetdisconnected")
+
+    context.route("**/*", route)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    return context, page, errors, blocked
+
+
+def _paths(page: Any, kind: str) -> int:
+    return int(page.locator(f".leaflet-areas-pane path.area-{kind}").count())
+
+
+def _wait_geography(page: Any) -> None:
+    page.wait_for_selector(READY)
+    page.wait_for_function(
+        "document.getElementById('map').dataset.areas !== undefined"
+        " && document.querySelectorAll('.leaflet-areas-pane path.area-town').length > 0"
+    )
+    assert page.get_attribute("#map", "data-areas") == str(sum(KINDS.values()))
+    page.wait_for_selector("#tile-note", state="visible")
+
+
+def _check_drawn_under_markers(page: Any) -> None:
+    for kind, count in KINDS.items():
+        assert _paths(page, kind) == count, kind  # towns too: without tiles they are the map
+    z = page.evaluate(
+        """() => ['areas', 'overlay', 'marker'].map(n =>
+            +getComputedStyle(document.querySelector('.leaflet-' + n + '-pane')).zIndex)"""
+    )
+    assert z[0] < z[1] < z[2]  # under the finder's dots and every provider pin
+    # the outline really is on screen, not an empty path
+    box = page.locator(".leaflet-areas-pane path.area-municipality").bounding_box()
+    assert box and box["width"] > 100 and box["height"] > 100
+
+
+def _check_note(page: Any, providers_text: str) -> None:
+    note, mapbox = page.locator("#tile-note").bounding_box(), page.locator("#map").bounding_box()
+    assert mapbox["y"] + mapbox["height"] - 1 <= note["y"] <= mapbox["y"] + mapbox["height"] + 20
+    text = page.inner_text("#tile-note")
+    assert "背景地図を読み込めません" in text and providers_text in text
+    assert "市区町村の境界、日常生活圏域、町丁・字を線で表示しています" in text
+
+
+def _shot(page: Any, name: str) -> None:
+    if SHOTS:
+        page.locator("#map").scroll_into_view_if_needed()
+        Path(SHOTS).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(Path(SHOTS) / f"{name}.png"), full_page=False)
+
+
+def _control(page: Any, size: str) -> Any:
+    """The map's area control (a <details>, folded on a phone: opened by keyboard here)."""
+    box = page.locator(".area-control")
+    assert box.locator("summary").inner_text().strip() == "境界の表示"
+    if size == "phone":
+        assert box.locator("details").get_attribute("open") is None  # folded, the map stays free
+        box.locator("summary").focus()
+        page.keyboard.press("Enter")
+    assert box.locator("details").get_attribute("open") is not None
+    return box
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("size", ["desktop", "phone"])
+def test_public_map_draws_the_geography_without_tiles(browser, served, size):
+    context, page, errors, blocked = _offline_page(browser, served, size)
+    page.goto(served + "/")
+    _wait_geography(page)
+    assert any("cyberjapandata.gsi.go.jp" in url for url in blocked)  # tiles were refused
+    assert int(page.get_attribute("#map", "data-markers") or 0) > 500
+    _check_drawn_under_markers(page)
+    _check_note(page, "事業所の位置は表示されています")
+    # clusters, counts per cell and area lines: a colour no provider layer has; counts shown
+    colours = page.evaluate(
+        """() => {
+            const cfg = JSON.parse(document.getElementById('map-config').textContent);
+            const rgb = c => { const d = document.createElement('i'); d.style.color = c;
+                document.body.appendChild(d); const v = getComputedStyle(d).color; d.remove();
+                return v.match(/\\d+/g).slice(0, 3).map(Number); };
+            const cell = document.createElement('div');
+            cell.className = 'cell-count';
+            cell.innerHTML = '<span>12</span>';
+            document.body.appendChild(cell);
+            const bg = el => getComputedStyle(el).backgroundColor.match(/\\d+/g).slice(0, 3).map(Number);
+            const cluster = document.querySelector('.cluster-icon span');
+            const out = {
+                layers: cfg.layers.map(l => rgb(l.color)),
+                areas: [...new Set([...document.querySelectorAll('.leaflet-areas-pane path')]
+                    .map(p => getComputedStyle(p).stroke))].map(rgb),
+                cluster: bg(cluster), clusterText: cluster.textContent,
+                cell: bg(cell.firstChild), cellText: cell.textContent,
+            };
+            cell.remove();
+            return out;
+        }"""
+    )
+    assert colours["clusterText"][:1].isdigit() and colours["cellText"] == "12"
+    # (the areas are lines, the clusters filled squares with a white edge: shapes differ too)
+    for mine in [colours["cluster"], colours["cell"], *colours["areas"]]:
+        for layer in colours["layers"]:
+            distance = sum((a - b) ** 2 for a, b in zip(mine, layer, strict=True)) ** 0.5
+            assert distance > 60, (mine, layer)
+    # 日常生活圏域 carry their names on the map
+    labels = page.locator(".leaflet-areaLabels-pane .area-label").all_inner_texts()
+    assert len(labels) == KINDS["daily_life_area"] and all(labels)
+    _shot(page, f"geo-public-{size}")
+
+    # the layer control, in Japanese; hiding a kind removes its lines and the note follows
+    box = _control(page, size)
+    labels = [s.strip() for s in box.locator("label").all_inner_texts()]
+    assert labels == ["市区町村の境界", "日常生活圏域", "町丁・字"]
+    box.locator("label", has_text="日常生活圏域").click()  # a tap on the label, as on a phone
+    assert _paths(page, "daily_life_area") == 0
+    assert "日常生活圏域" not in page.inner_text("#tile-note")
+    assert "市区町村の境界、町丁・字を線で表示しています" in page.inner_text("#tile-note")
+    box.locator("label", has_text="日常生活圏域").click()
+    assert _paths(page, "daily_life_area") == KINDS["daily_life_area"]
+    assert errors == []
+    context.close()
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("size", ["desktop", "phone"])
+def test_finder_start_map_shows_providers_and_areas_without_tiles(browser, served, size):
+    context, page, errors, blocked = _offline_page(browser, served, size)
+    page.goto(served + "/login")
+    page.fill("#username", "cm1")
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_load_state()
+    page.goto(served + "/pro/")
+    _wait_geography(page)
+    assert any("cyberjapandata.gsi.go.jp" in url for url in blocked)
+    # something to click before any search: every provider as a dot, on top of the areas
+    assert int(page.get_attribute("#map", "data-dots")) > 500
+    _check_drawn_under_markers(page)
+    dots, areas = page.evaluate(
+        """() => ['startDots', 'areas'].map(n =>
+            +getComputedStyle(document.querySelector('.leaflet-' + n + '-pane')).zIndex)"""
+    )
+    assert dots > areas
+    _check_note(page, "事業所の位置は表示されています")
+    _shot(page, f"geo-pro-start-{size}")
+
+    # a click inside a town (the towns take hover for their names) still sets the place
+    page.locator("#map").scroll_into_view_if_needed()
+    x, y = page.evaluate(
+        """() => {  // the middle of a town well inside the map, under no control
+            const m = document.getElementById('map').getBoundingClientRect();
+            for (const p of document.querySelectorAll('.leaflet-areas-pane path.area-town')) {
+                const b = p.getBoundingClientRect(), x = b.x + b.width / 2, y = b.y + b.height / 2;
+                if (x > m.x + 60 && x < m.right - 60 && y > m.y + 150 && y < m.bottom - 40
+                    && document.elementFromPoint(x, y) === p) return [x, y];
+            }
+            return [null, null];
+        }"""
+    )
+    assert x is not None
+    page.mouse.click(x, y)
+    assert page.input_value("#point-lon") != "" and page.input_value("#point-lat") != ""
+
+    # after a search the result map keeps the geography
+    page.fill("#address", "デモ市本町一丁目5-5")
+    page.click("#finder-submit")
+    page.wait_for_selector("#finder-results")
+    if size == "phone":
+        page.click("#view-toggle [data-view=map]")
+    _wait_geography(page)
+    assert _paths(page, "municipality") == 1
+    assert "検索した地点と結果の事業所は表示されています" in page.inner_text("#tile-note")
+    _shot(page, f"geo-pro-results-{size}")
+    assert errors == []
+    context.close()
