@@ -18,7 +18,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from mapsvc.core.codes import header_key
+from mapsvc.core.codes import header_aliases, header_key
 from mapsvc.core.errors import ImportFailed
 from mapsvc.core.input_limits import check_zip, parse_geojson
 from mapsvc.core.textfile import decode
@@ -157,9 +157,14 @@ DELIMITERS = (",", "\t", ";")
 
 
 def sniff_delimiter(text: str) -> str:
-    """Comma, tab or semicolon: the one the header line (outside quotes) holds most of."""
-    first = re.sub(r'"[^"]*"', "", text[:20000].split("\n", 1)[0])
-    counts = {d: first.count(d) for d in DELIMITERS}
+    """Comma, tab or semicolon: the one a line among the first ten (outside quotes) holds
+    most of, so a title line above the header (「介護サービス事業所一覧 令和6年4月」) does not
+    hide a tab-separated header below it."""
+    counts = dict.fromkeys(DELIMITERS, 0)
+    for line in text[:20000].split("\n", 10)[:10]:
+        bare = re.sub(r'"[^"]*"', "", line)
+        for d in DELIMITERS:
+            counts[d] = max(counts[d], bare.count(d))
     best = max(DELIMITERS, key=lambda d: counts[d])
     return best if counts[best] else ","
 
@@ -266,7 +271,12 @@ def to_table(raw: RawTable, known_headers: set[str], metadata_prefix: str | None
         raise ImportFailed(f"{raw.path}: the file has no rows", field="file")
     best_line_index, best_score = 0, -1
     for i, (_, cells) in enumerate(raw.rows[:30]):
-        score = sum(1 for c in cells if header_key(c) in known_headers)
+        score = sum(
+            1
+            for c in cells
+            if header_key(c) in known_headers
+            or any(a in known_headers for a in header_aliases(c))
+        )
         if score > best_score:
             best_line_index, best_score = i, score
     header_line, header_cells = raw.rows[best_line_index]
