@@ -86,7 +86,12 @@ def _star_note(h: str) -> str:
 
 
 def _unit_note(h: str) -> str:
-    notes = {"緯度": "（世界測地系）", "経度": "(世界測地系)", "電話番号": "（代表）", "定員": "（人）"}
+    notes = {
+        "緯度": "（世界測地系）",
+        "経度": "(世界測地系)",
+        "電話番号": "（代表）",
+        "定員": "（人）",
+    }
     return h + notes.get(h, "")
 
 
@@ -153,7 +158,11 @@ def _baseline(services, tmp_path: Path, header: list[str], rows: list[list[str]]
 def _comparable(services) -> dict[str, dict]:
     """Records without the store's own ids and timestamps."""
     return {
-        sid: {k: v for k, v in rec.items() if k != "id" and not k.endswith(("created_at", "updated_at"))}
+        sid: {
+            k: v
+            for k, v in rec.items()
+            if k != "id" and not k.endswith(("created_at", "updated_at"))
+        }
         for sid, rec in records(services).items()
     }
 

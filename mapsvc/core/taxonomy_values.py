@@ -196,7 +196,9 @@ _SPELLINGS = (("受け入れ", "受入"), ("受入れ", "受入"), ("出来", "�
 def normalise_word(text: str) -> str:
     """NFKC (full-width → half-width), no spaces at all (「対応 可」, 「要 相談」), no closing
     「。」 or surrounding brackets (「（要相談）」), lower case, one spelling of 受入: the form survey words are compared in."""
-    word = _SPACES.sub("", unicodedata.normalize("NFKC", text)).rstrip("。.").strip("()[]「」【】『』")
+    word = (
+        _SPACES.sub("", unicodedata.normalize("NFKC", text)).rstrip("。.").strip("()[]「」【】『』")
+    )
     word = word.lower()
     for variant, spelling in _SPELLINGS:
         word = word.replace(variant, spelling)

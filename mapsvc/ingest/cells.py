@@ -73,7 +73,11 @@ def capability_cells(
         if provider_type not in taxonomy.capabilities[key].applies_to:
             if raw:
                 skipped.append(
-                    (header, raw, f"capability {key} does not apply to provider type {provider_type}")
+                    (
+                        header,
+                        raw,
+                        f"capability {key} does not apply to provider type {provider_type}",
+                    )
                 )
             continue
         try:

@@ -274,8 +274,7 @@ def to_table(raw: RawTable, known_headers: set[str], metadata_prefix: str | None
         score = sum(
             1
             for c in cells
-            if header_key(c) in known_headers
-            or any(a in known_headers for a in header_aliases(c))
+            if header_key(c) in known_headers or any(a in known_headers for a in header_aliases(c))
         )
         if score > best_score:
             best_line_index, best_score = i, score

@@ -383,9 +383,7 @@ def row_to_record(res: Resolved, row: dict[str, str], taxonomy: Taxonomy) -> dic
     rec["source_id"] = source_id[:200] if source_id else None
 
     cell_skips: list[tuple[str, str, str]] = []
-    if any(
-        "municipality_code" in where for where in (res.columns, res.templates, m.defaults)
-    ):
+    if any("municipality_code" in where for where in (res.columns, res.templates, m.defaults)):
         raw_code = _value(res, row, "municipality_code") or m.defaults.get("municipality_code", "")
         if raw_code and not re.search(r"\d", nfkc(raw_code)):
             # a name where the code goes (「山口県」 in a prefecture's list): the cell, not the row
