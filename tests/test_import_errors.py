@@ -151,7 +151,7 @@ def test_rejects_default_beside_input_or_instance_when_read_only(
 
 
 def test_format_refuses_a_file_type_it_does_not_read(services, tmp_path: Path) -> None:
-    with pytest.raises(ImportFailed, match="format kaigo_kohyo reads csv files, not geojson"):
+    with pytest.raises(ImportFailed, match="format kaigo_kohyo reads csv, xlsx files, not geojson"):
         run_import(services, DATA / "generic_providers.geojson", tmp_path, fmt="kaigo_kohyo")
     assert snapshot(services)[0] == 0
 

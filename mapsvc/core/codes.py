@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 # Japan's extent with a margin (Minamitorishima 153.98E, Okinotorishima 20.42N,
 # Yonaguni 122.93E, Etorofu 45.56N).
@@ -19,6 +20,7 @@ def check_digit(code5: str) -> str:
     return str((11 - total % 11) % 10)
 
 
+@lru_cache(maxsize=8192)  # a file repeats a handful of codes on every row
 def normalise_municipality_code(raw: str) -> str:
     """Return the 6-digit code (with check digit) for a 5- or 6-digit input.
 

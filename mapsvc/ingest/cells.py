@@ -61,10 +61,13 @@ def capability_cells(
     row: dict[str, str],
     provider_type: str,
     taxonomy: Taxonomy,
+    memo: dict[tuple[str, str, str | None], tuple[Any, str | None]] | None = None,
 ) -> tuple[dict[str, Any], list[tuple[str, str, str]]]:
-    """(capabilities, skipped cells as (header, value, reason)) of one row."""
+    """(capabilities, skipped cells as (header, value, reason)) of one row; ``memo``
+    remembers what each (column, cell, note) meant, as a file repeats a handful of words."""
     caps: dict[str, Any] = {}
     skipped: list[tuple[str, str, str]] = []
+    memo = {} if memo is None else memo
     for header, key, spec, note_header in columns:
         raw = nfkc(row.get(header, "") or "")
         note = clean(row.get(note_header)) if note_header else None
@@ -72,19 +75,21 @@ def capability_cells(
             continue
         if provider_type not in taxonomy.capabilities[key].applies_to:
             if raw:
-                skipped.append(
-                    (
-                        header,
-                        raw,
-                        f"capability {key} does not apply to provider type {provider_type}",
-                    )
-                )
+                why = f"capability {key} does not apply to provider type {provider_type}"
+                skipped.append((header, raw, why))
             continue
-        try:
-            value = _parse(taxonomy, key, spec, raw, note)
-        except ValueError as exc:
-            skipped.append((header, raw, f"column {header}: {exc}"))
-            continue
-        if value is not None:
-            caps[key] = value
+        known = memo.get((header, raw, note))
+        if known is None:
+            try:
+                known = (_parse(taxonomy, key, spec, raw, note), None)
+            except ValueError as exc:
+                known = (None, f"column {header}: {exc}")
+            memo[(header, raw, note)] = known
+        value, reason = known
+        if reason is not None:
+            skipped.append((header, raw, reason))
+        elif value is not None:
+            caps[key] = copy = dict(value)  # records never share a value
+            if isinstance(copy.get("value"), list):
+                copy["value"] = list(copy["value"])
     return caps, skipped

@@ -122,7 +122,7 @@ def iter_rows(
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=sniff_delimiter(text))
     try:
         for cells in reader:
-            if any(c.strip() for c in cells):
+            if cells and (cells[0].strip() or "".join(cells).strip()):  # any non-blank cell
                 yield cells
     except csv.Error as exc:
         raise ImportFailed(
@@ -176,7 +176,7 @@ def _read_csv(path: Path, text: str, encoding: str) -> RawTable:
     line = 1
     try:
         for cells in reader:
-            if any(c.strip() for c in cells):
+            if cells and (cells[0].strip() or "".join(cells).strip()):  # any non-blank cell
                 rows.append((line, cells))
             line = reader.line_num + 1
     except csv.Error as exc:
@@ -234,7 +234,7 @@ def _read_xlsx(path: Path, data: bytes) -> RawTable:
             ws = wb.worksheets[0]
             for i, values in enumerate(ws.iter_rows(values_only=True), start=1):
                 cells = [_cell(v) for v in values]
-                if any(c.strip() for c in cells):
+                if cells and (cells[0].strip() or "".join(cells).strip()):  # any non-blank cell
                     rows.append((i, cells))
     finally:
         wb.close()
@@ -258,7 +258,7 @@ def _read_xls(path: Path, data: bytes) -> RawTable:
             if cell.ctype == xlrd.XL_CELL_DATE:
                 value = xlrd.xldate.xldate_as_datetime(value, book.datemode)
             cells.append(_cell(value))
-        if any(c.strip() for c in cells):
+        if cells and (cells[0].strip() or "".join(cells).strip()):  # any non-blank cell
             rows.append((i + 1, cells))
     return RawTable(path, "xlsx", None, rows)
 
@@ -285,16 +285,20 @@ def to_table(raw: RawTable, known_headers: set[str], metadata_prefix: str | None
     while width and not header[width - 1]:
         width -= 1
     rows: list[tuple[int, dict[str, str]]] = []
+    n, short_matters = len(header), raw.kind == "csv"
     for line, cells in raw.rows[best_line_index + 1 :]:
         if metadata_prefix and cells and cells[0].startswith(metadata_prefix):
             continue
         row = dict(zip(header, cells, strict=False))
-        if len(cells) > len(header) and any(c.strip() for c in cells[len(header) :]):
-            row["@overflow"] = ",".join(cells[len(header) :])
-        elif len(cells) < width and raw.kind == "csv":
+        count = len(cells)
+        if count == n:
+            pass
+        elif count > n and "".join(cells[n:]).strip():
+            row["@overflow"] = ",".join(cells[n:])
+        elif count < width and short_matters:
             # a CSV row that stops early (a lost delimiter, a truncated file) would shift or
             # blank the cells after it; spreadsheets drop trailing empty cells, CSVs do not
-            row["@short"] = f"{len(cells)} of {width}"
+            row["@short"] = f"{count} of {width}"
         rows.append((line, row))
     return Table(raw.path, raw.kind, raw.encoding, header, header_line, rows)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -66,6 +66,7 @@ class Resolved:
     capability_columns: list[CapabilityColumnBinding]
     extra: dict[str, str]
     filename: str
+    cell_memo: dict[Any, Any] = field(default_factory=dict)  # see cells.capability_cells
 
 
 def _find(header_keys: dict[str, str], variants: tuple[str, ...]) -> str | None:
@@ -461,15 +462,16 @@ def row_to_record(res: Resolved, row: dict[str, str], taxonomy: Taxonomy) -> dic
         except ValueError as exc:
             raise RowRejected(str(exc)) from None
 
-    caps, skipped = capability_cells(res.capability_columns, row, rec["type"], taxonomy)
+    caps, skipped = capability_cells(
+        res.capability_columns, row, rec["type"], taxonomy, res.cell_memo
+    )
     skipped.extend(cell_skips)
     if caps:
         rec["capabilities"] = caps
-    extra = {name: clean_multiline(row.get(col)) for name, col in res.extra.items()}
     # dropped coordinates (outside Japan, swapped) are already in rec["extra"]
-    extra = {**rec.get("extra", {}), **{k: v for k, v in extra.items() if v}}
-    for header, raw, _reason in skipped:
-        extra[f"skipped: {header}"] = raw  # kept, so nothing the file said is lost
+    extra = {**rec.get("extra", {})}
+    extra.update((k, v) for k, c in res.extra.items() if (v := clean_multiline(row.get(c))))
+    extra.update((f"skipped: {h}", raw) for h, raw, _ in skipped)  # nothing said is lost
     if skipped:
         rec[SKIPPED] = skipped
     if res.extra or skipped or extra:
