@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from conftest import build_services, real_path, run_cli
 from import_support import records, run_import
 
@@ -86,6 +87,7 @@ def test_bad_coordinates_are_dropped_and_placed_from_the_address(tmp_path: Path)
         report = run_import(svc, path, tmp_path, geocode=import_geocoder(svc))
         assert (report.inserted, report.rejected) == (5, 0)
         assert report.placed == {"file": 1, "gazetteer": 3, "pending": 1, "dropped_coordinates": 3}
+        assert report.pending_reasons == {"the gazetteer has no town matching the address": 1}
         got = records(svc)
         for key in ("zero", "ireland", "swapped"):
             assert got[key]["geocoder"] == "gazetteer" and 34.3 < got[key]["lat"] < 34.4
@@ -93,6 +95,48 @@ def test_bad_coordinates_are_dropped_and_placed_from_the_address(tmp_path: Path)
         assert "(0, 0)" in got["zero"]["extra"]["dropped_coordinates"]
         assert "swapped" in got["swapped"]["extra"]["dropped_coordinates"]
         assert got["fine"]["geocode_status"] == "source"
+    finally:
+        svc.close()
+
+
+_PENDING_ROWS = (
+    "source_id,type,name,address,lat,lon\n"
+    "a,clinic,甲診療所,香川県高松市朝日町一丁目1-1,,\n"
+    "b,clinic,乙診療所,香川県高松市朝日町一丁目1-2,0,0\n"
+    "c,clinic,丙診療所,香川県高松市朝日町一丁目1-3,34.35,134.06\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("settings", "why"),
+    [
+        ({}, "no gazetteer configured (GAZETTEER_FILES): only `mapsvc geocode` can place it"),
+        (
+            {
+                "GEOCODERS_ON_IMPORT": "cache,gsi",
+                "GSI_GEOCODER_URL": "http://127.0.0.1:9/search",
+                "GEOCODER_TIMEOUT": "1",
+            },
+            "geocoder unreachable: gsi (",
+        ),
+    ],
+    ids=["no gazetteer", "geocoder unreachable"],
+)
+def test_import_report_says_why_rows_are_pending(
+    settings: dict[str, str], why: str, runner, tmp_path: Path, monkeypatch
+) -> None:
+    svc = build_services(tmp_path, f"sqlite:///{tmp_path / 's.sqlite'}", **settings)
+    for key, value in settings.items():  # the CLI reads its settings from the environment
+        monkeypatch.setenv(f"MAPSVC_{key}", value)
+    try:
+        path = tmp_path / "p.csv"
+        path.write_text(_PENDING_ROWS, encoding="utf-8")
+        result = run_cli(runner, svc, "import", str(path), "--json")
+        assert result.exit_code == 0, result.output
+        report = json.loads(result.output)
+        assert (report["inserted"], report["placed"]["pending"]) == (3, 2)
+        ((reason, count),) = report["pending_reasons"].items()
+        assert reason.startswith(why) and count == 2
     finally:
         svc.close()
 

@@ -17,28 +17,40 @@ def test_bad_rows_are_rejected_with_reasons(services, tmp_path: Path) -> None:
     report = run_import(services, DATA / "generic_bad_rows.csv", tmp_path)
     # issue 14 item 4: real surveys ask pharmacies about ventilator patients, so the row
     # that was rejected as "does not apply" imports (skipping: test_import_robust.py);
-    # issue 14 item 10: coordinates outside Japan or swapped drop the coordinates, not the row
+    # issue 14 item 10: coordinates outside Japan or swapped drop the coordinates, not the row;
+    # a capability value nobody knows costs that cell, not the provider
     assert report.summary() == {
-        "inserted": 5,
+        "inserted": 6,
         "updated": 0,
         "unchanged": 0,
-        "rejected": 5,
+        "rejected": 4,
         "rows": 10,
     }
-    assert report.skipped_cells == 0
+    assert report.skipped_cells == 1
+    (reason,) = report.warnings.keys() - {"derived id (the row has no id of its own)"}
+    assert "column ventilator: 'たぶん' is not an acceptance level for ventilator" in reason
     reasons = {
         r["source_id"] + "/" + r["line"]: r["reason"]
         for r in read_rejects(tmp_path / "generic_bad_rows.rejects.csv")
     }
     assert "bad-coords/3" not in reasons and "swapped/4" not in reasons
     assert "check digit should be 3" in reasons["bad-code/5"]
-    assert "'たぶん' is not an acceptance level for ventilator" in reasons["bad-cap/6"]
+    assert "bad-cap/6" not in reasons
     assert "unknown provider type 'spaceport'" in reasons["bad-type/7"]
     assert "duplicate source id 'ok-1' (first on line 2)" in reasons["ok-1/8"]
     assert "name is empty" in reasons["no-name/9"]
     assert "cap-not-applicable/10" not in reasons
     kept = records(services)
-    assert set(kept) == {"ok-1", "pending", "cap-not-applicable", "bad-coords", "swapped"}
+    assert set(kept) == {
+        "ok-1",
+        "pending",
+        "cap-not-applicable",
+        "bad-coords",
+        "swapped",
+        "bad-cap",
+    }
+    assert "ventilator" not in (kept["bad-cap"].get("capabilities") or {})
+    assert kept["bad-cap"]["extra"]["skipped: ventilator"] == "たぶん"  # kept, not lost
     assert kept["cap-not-applicable"]["capabilities"]["ventilator"] == {"level": "accept"}
     assert kept["pending"]["geocode_status"] == "pending" and kept["pending"]["lon"] is None
     for key, why in (("bad-coords", "lat 51.5: outside Japan"), ("swapped", "swapped")):
@@ -139,7 +151,7 @@ def test_rejects_default_beside_input_or_instance_when_read_only(
 
 
 def test_format_refuses_a_file_type_it_does_not_read(services, tmp_path: Path) -> None:
-    with pytest.raises(ImportFailed, match="format kaigo_kohyo reads csv files, not geojson"):
+    with pytest.raises(ImportFailed, match="format kaigo_kohyo reads csv, xlsx files, not geojson"):
         run_import(services, DATA / "generic_providers.geojson", tmp_path, fmt="kaigo_kohyo")
     assert snapshot(services)[0] == 0
 

@@ -245,6 +245,7 @@ def test_municipality_schema_by_mapping_file_only(services, tmp_path: Path, runn
         "warnings": {},
         "area_warnings": [],
         "placed": {"file": 3, "gazetteer": 0, "pending": 0, "dropped_coordinates": 0},
+        "pending_reasons": {},
     }
     recs = records(services, "example-city")
     assert recs["A-01"]["type"] == "home_nursing" and recs["A-01"]["municipality_code"] == "372013"

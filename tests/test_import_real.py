@@ -57,6 +57,7 @@ def test_real_file_imports_completely_and_idempotently(
         "warnings",
         "area_warnings",
         "placed",
+        "pending_reasons",
     }
     assert (
         counts["inserted"] + counts["updated"] + counts["unchanged"] + counts["rejected"]

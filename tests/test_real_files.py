@@ -179,6 +179,9 @@ def test_real_provider_file(name: str, sqlite_services, runner, tmp_path: Path) 
     )
     assert counts["rows"] > 0
     assert counts["rejected"] <= max(1, MAX_REJECTED_SHARE * counts["rows"]), counts
+    # every row left without a location is counted under a reason, every warning has one
+    assert sum(counts["pending_reasons"].values()) == counts["placed"]["pending"], counts
+    assert all(reason.strip() for reason in [*counts["warnings"], *counts["pending_reasons"]])
     if counts["rejected"]:
         rows = read_rejects(tmp_path / "r1.csv")
         assert len(rows) == counts["rejected"]

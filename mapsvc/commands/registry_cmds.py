@@ -122,6 +122,8 @@ def import_cmd(
         click.echo(
             f"{report.pending_geocode} rows have no location yet; run `mapsvc geocode` (list: `mapsvc geocode --pending`)"
         )
+    for reason, count in report.pending_reasons.items():
+        click.echo(f"pending: {count} × {reason}")
 
 
 @click.command("formats")

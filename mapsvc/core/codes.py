@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 # Japan's extent with a margin (Minamitorishima 153.98E, Okinotorishima 20.42N,
 # Yonaguni 122.93E, Etorofu 45.56N).
@@ -19,6 +20,7 @@ def check_digit(code5: str) -> str:
     return str((11 - total % 11) % 10)
 
 
+@lru_cache(maxsize=8192)  # a file repeats a handful of codes on every row
 def normalise_municipality_code(raw: str) -> str:
     """Return the 6-digit code (with check digit) for a 5- or 6-digit input.
 
@@ -70,15 +72,48 @@ def nfkc(text: str) -> str:
 
 
 _SPACE = re.compile(r"\s+")
+# a note after the column name: 「名称※必須」, 「住所 ※番地まで」, a leading or trailing * / ＊
+_STAR_NOTE = re.compile(r"※.*$")
+_MARKS = "*＊◆◇●○■□★☆【】"
+# a trailing parenthesised note that does not change what the column holds: units,
+# geodetic datum, "required", "representative", formats; (フリガナ), (方書) … do change it
+_NOTE = re.compile(
+    r"[(\[]\s*(?:必須|任意|代表|世界測地系|日本測地系|wgs ?84|jgd ?20\d\d|十進|度|10進|半角|全角|"
+    r"数字|数値|ハイフン[^()]*|\d+桁|人|床|名|件|km|分|例[^()]*|形式[^()]*|西暦|和暦|yyyy[^()]*|"
+    r"hh:mm|記入例[^()]*|任意項目|必須項目)\s*[)\]]$"
+)
 
 
 def header_key(text: str) -> str:
-    """How headers are compared: NFKC, no BOM, whitespace collapsed, case-folded."""
-    return (
-        _SPACE.sub(" ", unicodedata.normalize("NFKC", text.replace("\ufeff", "")))
-        .strip()
-        .casefold()
-    )
+    """How headers are compared: NFKC (so 「（」 is 「(」 and full-width letters are ASCII),
+    no BOM, no whitespace at all (「名 称」 is 「名称」), a 「※…」 note and marks like
+    ``*`` dropped, case-folded."""
+    key = unicodedata.normalize("NFKC", text.replace("\ufeff", ""))
+    key = _SPACE.sub("", _STAR_NOTE.sub("", key)).strip(_MARKS).casefold()
+    return key
+
+
+def header_aliases(text: str) -> list[str]:
+    """Keys a header also answers to when no header has them exactly: the key without a
+    trailing note such as 「（世界測地系）」, 「（代表）」 or 「（人）」."""
+    key = header_key(text)
+    out = []
+    while (stripped := _NOTE.sub("", key)) != key and stripped:
+        out.append(stripped)
+        key = stripped
+    return out
+
+
+def header_index(headers: list[str]) -> dict[str, str]:
+    """Header key -> actual header: every exact key first, then the aliases no header has
+    exactly (:func:`header_aliases`); the first header wins a key."""
+    index: dict[str, str] = {}
+    for h in headers:
+        index.setdefault(header_key(h), h)
+    for h in headers:
+        for alias in header_aliases(h):
+            index.setdefault(alias, h)
+    return index
 
 
 def parse_coordinate(raw: str | float | None) -> float | None:

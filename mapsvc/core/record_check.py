@@ -20,8 +20,20 @@ from mapsvc.core.models import Provider
 
 
 @functools.cache
-def _columns() -> dict[str, Any]:
-    return {c.key: c for c in Provider.__table__.columns}
+def _columns() -> dict[str, tuple[str, int | None]]:
+    """Column key -> (what it holds: text | float | bool | int | other, text size)."""
+    out: dict[str, tuple[str, int | None]] = {}
+    for c in Provider.__table__.columns:
+        kind = c.type
+        if isinstance(kind, String | Text) and not isinstance(kind, DateTime):
+            out[c.key] = ("text", getattr(kind, "length", None))
+        elif isinstance(kind, Float):
+            out[c.key] = ("float", None)
+        elif isinstance(kind, Boolean):
+            out[c.key] = ("bool", None)
+        elif isinstance(kind, Integer):
+            out[c.key] = ("int", None)
+    return out
 
 
 def record_problem(record: Mapping[str, Any]) -> str | None:
@@ -31,24 +43,23 @@ def record_problem(record: Mapping[str, Any]) -> str | None:
         column = columns.get(key)
         if column is None or value is None:
             continue
-        kind = column.type
-        if isinstance(kind, String | Text) and not isinstance(kind, DateTime):
+        kind, size = column
+        if kind == "text":
             if not isinstance(value, str):
                 return f"{key}: expected text"
-            size = getattr(kind, "length", None)
             if size is not None and len(value) > size:
                 return f"{key}: {len(value)} characters, at most {size}"
             if "\x00" in value:
                 return f"{key}: contains a NUL character"
-        elif isinstance(kind, Float):
+        elif kind == "float":
             if isinstance(value, bool) or not isinstance(value, int | float):
                 return f"{key}: expected a number"
             if not math.isfinite(float(value)):
                 return f"{key}: expected a finite number"
-        elif isinstance(kind, Boolean):
+        elif kind == "bool":
             if not isinstance(value, bool):
                 return f"{key}: expected yes or no"
-        elif isinstance(kind, Integer):
+        elif kind == "int":
             if isinstance(value, bool) or not isinstance(value, int):
                 return f"{key}: expected a whole number"
             if not -(2**31) <= value < 2**31:

@@ -10,6 +10,7 @@ flags, and :func:`parse_capability_value` turns one answer into ``{"level": ...}
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -68,6 +69,8 @@ LEVEL_WORDS = {
     "積極的に受入": "active",
     "積極的受け入れ": "active",
     "◎": "active",
+    "積極的に対応": "active",
+    "積極対応": "active",
     "accept": "accept",
     "受入": "accept",
     "受入可": "accept",
@@ -83,11 +86,42 @@ LEVEL_WORDS = {
     "true": "accept",
     "1": "accept",
     "行っている": "accept",
+    "〇": "accept",  # U+3007 (漢数字ゼロ), often typed for ○
+    "◯可": "accept",
+    "○可": "accept",
+    "対応可能": "accept",
+    "可能": "accept",
+    "受入可能": "accept",
+    "有り": "accept",
+    "アリ": "accept",
+    "はい": "accept",
+    "対応": "accept",
+    "対応している": "accept",
+    "対応あり": "accept",
+    "実施": "accept",
+    "実施可": "accept",
+    "実施している": "accept",
+    "できる": "accept",
+    "✓": "accept",
+    "✔": "accept",
+    "レ": "accept",
     "consult": "consult",
     "要相談": "consult",
     "相談": "consult",
     "応相談": "consult",
     "△": "consult",
+    "相談可": "consult",
+    "要相談可": "consult",
+    "相談に応じる": "consult",
+    "ご相談ください": "consult",
+    "要問合せ": "consult",
+    "要問い合わせ": "consult",
+    "条件付き可": "consult",
+    "条件付可": "consult",
+    "一部可": "consult",
+    "一部対応": "consult",
+    "場合による": "consult",
+    "ケースによる": "consult",
     "no": "no",
     "不可": "no",
     "×": "no",
@@ -98,6 +132,17 @@ LEVEL_WORDS = {
     "0": "no",
     "行っていない": "no",
     "対応不可": "no",
+    "不可能": "no",
+    "無し": "no",
+    "ナシ": "no",
+    "いいえ": "no",
+    "非対応": "no",
+    "未対応": "no",
+    "対応なし": "no",
+    "対応していない": "no",
+    "実施していない": "no",
+    "できない": "no",
+    "受入不可": "no",
     "unknown": UNKNOWN,
     "不明": UNKNOWN,
     "不明(未回答)": UNKNOWN,
@@ -116,6 +161,15 @@ FLAG_WORDS = {
     "届出あり": "yes",
     "受理": "yes",
     "済": "yes",
+    "〇": "yes",
+    "有り": "yes",
+    "はい": "yes",
+    "届出済": "yes",
+    "届出有": "yes",
+    "実施": "yes",
+    "対応可": "yes",
+    "✓": "yes",
+    "✔": "yes",
     "no": "no",
     "false": "no",
     "0": "no",
@@ -124,15 +178,36 @@ FLAG_WORDS = {
     "×": "no",
     "✕": "no",
     "不可": "no",
+    "無し": "no",
+    "いいえ": "no",
+    "届出なし": "no",
+    "対応不可": "no",
     "unknown": UNKNOWN,
     "不明": UNKNOWN,
     "未回答": UNKNOWN,
 }
 
 
+_SPACES = re.compile(r"\s+")
+# spellings of one word: 受け入れ / 受入れ / 受入, 出来る / できる
+_SPELLINGS = (("受け入れ", "受入"), ("受入れ", "受入"), ("出来", "でき"))
+
+
 def normalise_word(text: str) -> str:
-    """NFKC, trimmed, lower case: the form survey words are compared in."""
-    return unicodedata.normalize("NFKC", text).strip().lower()
+    """NFKC (full-width → half-width), no spaces at all (「対応 可」, 「要 相談」), no closing
+    「。」 or surrounding brackets (「（要相談）」), lower case, one spelling of 受入: the form survey words are compared in."""
+    word = (
+        _SPACES.sub("", unicodedata.normalize("NFKC", text)).rstrip("。.").strip("()[]「」【】『』")
+    )
+    word = word.lower()
+    for variant, spelling in _SPELLINGS:
+        word = word.replace(variant, spelling)
+    return word
+
+
+# the tables in the compared form (so 「受け入れ可」 and 「受入可」 are one key)
+LEVEL_WORDS = {normalise_word(k): v for k, v in LEVEL_WORDS.items()}
+FLAG_WORDS = {normalise_word(k): v for k, v in FLAG_WORDS.items()}
 
 
 def parse_capability_value(

@@ -445,7 +445,7 @@ def _gazetteer(files: tuple[str, ...], prefix: str) -> GazetteerGeocoder:
 
 def import_geocoder(services: Any) -> Any:
     """The offline chain used while importing (GEOCODERS_ON_IMPORT), as a callable."""
+    from mapsvc.geo.geocode_reasons import ImportGeocoder
+
     chain = build_chain(services.config["GEOCODERS_ON_IMPORT"], services.config)
-    if not chain.steps:
-        return None
-    return lambda address, session: chain.geocode(address, session=session)
+    return ImportGeocoder(chain) if chain.steps else None

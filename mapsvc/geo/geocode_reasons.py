@@ -87,3 +87,61 @@ def placement_counts(records: list[dict[str, Any]]) -> dict[str, int]:
         if (rec.get("extra") or {}).get("dropped_coordinates"):
             out["dropped_coordinates"] += 1
     return out
+
+
+class _Watched:
+    """A chain step that notes its failures (network, refusal, timeout) before the chain
+    moves on to the next step."""
+
+    def __init__(self, geocoder: Any, name: str, failures: dict[str, str]) -> None:
+        self.geocoder, self.name, self.failures = geocoder, name, failures
+
+    def geocode(self, address: str, **kwargs: Any) -> Any:
+        try:
+            return self.geocoder.geocode(address, **kwargs)
+        except (GeopyError, OSError, ValueError) as exc:
+            self.failures.setdefault(self.name, (str(exc) or type(exc).__name__)[:120])
+            raise
+
+
+class ImportGeocoder:
+    """The chain used while importing (GEOCODERS_ON_IMPORT) as ``geocode(address,
+    session)``; it remembers which steps failed, so the import report can say why rows
+    stay pending (:meth:`pending_reasons`)."""
+
+    def __init__(self, chain: GeocoderChain) -> None:
+        self.chain = chain
+        self.failures: dict[str, str] = {}
+        chain.steps = [
+            (n, _Watched(g, n, self.failures) if g is not None else None) for n, g in chain.steps
+        ]
+
+    def __call__(self, address: str, session: Any) -> dict[str, Any] | None:
+        return self.chain.geocode(address, session=session)
+
+    def pending_reasons(self, records: list[dict[str, Any]]) -> dict[str, int]:
+        """Why each written row still has no location, counted by reason."""
+        return pending_counts(records, self.chain.names, self.failures)
+
+
+def pending_counts(
+    records: list[dict[str, Any]], names: list[str] | None, failures: dict[str, str]
+) -> dict[str, int]:
+    """Reason -> rows, for the rows of ``records`` left pending by an import whose chain had
+    the steps ``names`` (None: no geocoder ran while importing) and ``failures``."""
+    out: dict[str, int] = {}
+    for rec in records:
+        if rec.get("geocode_status") != "pending":
+            continue
+        if not (rec.get("address") or "").strip():
+            why = "no address to place it from"
+        elif names is None:
+            why = "no geocoder runs while importing (GEOCODERS_ON_IMPORT is empty)"
+        elif failures:
+            why = "geocoder unreachable: " + "; ".join(f"{n} ({m})" for n, m in failures.items())
+        elif "gazetteer" not in names:
+            why = "no gazetteer configured (GAZETTEER_FILES): only `mapsvc geocode` can place it"
+        else:
+            why = "the gazetteer has no town matching the address"
+        out[why] = out.get(why, 0) + 1
+    return out

@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from mapsvc.core.codes import header_key, nfkc
+from mapsvc.core.codes import header_index, nfkc
 from mapsvc.core.errors import ImportFailed
 from mapsvc.core.models import Area
 from mapsvc.core.registry import Change, diff, existing_by_source, existing_by_uid
@@ -67,7 +67,7 @@ def plan_answers(
     """Plan capability and service-area updates from an answers file (module docstring)."""
     spec = mapping.answers
     assert spec is not None
-    keys = {header_key(h): h for h in table.header}
+    keys = header_index(table.header)
     provider_col = _find(keys, spec.provider)
     question_col = _find(keys, spec.question)
     answer_col = _find(keys, spec.answer)

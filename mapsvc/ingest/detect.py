@@ -6,7 +6,7 @@ import re
 from functools import lru_cache
 from pathlib import Path
 
-from mapsvc.core.codes import header_key
+from mapsvc.core.codes import header_index, header_key
 from mapsvc.core.errors import InvalidMapping
 from mapsvc.core.taxonomy import Taxonomy
 from mapsvc.ingest.mapping import FORMATS_DIR, Mapping, load_mapping
@@ -39,7 +39,7 @@ def detect_mapping(headers: list[str], filename: str, taxonomy: Taxonomy) -> Map
 
     The most specific match wins (most detection headers); a tie is an error.
     """
-    present = {header_key(h) for h in headers}
+    present = set(header_index(headers))
     candidates: list[tuple[int, Mapping]] = []
     for m in shipped_mappings(taxonomy):
         if not all(header_key(h) in present for h in m.detect_all):

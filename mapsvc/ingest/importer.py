@@ -25,7 +25,7 @@ from mapsvc.core.models import ImportRun, utcnow
 from mapsvc.core.registry import apply_changes, insert_records
 from mapsvc.core.taxonomy import Taxonomy
 from mapsvc.geo.area_codes import service_area_warnings
-from mapsvc.geo.geocode_reasons import placement_counts
+from mapsvc.geo.geocode_reasons import pending_counts, placement_counts
 from mapsvc.ingest.plan import Geocode, ImportPlan, ImportReport, ReviewMode, record_rejections
 from mapsvc.ingest.upsert import choose_mapping, plan_import, read_table
 
@@ -194,6 +194,16 @@ def _import(
         written = [*plan.inserts, *({**c.current, **c.after} for c in plan.changes)]
         area_warnings = service_area_warnings(session, written)
         placed = placement_counts(written)
+        explain = getattr(geocode, "pending_reasons", None)
+        pending_why = (
+            {}
+            if review is not None
+            else explain(written)
+            if explain is not None
+            else pending_counts(written, None, {})
+            if geocode is None
+            else {}
+        )
         if review is not None:
             run_id, queued = review.queue(session, plan, actor=actor, rejects_path=target)
         else:
@@ -225,6 +235,7 @@ def _import(
         area_warnings=area_warnings,
         placed=placed,
         untouched=plan.untouched,
+        pending_reasons=pending_why,
     )
 
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from mapsvc.core.codes import header_key
+from mapsvc.core.codes import header_index, header_key
 from mapsvc.core.errors import ImportFailed
 from mapsvc.ingest.reader import Table, iter_rows
 from mapsvc.ingest.spec import Join, JoinField, Mapping
@@ -53,7 +53,7 @@ def is_companion(path: Path, mapping: Mapping) -> bool:
 
 
 def _index(header: list[str], variants: tuple[str, ...]) -> int | None:
-    keys = {header_key(h): i for i, h in enumerate(header)}
+    keys = {k: header.index(h) for k, h in header_index(header).items()}
     for v in variants:
         if header_key(v) in keys:
             return keys[header_key(v)]

@@ -112,6 +112,8 @@ class ImportReport:
     area_warnings: list[str] = field(default_factory=list)
     placed: dict[str, int] = field(default_factory=dict)
     untouched: int = 0  # review mode: template rows nobody changed or signed
+    # why rows are still without a location (no gazetteer, geocoder unreachable, …) -> rows
+    pending_reasons: dict[str, int] = field(default_factory=dict)
 
     def summary(self) -> dict[str, int]:
         """The four counts and the number of data rows read."""
@@ -132,6 +134,7 @@ class ImportReport:
             "warnings": self.warnings,
             "area_warnings": self.area_warnings,
             "placed": self.placed,
+            "pending_reasons": self.pending_reasons,
         }
 
 

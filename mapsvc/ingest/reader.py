@@ -18,7 +18,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from mapsvc.core.codes import header_key
+from mapsvc.core.codes import header_aliases, header_key
 from mapsvc.core.errors import ImportFailed
 from mapsvc.core.input_limits import check_zip, parse_geojson
 from mapsvc.core.textfile import decode
@@ -122,7 +122,7 @@ def iter_rows(
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=sniff_delimiter(text))
     try:
         for cells in reader:
-            if any(c.strip() for c in cells):
+            if cells and (cells[0].strip() or "".join(cells).strip()):  # any non-blank cell
                 yield cells
     except csv.Error as exc:
         raise ImportFailed(
@@ -157,9 +157,14 @@ DELIMITERS = (",", "\t", ";")
 
 
 def sniff_delimiter(text: str) -> str:
-    """Comma, tab or semicolon: the one the header line (outside quotes) holds most of."""
-    first = re.sub(r'"[^"]*"', "", text[:20000].split("\n", 1)[0])
-    counts = {d: first.count(d) for d in DELIMITERS}
+    """Comma, tab or semicolon: the one a line among the first ten (outside quotes) holds
+    most of, so a title line above the header (「介護サービス事業所一覧 令和6年4月」) does not
+    hide a tab-separated header below it."""
+    counts = dict.fromkeys(DELIMITERS, 0)
+    for line in text[:20000].split("\n", 10)[:10]:
+        bare = re.sub(r'"[^"]*"', "", line)
+        for d in DELIMITERS:
+            counts[d] = max(counts[d], bare.count(d))
     best = max(DELIMITERS, key=lambda d: counts[d])
     return best if counts[best] else ","
 
@@ -171,7 +176,7 @@ def _read_csv(path: Path, text: str, encoding: str) -> RawTable:
     line = 1
     try:
         for cells in reader:
-            if any(c.strip() for c in cells):
+            if cells and (cells[0].strip() or "".join(cells).strip()):  # any non-blank cell
                 rows.append((line, cells))
             line = reader.line_num + 1
     except csv.Error as exc:
@@ -229,7 +234,7 @@ def _read_xlsx(path: Path, data: bytes) -> RawTable:
             ws = wb.worksheets[0]
             for i, values in enumerate(ws.iter_rows(values_only=True), start=1):
                 cells = [_cell(v) for v in values]
-                if any(c.strip() for c in cells):
+                if cells and (cells[0].strip() or "".join(cells).strip()):  # any non-blank cell
                     rows.append((i, cells))
     finally:
         wb.close()
@@ -253,7 +258,7 @@ def _read_xls(path: Path, data: bytes) -> RawTable:
             if cell.ctype == xlrd.XL_CELL_DATE:
                 value = xlrd.xldate.xldate_as_datetime(value, book.datemode)
             cells.append(_cell(value))
-        if any(c.strip() for c in cells):
+        if cells and (cells[0].strip() or "".join(cells).strip()):  # any non-blank cell
             rows.append((i + 1, cells))
     return RawTable(path, "xlsx", None, rows)
 
@@ -266,7 +271,11 @@ def to_table(raw: RawTable, known_headers: set[str], metadata_prefix: str | None
         raise ImportFailed(f"{raw.path}: the file has no rows", field="file")
     best_line_index, best_score = 0, -1
     for i, (_, cells) in enumerate(raw.rows[:30]):
-        score = sum(1 for c in cells if header_key(c) in known_headers)
+        score = sum(
+            1
+            for c in cells
+            if header_key(c) in known_headers or any(a in known_headers for a in header_aliases(c))
+        )
         if score > best_score:
             best_line_index, best_score = i, score
     header_line, header_cells = raw.rows[best_line_index]
@@ -276,16 +285,20 @@ def to_table(raw: RawTable, known_headers: set[str], metadata_prefix: str | None
     while width and not header[width - 1]:
         width -= 1
     rows: list[tuple[int, dict[str, str]]] = []
+    n, short_matters = len(header), raw.kind == "csv"
     for line, cells in raw.rows[best_line_index + 1 :]:
         if metadata_prefix and cells and cells[0].startswith(metadata_prefix):
             continue
         row = dict(zip(header, cells, strict=False))
-        if len(cells) > len(header) and any(c.strip() for c in cells[len(header) :]):
-            row["@overflow"] = ",".join(cells[len(header) :])
-        elif len(cells) < width and raw.kind == "csv":
+        count = len(cells)
+        if count == n:
+            pass
+        elif count > n and "".join(cells[n:]).strip():
+            row["@overflow"] = ",".join(cells[n:])
+        elif count < width and short_matters:
             # a CSV row that stops early (a lost delimiter, a truncated file) would shift or
             # blank the cells after it; spreadsheets drop trailing empty cells, CSVs do not
-            row["@short"] = f"{len(cells)} of {width}"
+            row["@short"] = f"{count} of {width}"
         rows.append((line, row))
     return Table(raw.path, raw.kind, raw.encoding, header, header_line, rows)
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from mapsvc.core.addresses import normalise as normalise_address
 from mapsvc.core.codes import (
+    header_index,
     header_key,
     in_japan,
     nfkc,
@@ -18,6 +19,7 @@ from mapsvc.core.codes import (
 )
 from mapsvc.core.publication import dropped_coordinates, publication
 from mapsvc.core.taxonomy import Taxonomy
+from mapsvc.ingest.cells import CapabilityColumnBinding, capability_cells
 from mapsvc.ingest.mapping import TEMPLATE_FIELD, Mapping
 from mapsvc.ingest.reader import GEOMETRY
 from mapsvc.ingest.spec import ROW, TYPE
@@ -61,10 +63,10 @@ class Resolved:
     fallbacks: dict[str, list[str]]
     type_column: str | None
     rule_columns: dict[tuple[str, ...], str | None]
-    # (header, capability, spec, note header)
-    capability_columns: list[tuple[str, str, Any, str | None]]
+    capability_columns: list[CapabilityColumnBinding]
     extra: dict[str, str]
     filename: str
+    cell_memo: dict[Any, Any] = field(default_factory=dict)  # see cells.capability_cells
 
 
 def _find(header_keys: dict[str, str], variants: tuple[str, ...]) -> str | None:
@@ -77,7 +79,7 @@ def _find(header_keys: dict[str, str], variants: tuple[str, ...]) -> str | None:
 
 def resolve(mapping: Mapping, header: list[str], taxonomy: Taxonomy, filename: str) -> Resolved:
     """Bind a mapping to a header; raise ``ValueError`` listing missing required columns."""
-    keys = {header_key(h): h for h in header}
+    keys = header_index(header)
     keys.setdefault(ROW, ROW)
     keys.setdefault(TYPE, TYPE)
     columns: dict[str, str] = {}
@@ -118,7 +120,7 @@ def resolve(mapping: Mapping, header: list[str], taxonomy: Taxonomy, filename: s
         rule_columns[rule.column] = (
             FILENAME if rule.column == (FILENAME,) else _find(keys, rule.column)
         )
-    cap_cols: list[tuple[str, str, Any, str | None]] = []
+    cap_cols: list[CapabilityColumnBinding] = []
     for cap_spec in mapping.capability_columns:
         actual = _find(keys, cap_spec.headers)
         if actual is not None:
@@ -381,19 +383,21 @@ def row_to_record(res: Resolved, row: dict[str, str], taxonomy: Taxonomy) -> dic
         rec[DERIVED] = True
     rec["source_id"] = source_id[:200] if source_id else None
 
-    if (
-        "municipality_code" in res.columns
-        or "municipality_code" in res.templates
-        or "municipality_code" in m.defaults
-    ):
+    cell_skips: list[tuple[str, str, str]] = []
+    if any("municipality_code" in where for where in (res.columns, res.templates, m.defaults)):
         raw_code = _value(res, row, "municipality_code") or m.defaults.get("municipality_code", "")
-        try:
-            if raw_code or not keep:
-                rec["municipality_code"] = (
-                    normalise_municipality_code(raw_code) if raw_code else None
-                )
-        except ValueError as exc:
-            raise RowRejected(f"invalid municipality code: {exc}") from None
+        if raw_code and not re.search(r"\d", nfkc(raw_code)):
+            # a name where the code goes (「山口県」 in a prefecture's list): the cell, not the row
+            header = res.columns.get("municipality_code", "municipality_code")
+            cell_skips.append((header, raw_code, f"column {header}: {raw_code!r} is not a code"))
+        else:
+            try:
+                if raw_code or not keep:
+                    rec["municipality_code"] = (
+                        normalise_municipality_code(raw_code) if raw_code else None
+                    )
+            except ValueError as exc:
+                raise RowRejected(f"invalid municipality code: {exc}") from None
 
     if any(t in res.columns or t in res.templates for t in ("lon", "lat")):
         try:
@@ -458,58 +462,16 @@ def row_to_record(res: Resolved, row: dict[str, str], taxonomy: Taxonomy) -> dic
         except ValueError as exc:
             raise RowRejected(str(exc)) from None
 
-    caps: dict[str, Any] = {}
-    skipped: list[tuple[str, str, str]] = []
-    for header, key, spec, note_header in res.capability_columns:
-        raw = nfkc(row.get(header, "") or "")
-        note = clean(row.get(note_header)) if note_header else None
-        if not raw and not note:
-            continue
-        cap = taxonomy.capabilities[key]
-        if rec["type"] not in cap.applies_to:
-            if raw:
-                skipped.append(
-                    (header, raw, f"capability {key} does not apply to provider type {rec['type']}")
-                )
-            continue
-        try:
-            if spec is not None and spec.values:
-                if raw in spec.values:
-                    mapped = spec.values[raw]
-                    if mapped is None:
-                        continue
-                    value = taxonomy.parse_value(key, mapped, note)
-                elif spec.on_unknown == "ignore":
-                    continue
-                elif spec.on_unknown == "note":
-                    value = (
-                        {"level": "unknown", "note": raw}
-                        if cap.kind in ("level", "flag")
-                        else {"value": raw}
-                    )
-                else:
-                    raise ValueError(f"{raw!r} is not one of {', '.join(spec.values)}")
-            else:
-                try:
-                    value = taxonomy.parse_value(key, raw, note)
-                except ValueError:
-                    if spec is not None and spec.on_unknown == "note":
-                        value = {"level": "unknown", "note": raw}
-                    elif spec is not None and spec.on_unknown == "ignore":
-                        continue
-                    else:
-                        raise
-        except ValueError as exc:
-            raise RowRejected(f"column {header}: {exc}") from None
-        if value is not None:
-            caps[key] = value
+    caps, skipped = capability_cells(
+        res.capability_columns, row, rec["type"], taxonomy, res.cell_memo
+    )
+    skipped.extend(cell_skips)
     if caps:
         rec["capabilities"] = caps
-    extra = {name: clean_multiline(row.get(col)) for name, col in res.extra.items()}
     # dropped coordinates (outside Japan, swapped) are already in rec["extra"]
-    extra = {**rec.get("extra", {}), **{k: v for k, v in extra.items() if v}}
-    for header, raw, _reason in skipped:
-        extra[f"skipped: {header}"] = raw  # kept, so nothing the file said is lost
+    extra = {**rec.get("extra", {})}
+    extra.update((k, v) for k, c in res.extra.items() if (v := clean_multiline(row.get(c))))
+    extra.update((f"skipped: {h}", raw) for h, raw, _ in skipped)  # nothing said is lost
     if skipped:
         rec[SKIPPED] = skipped
     if res.extra or skipped or extra:

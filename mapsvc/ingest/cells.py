@@ -1,0 +1,95 @@
+"""A row's capability cells: each parsed on its own, so a cell that cannot be read costs
+that cell, never the provider.
+
+A cell whose capability does not apply to the row's provider type, or whose value is not
+one the taxonomy (or the column's ``values`` table) knows, is **skipped**: reported as
+``(header, value, reason)``, kept in the record's ``extra["skipped: <header>"]`` by
+:func:`mapsvc.ingest.rows.row_to_record`, and the rest of the row imports. ``on_unknown:
+note`` stores an unknown value as ``unknown`` with the text as its note, ``ignore`` drops it
+silently, and ``reject`` (the default) skips the cell with the reason.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mapsvc.core.codes import nfkc
+from mapsvc.core.taxonomy import UNKNOWN, Taxonomy
+from mapsvc.ingest.text import clean
+
+# (header, capability key, its CapabilityColumn or None, the note column or None)
+CapabilityColumnBinding = tuple[str, str, Any, str | None]
+
+
+def _noted(kind: str, raw: str) -> dict[str, Any]:
+    return {"level": UNKNOWN, "note": raw} if kind in ("level", "flag") else {"value": raw}
+
+
+def _parse(
+    taxonomy: Taxonomy, key: str, spec: Any, raw: str, note: str | None
+) -> dict[str, Any] | None:
+    """The stored value of one cell, None to leave it out; ``ValueError`` says why the cell
+    cannot be read."""
+    kind = taxonomy.capabilities[key].kind
+    on_unknown = spec.on_unknown if spec is not None else "reject"
+    if spec is not None and spec.values:
+        if raw in spec.values:
+            mapped = spec.values[raw]
+            return None if mapped is None else taxonomy.parse_value(key, mapped, note)
+        try:  # a word the taxonomy knows (○, 要相談, …) also counts beside the column's table
+            return taxonomy.parse_value(key, raw, note)
+        except ValueError:
+            if on_unknown == "ignore":
+                return None
+            if on_unknown == "note":
+                return _noted(kind, raw)
+            raise ValueError(
+                f"{raw!r} is not one of {', '.join(spec.values)} nor a level word"
+            ) from None
+    try:
+        return taxonomy.parse_value(key, raw, note)
+    except ValueError:
+        if on_unknown == "note":
+            return _noted(kind, raw)
+        if on_unknown == "ignore":
+            return None
+        raise
+
+
+def capability_cells(
+    columns: list[CapabilityColumnBinding],
+    row: dict[str, str],
+    provider_type: str,
+    taxonomy: Taxonomy,
+    memo: dict[tuple[str, str, str | None], tuple[Any, str | None]] | None = None,
+) -> tuple[dict[str, Any], list[tuple[str, str, str]]]:
+    """(capabilities, skipped cells as (header, value, reason)) of one row; ``memo``
+    remembers what each (column, cell, note) meant, as a file repeats a handful of words."""
+    caps: dict[str, Any] = {}
+    skipped: list[tuple[str, str, str]] = []
+    memo = {} if memo is None else memo
+    for header, key, spec, note_header in columns:
+        raw = nfkc(row.get(header, "") or "")
+        note = clean(row.get(note_header)) if note_header else None
+        if not raw and not note:
+            continue
+        if provider_type not in taxonomy.capabilities[key].applies_to:
+            if raw:
+                why = f"capability {key} does not apply to provider type {provider_type}"
+                skipped.append((header, raw, why))
+            continue
+        known = memo.get((header, raw, note))
+        if known is None:
+            try:
+                known = (_parse(taxonomy, key, spec, raw, note), None)
+            except ValueError as exc:
+                known = (None, f"column {header}: {exc}")
+            memo[(header, raw, note)] = known
+        value, reason = known
+        if reason is not None:
+            skipped.append((header, raw, reason))
+        elif value is not None:
+            caps[key] = copy = dict(value)  # records never share a value
+            if isinstance(copy.get("value"), list):
+                copy["value"] = list(copy["value"])
+    return caps, skipped
