@@ -28,7 +28,6 @@ import datetime as dt
 import fcntl
 import hashlib
 import json
-import mmap
 import os
 import shutil
 import tempfile
@@ -46,16 +45,23 @@ from pyproj import CRS
 from mapsvc.core.taxonomy import Taxonomy
 from mapsvc.finder.index import INDEX_KINDS, ProviderIndex, _plain
 
-FORMAT = 1
+FORMAT = 2  # 2: flag columns as int8 arrays
 ARRAYS = ("lon", "lat", "xy", "type_code", "active", "caps", "rule", "radius_m", "minutes")
 SOURCES = ("explicit", "provider", "type_default", "unresolved")
 TEXT_COLUMNS = ("capabilities",)  # JSON text in the index (an empty text is None)
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
 
 
+_FLAG_VALUES = (None, False, True)  # a flag column's int8 codes -1, 0, 1
+
+
 class RecordColumns(Mapping[str, list[Any]]):
-    """The frame columns of a mapped index: records decoded one at a time from the blob
-    (a whole column is decoded, once, only when asked for, e.g. the address table)."""
+    """The frame columns of a mapped index, as Python values (never numpy scalars).
+
+    Records are decoded from the blob only for the rows asked for (:meth:`row`); flag
+    columns (only True/False/None) are int8 arrays read as a whole without decoding any
+    record (:meth:`flag_codes`, e.g. who the public may see); a whole record column is
+    decoded once, in batches, only when asked for (e.g. the address table)."""
 
     def __init__(
         self,
@@ -63,10 +69,12 @@ class RecordColumns(Mapping[str, list[Any]]):
         names: list[str],
         kinds: list[str],
         texts: dict[str, tuple[Any, np.ndarray]],
+        flags: dict[str, np.ndarray] | None = None,
     ) -> None:
         self._blob, offsets = blob
         self._offsets = offsets.tolist()  # plain ints: faster than memmap scalars
-        self._stored = [n for n in names if n not in texts]
+        self._flags = flags or {}
+        self._stored = [n for n in names if n not in texts and n not in self._flags]
         self._names = names
         self._col = {name: i for i, name in enumerate(self._stored)}
         self._kinds = [(i, k) for i, k in enumerate(kinds) if k != "json"]
@@ -75,13 +83,16 @@ class RecordColumns(Mapping[str, list[Any]]):
         self._texts = {name: (b, o.tolist()) for name, (b, o) in texts.items()}
         self._whole: dict[str, list[Any]] = {}
 
-    def _values(self, pos: int) -> list[Any]:
-        values: list[Any] = json.loads(self._blob[self._offsets[pos] : self._offsets[pos + 1]])
+    def _parse(self, values: list[Any]) -> list[Any]:
         for i, kind in self._kinds:
             if values[i] is not None:
                 parse = dt.datetime if kind == "datetime" else dt.date
                 values[i] = parse.fromisoformat(values[i])
         return values
+
+    def _values(self, pos: int) -> list[Any]:
+        blob, offsets = self._blob, self._offsets
+        return self._parse(json.loads(blob[offsets[pos] : offsets[pos + 1]]))
 
     def _text(self, name: str, pos: int) -> str | None:
         blob, offsets = self._texts[name]
@@ -92,20 +103,49 @@ class RecordColumns(Mapping[str, list[Any]]):
         """The record at ``pos`` (``_plain`` values, as the in-memory index gives them)."""
         found = dict(zip(self._stored, self._values(pos), strict=True))
         found.update({name: self._text(name, pos) for name in self._texts})
+        found.update({name: _FLAG_VALUES[int(codes[pos]) + 1] for name, codes in self._flags.items()})
         return {name: found[name] for name in self._names}
 
     def value(self, name: str, pos: int) -> Any:
         if name in self._texts:
             return self._text(name, pos)
+        if name in self._flags:
+            return _FLAG_VALUES[int(self._flags[name][pos]) + 1]
         return self._values(pos)[self._col[name]]
+
+    def flag_codes(self, name: str) -> np.ndarray | None:
+        """A flag column as int8 codes (-1 None, 0 False, 1 True), or None when the column
+        is not kept as flags."""
+        return self._flags.get(name)
+
+    def _decode_all(self, name: str) -> list[Any]:
+        count = len(self._offsets) - 1
+        if name in self._texts:
+            return [self._text(name, i) for i in range(count)]
+        if name in self._flags:
+            return [_FLAG_VALUES[c + 1] for c in self._flags[name].tolist()]
+        col, out = self._col[name], []
+        blob, offsets = self._blob, self._offsets
+        for start in range(0, count, 20_000):  # one json.loads per batch of records
+            stop = min(start + 20_000, count)
+            data, base = blob[offsets[start] : offsets[stop]], offsets[start]
+            pieces = [data[offsets[i] - base : offsets[i + 1] - base] for i in range(start, stop)]
+            out.extend(values[col] for values in json.loads(b"[" + b",".join(pieces) + b"]"))
+        kind = dict(self._kinds).get(col)
+        if kind is not None:
+            parse = dt.datetime if kind == "datetime" else dt.date
+            out = [None if v is None else parse.fromisoformat(v) for v in out]
+        return out
 
     def __getitem__(self, name: str) -> list[Any]:
         if name not in self._names:
             raise KeyError(name)
         if name not in self._whole:
-            count = len(self._offsets) - 1
-            self._whole[name] = [self.value(name, i) for i in range(count)]
+            self._whole[name] = self._decode_all(name)
         return self._whole[name]
+
+    def __contains__(self, name: object) -> bool:  # without decoding the column
+        return name in self._names
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._names)
@@ -136,17 +176,41 @@ def _write_blob(folder: Path, name: str, items: list[bytes]) -> None:
     np.save(folder / f"{name}.npy", offsets)
 
 
+class _Blob:
+    """A blob file read with ``os.pread`` (thread-safe, no shared file position).
+
+    Not mapped: a worker reads records a few at a time, anywhere in the file, and every
+    page fault on a mapping brings the pages around it into the worker's resident set
+    (at 300,000 providers the finder's reads alone made ~240 MB of the capability answers
+    resident in each worker). Read this way, the records stay in the page cache, shared
+    by every worker and counted in no worker's RSS. An open file keeps its pages when a
+    newer generation deletes the folder."""
+
+    def __init__(self, path: Path) -> None:
+        self._fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+
+    def __del__(self) -> None:  # the index (and so the blob) lives until replaced
+        fd, self._fd = getattr(self, "_fd", -1), -1
+        if fd >= 0:
+            os.close(fd)
+
+    def __getitem__(self, piece: slice) -> bytes:
+        start, stop = int(piece.start), int(piece.stop)
+        return os.pread(self._fd, stop - start, start) if stop > start else b""
+
+
 def _read_blob(folder: Path, name: str) -> tuple[Any, np.ndarray]:
     offsets = np.load(folder / f"{name}.npy", mmap_mode="r")
     path = folder / f"{name}.bin"
     if path.stat().st_size == 0:
         return b"", offsets
-    with open(path, "rb") as fh:
-        return mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ), offsets
+    return _Blob(path), offsets
 
 
 def _pieces(blob: Any, offsets: np.ndarray) -> list[bytes]:
-    return [bytes(blob[offsets[i] : offsets[i + 1]]) for i in range(len(offsets) - 1)]
+    bounds = np.asarray(offsets).tolist()
+    data = blob[0 : bounds[-1]] if bounds else b""  # one read for the whole blob
+    return [data[bounds[i] : bounds[i + 1]] for i in range(len(bounds) - 1)]
 
 
 def write_index(index: ProviderIndex, folder: Path) -> Path:
@@ -169,7 +233,16 @@ def write_index(index: ProviderIndex, folder: Path) -> Path:
             if any(v is not None and not isinstance(v, str) for v in values):
                 raise TypeError(f"index column {name} holds non-text values")
             _write_blob(tmp, name, [b"" if not v else v.encode("utf-8") for v in values])
-        stored = [n for n in names if n not in texts]
+        flags = []
+        for name in names:
+            if name in texts:
+                continue
+            values = [_plain(v) for v in index.columns[name]]
+            if values and all(v is None or type(v) is bool for v in values):
+                codes = [-1 if v is None else int(v) for v in values]
+                np.save(tmp / f"flag-{name}.npy", np.array(codes, dtype=np.int8))
+                flags.append(name)
+        stored = [n for n in names if n not in texts and n not in flags]
         columns = [[_plain(v) for v in index.columns[name]] for name in stored]
         kinds = [_column_kind(values) for values in columns]
         rows = []
@@ -205,6 +278,7 @@ def write_index(index: ProviderIndex, folder: Path) -> Path:
             "cap_keys": list(index.cap_keys),
             "columns": names,
             "text_columns": texts,
+            "flag_columns": flags,
             "column_kinds": kinds,
             "area_names": {str(k): v for k, v in index.area_names.items()},
             "problems": index.problems,
@@ -230,18 +304,25 @@ def write_index(index: ProviderIndex, folder: Path) -> Path:
     return folder
 
 
+def _mapped(path: Path) -> np.ndarray:
+    """A ``.npy`` file mapped read-only, as a plain ndarray view of the map (indexing a
+    ``numpy.memmap`` runs Python code per access; the view reads the same pages)."""
+    return np.load(path, mmap_mode="r").view(np.ndarray)
+
+
 def read_index(folder: Path, taxonomy: Taxonomy) -> ProviderIndex:
     """Map an index folder written by :func:`write_index` (read-only arrays)."""
     meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
     if meta.get("format") != FORMAT:
         raise ValueError(f"{folder}: index format {meta.get('format')}, expected {FORMAT}")
-    arrays = {name: np.load(folder / f"{name}.npy", mmap_mode="r") for name in ARRAYS}
+    arrays = {name: _mapped(folder / f"{name}.npy") for name in ARRAYS}
     n = int(meta["n"])
     columns = RecordColumns(
         _read_blob(folder, "records"),
         meta["columns"],
         meta["column_kinds"],
         {name: _read_blob(folder, name) for name in meta["text_columns"]},
+        {name: _mapped(folder / f"flag-{name}.npy") for name in meta["flag_columns"]},
     )
     text = (folder / "uids.txt").read_text(encoding="utf-8")  # records stay on disk
     uids = np.array(text.split("\n") if n else [], dtype=object)
@@ -279,15 +360,15 @@ def read_index(folder: Path, taxonomy: Taxonomy) -> ProviderIndex:
         rule_source=source,
         radius_m=arrays["radius_m"],
         minutes=arrays["minutes"],
-        poly_pos=np.load(folder / "poly_pos.npy", mmap_mode="r"),
+        poly_pos=_mapped(folder / "poly_pos.npy"),
         polygons=polygons,
         poly_tree=shapely.STRtree(polygons) if len(polygons) else None,
         area_names={int(k): v for k, v in meta["area_names"].items()},
         problems=meta["problems"],
         areas=areas,
         built_at=float(meta["built_at"]),
-        lon_order=np.load(folder / "lon_order.npy", mmap_mode="r"),
-        sorted_lon=np.load(folder / "sorted_lon.npy", mmap_mode="r"),
+        lon_order=_mapped(folder / "lon_order.npy"),
+        sorted_lon=_mapped(folder / "sorted_lon.npy"),
     )
 
 
