@@ -17,7 +17,7 @@ per row with ``Taxonomy.offers``, ``GeoSeries.distance`` for the radius rule,
 Prints figures, then as its LAST line JSON with p50_ms, p95_ms, baseline_p50_ms, speedup.
 
     python scripts/bench_search.py [--n 300000] [--queries 300] [--baseline-queries 15]
-        [--http [--http-only]]   # also POST /pro/api/finder through the Flask app
+        [--http [--http-only] [--mapped]]   # also POST /pro/api/finder through the Flask app
 """
 
 from __future__ import annotations
@@ -226,6 +226,12 @@ def main() -> None:
     parser.add_argument(
         "--http-only", action="store_true", help="with --http: skip the geopandas baseline"
     )
+    parser.add_argument(
+        "--mapped",
+        action="store_true",
+        help="with --http: serve from the index written to a folder and mapped back, as "
+        "workers do (mapsvc.finder.index_file), instead of the one built in memory",
+    )
     args = parser.parse_args()
     taxonomy = load_taxonomy(ROOT / "layers")
     filters = parse_filters(QUERY, None, taxonomy)
@@ -273,7 +279,14 @@ def main() -> None:
         import tempfile
 
         with tempfile.TemporaryDirectory() as tmp:
-            http = http_bench(index, points, Path(tmp))
+            served = index
+            if args.mapped:
+                from mapsvc.finder.index_file import read_index, write_index
+
+                folder = write_index(index, Path(tmp) / "providers-bench-1")
+                served = read_index(folder, taxonomy)
+                print("HTTP mode serves the mapped index (written and read back)")
+            http = http_bench(served, points, Path(tmp))
         if args.http_only:
             print(
                 json.dumps(

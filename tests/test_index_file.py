@@ -34,7 +34,9 @@ def _same(a, b) -> None:
     for pos in range(len(a)):
         assert a.record(pos) == b.record(pos)
         # Python values, never numpy scalars (numpy's False is not `is False`)
-        assert [type(v) for v in a.record(pos).values()] == [type(v) for v in b.record(pos).values()]
+        assert [type(v) for v in a.record(pos).values()] == [
+            type(v) for v in b.record(pos).values()
+        ]
         assert not any(isinstance(v, np.generic) for v in b.record(pos).values())
         assert a.capabilities(pos) == b.capabilities(pos)
     assert list(a.columns) == list(b.columns)
@@ -114,7 +116,7 @@ def test_a_half_written_index_is_never_read(sqlite_services, monkeypatch):
     def broken(*_a, **_k):
         raise OSError("disk full")
 
-    monkeypatch.setattr(index_file, "_write_blob", broken)
+    monkeypatch.setattr(index_file, "write_blob", broken)
     with pytest.raises(OSError, match="disk full"):
         file_index(services)
     left = [p.name for p in (services.instance_path / "index").iterdir()]

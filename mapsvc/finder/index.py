@@ -127,7 +127,8 @@ class ProviderIndex:
         else:
             rec = {name: _plain(values[pos]) for name, values in self.columns.items()}
         rec["id"] = rec.pop("uid")
-        rec["capabilities"] = self.capabilities(pos)
+        text = rec.get("capabilities")  # the stored JSON text, already read with the row
+        rec["capabilities"] = dict(json.loads(text)) if text else {}
         return rec
 
     def capabilities(self, pos: int) -> dict[str, Any]:
