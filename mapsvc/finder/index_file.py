@@ -12,7 +12,10 @@ Layout of ``<instance>/index/providers-<key>-<generation>/``:
 * ``uids.txt``: the public ids, one a line; ``lon_order.npy``/``sorted_lon.npy``: the
   positions sorted by longitude and those longitudes (bbox queries without a tree);
 * ``records.bin`` + ``records.npy``: each provider's record (a compact JSON array, column
-  order in ``meta.json``) and the offsets of the records in the blob;
+  order in ``meta.json``) and the offsets of the records in the blob (blobs are read with
+  ``os.pread``, not mapped: :mod:`mapsvc.finder.index_records`);
+* ``flag-<name>.npy``: columns holding only True/False/None (``public``,
+  ``professional_visible``) as int8 -1/0/1, kept out of the records;
 * ``polygons.bin`` + ``polygons.npy``: the explicit service-area polygons as WKB;
 * ``areas.bin`` + ``areas.npy`` + ``areas.json``: the loaded areas (WKB and their columns);
 * ``meta.json`` (written last): generation, CRS, keys, area names, problems.
@@ -151,7 +154,8 @@ def write_index(index: ProviderIndex, folder: Path) -> Path:
 def _mapped(path: Path) -> np.ndarray:
     """A ``.npy`` file mapped read-only, as a plain ndarray view of the map (indexing a
     ``numpy.memmap`` runs Python code per access; the view reads the same pages)."""
-    return np.load(path, mmap_mode="r").view(np.ndarray)
+    mapped: np.ndarray = np.load(path, mmap_mode="r").view(np.ndarray)
+    return mapped
 
 
 def read_index(folder: Path, taxonomy: Taxonomy) -> ProviderIndex:

@@ -87,7 +87,7 @@ class RecordColumns(Mapping[str, list[Any]]):
             return [self._text(name, i) for i in range(count)]
         if name in self._flags:
             return [_FLAG_VALUES[c + 1] for c in self._flags[name].tolist()]
-        col, out = self._col[name], []
+        col, out = self._col[name], list[Any]()
         blob, offsets = self._blob, self._offsets
         for start in range(0, count, 20_000):  # one json.loads per batch of records
             stop = min(start + 20_000, count)
@@ -96,7 +96,7 @@ class RecordColumns(Mapping[str, list[Any]]):
             out.extend(values[col] for values in json.loads(b"[" + b",".join(pieces) + b"]"))
         kind = dict(self._kinds).get(col)
         if kind is not None:
-            parse = dt.datetime if kind == "datetime" else dt.date
+            parse: Any = dt.datetime if kind == "datetime" else dt.date
             out = [None if v is None else parse.fromisoformat(v) for v in out]
         return out
 
