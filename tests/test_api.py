@@ -87,6 +87,9 @@ def test_items_are_valid_geojson_with_paging(api):
         lon, lat = f["geometry"]["coordinates"]
         assert -180 <= lon <= 180 and -90 <= lat <= 90
         assert f["properties"]["confirmation"]["state"] in ("confirmed", "due", "unconfirmed")
+        # no property without a value (smaller answers); 6 decimals at most
+        assert all(v is not None and v != "" for v in f["properties"].values())
+        assert all(round(v, 6) == v for v in (lon, lat))
     nxt = next(link for link in doc["links"] if link["rel"] == "next")
     assert nxt["type"] == "application/geo+json" and "offset=2" in nxt["href"]
     _, page2 = get_json(c, nxt["href"].replace("http://localhost", ""))

@@ -220,7 +220,8 @@ def feature_bytes(
     config: Mapping[str, Any],
     now: datetime,
 ) -> bytes:
-    """One GeoJSON Feature, serialised (coordinates to 6 decimals, ~0.1 m)."""
+    """One GeoJSON Feature, serialised (coordinates to 6 decimals, ~0.1 m; properties
+    without a value left out)."""
     feature = {
         "type": "Feature",
         "id": str(index.uids[pos]),
@@ -231,7 +232,12 @@ def feature_bytes(
                 round(float(index.lat[pos]), DECIMALS),
             ],
         },
-        "properties": feature_properties(index, pos, audience, lang, config, now),
+        # a field with no value is left out (null or "": the reader shows nothing either way)
+        "properties": {
+            k: v
+            for k, v in feature_properties(index, pos, audience, lang, config, now).items()
+            if v is not None and v != ""
+        },
     }
     return json.dumps(feature, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 

@@ -130,7 +130,8 @@ class ProviderIndex:
         else:
             rec = {name: _plain(values[pos]) for name, values in self.columns.items()}
         rec["id"] = rec.pop("uid")
-        rec["capabilities"] = self.capabilities(pos)
+        text = rec.get("capabilities")  # the stored JSON text, already read with the row
+        rec["capabilities"] = dict(json.loads(text)) if text else {}
         return rec
 
     def capabilities(self, pos: int) -> dict[str, Any]:
@@ -176,11 +177,13 @@ class ProviderIndex:
             n = len(self)
 
             def shown(name: str) -> np.ndarray:
-                # None = not stated (shown); False, 0 or numpy's False (a mapped index) = hidden
-                values = self.columns.get(name)
-                if values is None:
+                # None = not stated (shown); False or 0 = hidden
+                if name not in self.columns:
                     return np.ones(n, dtype=bool)
-                return np.array([v is None or bool(v) for v in values], dtype=bool)
+                codes = getattr(self.columns, "flag_codes", lambda _n: None)(name)
+                if codes is not None:  # a mapped index: -1 None, 0 False, 1 True
+                    return np.asarray(codes) != 0
+                return np.array([v is None or bool(v) for v in self.columns[name]], dtype=bool)
 
             public = shown("public")
             keep = public if audience == "public" else public | shown("professional_visible")
@@ -320,8 +323,12 @@ class ProviderIndex:
 
 
 def _plain(value: Any) -> Any:
+    """A frame value as the index gives it: Python values (numpy scalars unwrapped), None
+    for NaN/NaT."""
     if value is None:
         return None
+    if isinstance(value, np.generic):
+        value = value.item()
     if isinstance(value, float) and math.isnan(value):
         return None
     if isinstance(value, pd.Timestamp):

@@ -12,7 +12,10 @@ Layout of ``<instance>/index/providers-<key>-<generation>/``:
 * ``uids.txt``: the public ids, one a line; ``lon_order.npy``/``sorted_lon.npy``: the
   positions sorted by longitude and those longitudes (bbox queries without a tree);
 * ``records.bin`` + ``records.npy``: each provider's record (a compact JSON array, column
-  order in ``meta.json``) and the offsets of the records in the blob;
+  order in ``meta.json``) and the offsets of the records in the blob (blobs are read with
+  ``os.pread``, not mapped: :mod:`mapsvc.finder.index_records`);
+* ``flag-<name>.npy``: columns holding only True/False/None (``public``,
+  ``professional_visible``) as int8 -1/0/1, kept out of the records;
 * ``polygons.bin`` + ``polygons.npy``: the explicit service-area polygons as WKB;
 * ``areas.bin`` + ``areas.npy`` + ``areas.json``: the loaded areas (WKB and their columns);
 * ``meta.json`` (written last): generation, CRS, keys, area names, problems.
@@ -24,16 +27,13 @@ service-area defaults: a change to any of them is a new index.
 
 from __future__ import annotations
 
-import datetime as dt
 import fcntl
 import hashlib
 import json
-import mmap
 import os
 import shutil
 import tempfile
 import threading
-from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -45,109 +45,20 @@ from pyproj import CRS
 
 from mapsvc.core.taxonomy import Taxonomy
 from mapsvc.finder.index import INDEX_KINDS, ProviderIndex, _plain
+from mapsvc.finder.index_records import (
+    RecordColumns,
+    blob_pieces,
+    column_kind,
+    read_blob,
+    write_blob,
+)
 from mapsvc.finder.temporal import confirmed_times
 
-FORMAT = 1
+FORMAT = 2  # 2: flag columns as int8 arrays
 ARRAYS = ("lon", "lat", "xy", "type_code", "active", "caps", "rule", "radius_m", "minutes")
 SOURCES = ("explicit", "provider", "type_default", "unresolved")
 TEXT_COLUMNS = ("capabilities",)  # JSON text in the index (an empty text is None)
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
-
-
-class RecordColumns(Mapping[str, list[Any]]):
-    """The frame columns of a mapped index: records decoded one at a time from the blob
-    (a whole column is decoded, once, only when asked for, e.g. the address table)."""
-
-    def __init__(
-        self,
-        blob: tuple[Any, np.ndarray],
-        names: list[str],
-        kinds: list[str],
-        texts: dict[str, tuple[Any, np.ndarray]],
-    ) -> None:
-        self._blob, offsets = blob
-        self._offsets = offsets.tolist()  # plain ints: faster than memmap scalars
-        self._stored = [n for n in names if n not in texts]
-        self._names = names
-        self._col = {name: i for i, name in enumerate(self._stored)}
-        self._kinds = [(i, k) for i, k in enumerate(kinds) if k != "json"]
-        # text columns (the capability answers) have their own blob: the finder reads
-        # them for every candidate, without decoding the rest of the record
-        self._texts = {name: (b, o.tolist()) for name, (b, o) in texts.items()}
-        self._whole: dict[str, list[Any]] = {}
-
-    def _values(self, pos: int) -> list[Any]:
-        values: list[Any] = json.loads(self._blob[self._offsets[pos] : self._offsets[pos + 1]])
-        for i, kind in self._kinds:
-            if values[i] is not None:
-                parse = dt.datetime if kind == "datetime" else dt.date
-                values[i] = parse.fromisoformat(values[i])
-        return values
-
-    def _text(self, name: str, pos: int) -> str | None:
-        blob, offsets = self._texts[name]
-        start, end = offsets[pos], offsets[pos + 1]
-        return None if start == end else blob[start:end].decode("utf-8")
-
-    def row(self, pos: int) -> dict[str, Any]:
-        """The record at ``pos`` (``_plain`` values, as the in-memory index gives them)."""
-        found = dict(zip(self._stored, self._values(pos), strict=True))
-        found.update({name: self._text(name, pos) for name in self._texts})
-        return {name: found[name] for name in self._names}
-
-    def value(self, name: str, pos: int) -> Any:
-        if name in self._texts:
-            return self._text(name, pos)
-        return self._values(pos)[self._col[name]]
-
-    def __getitem__(self, name: str) -> list[Any]:
-        if name not in self._names:
-            raise KeyError(name)
-        if name not in self._whole:
-            count = len(self._offsets) - 1
-            self._whole[name] = [self.value(name, i) for i in range(count)]
-        return self._whole[name]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._names)
-
-    def __len__(self) -> int:
-        return len(self._names)
-
-
-def _column_kind(values: list[Any]) -> str:
-    kinds = {type(v) for v in values if v is not None}
-    if kinds == {dt.datetime}:
-        return "datetime"
-    if kinds == {dt.date}:
-        return "date"
-    for kind in kinds:
-        if kind not in (str, int, float, bool, dict, list):
-            raise TypeError(f"index column holds {kind.__name__}, which the file cannot keep")
-    return "json"
-
-
-def _write_blob(folder: Path, name: str, items: list[bytes]) -> None:
-    offsets = np.zeros(len(items) + 1, dtype=np.int64)
-    if items:
-        offsets[1:] = np.cumsum([len(b) for b in items])
-    with open(folder / f"{name}.bin", "wb") as fh:
-        for data in items:
-            fh.write(data)
-    np.save(folder / f"{name}.npy", offsets)
-
-
-def _read_blob(folder: Path, name: str) -> tuple[Any, np.ndarray]:
-    offsets = np.load(folder / f"{name}.npy", mmap_mode="r")
-    path = folder / f"{name}.bin"
-    if path.stat().st_size == 0:
-        return b"", offsets
-    with open(path, "rb") as fh:
-        return mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ), offsets
-
-
-def _pieces(blob: Any, offsets: np.ndarray) -> list[bytes]:
-    return [bytes(blob[offsets[i] : offsets[i + 1]]) for i in range(len(offsets) - 1)]
 
 
 def write_index(index: ProviderIndex, folder: Path) -> Path:
@@ -170,10 +81,19 @@ def write_index(index: ProviderIndex, folder: Path) -> Path:
             values = index.columns[name]
             if any(v is not None and not isinstance(v, str) for v in values):
                 raise TypeError(f"index column {name} holds non-text values")
-            _write_blob(tmp, name, [b"" if not v else v.encode("utf-8") for v in values])
-        stored = [n for n in names if n not in texts]
+            write_blob(tmp, name, [b"" if not v else v.encode("utf-8") for v in values])
+        flags = []
+        for name in names:
+            if name in texts:
+                continue
+            values = [_plain(v) for v in index.columns[name]]
+            if values and all(v is None or type(v) is bool for v in values):
+                codes = [-1 if v is None else int(v) for v in values]
+                np.save(tmp / f"flag-{name}.npy", np.array(codes, dtype=np.int8))
+                flags.append(name)
+        stored = [n for n in names if n not in texts and n not in flags]
         columns = [[_plain(v) for v in index.columns[name]] for name in stored]
-        kinds = [_column_kind(values) for values in columns]
+        kinds = [column_kind(values) for values in columns]
         rows = []
         for values in zip(*columns, strict=True) if columns else ():
             row = [
@@ -181,7 +101,7 @@ def write_index(index: ProviderIndex, folder: Path) -> Path:
                 for v, k in zip(values, kinds, strict=True)
             ]
             rows.append(_dumps(row).encode("utf-8"))
-        _write_blob(tmp, "records", rows)
+        write_blob(tmp, "records", rows)
         uids = [str(u) for u in index.uids]
         if any("\n" in u for u in uids):
             raise ValueError("a provider id holds a line break")
@@ -189,7 +109,7 @@ def write_index(index: ProviderIndex, folder: Path) -> Path:
         order = np.argsort(np.asarray(index.lon), kind="stable").astype(np.int64)
         np.save(tmp / "lon_order.npy", order)
         np.save(tmp / "sorted_lon.npy", np.asarray(index.lon)[order])
-        _write_blob(tmp, "polygons", [shapely.to_wkb(g) for g in index.polygons])
+        write_blob(tmp, "polygons", [shapely.to_wkb(g) for g in index.polygons])
         areas = index.areas
         area_columns: list[str] = []
         if areas is not None:
@@ -197,7 +117,7 @@ def write_index(index: ProviderIndex, folder: Path) -> Path:
             plain = pd.DataFrame(areas[area_columns]).astype(object)
             records = [[_plain(v) for v in row] for row in plain.itertuples(index=False)]
             (tmp / "areas.json").write_text(_dumps(records), encoding="utf-8")
-            _write_blob(tmp, "areas", [shapely.to_wkb(g) for g in areas.geometry])
+            write_blob(tmp, "areas", [shapely.to_wkb(g) for g in areas.geometry])
         meta = {
             "format": FORMAT,
             "generation": index.generation,
@@ -207,6 +127,7 @@ def write_index(index: ProviderIndex, folder: Path) -> Path:
             "cap_keys": list(index.cap_keys),
             "columns": names,
             "text_columns": texts,
+            "flag_columns": flags,
             "column_kinds": kinds,
             "area_names": {str(k): v for k, v in index.area_names.items()},
             "problems": index.problems,
@@ -232,32 +153,42 @@ def write_index(index: ProviderIndex, folder: Path) -> Path:
     return folder
 
 
+def _mapped(path: Path) -> np.ndarray:
+    """A ``.npy`` file mapped read-only, as a plain ndarray view of the map (indexing a
+    ``numpy.memmap`` runs Python code per access; the view reads the same pages)."""
+    mapped: np.ndarray = np.load(path, mmap_mode="r").view(np.ndarray)
+    return mapped
+
+
 def read_index(folder: Path, taxonomy: Taxonomy) -> ProviderIndex:
     """Map an index folder written by :func:`write_index` (read-only arrays)."""
     meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
     if meta.get("format") != FORMAT:
         raise ValueError(f"{folder}: index format {meta.get('format')}, expected {FORMAT}")
-    arrays = {name: np.load(folder / f"{name}.npy", mmap_mode="r") for name in ARRAYS}
+    arrays = {name: _mapped(folder / f"{name}.npy") for name in ARRAYS}
     n = int(meta["n"])
     columns = RecordColumns(
-        _read_blob(folder, "records"),
+        read_blob(folder, "records"),
         meta["columns"],
         meta["column_kinds"],
-        {name: _read_blob(folder, name) for name in meta["text_columns"]},
+        {name: read_blob(folder, name) for name in meta["text_columns"]},
+        {name: _mapped(folder / f"flag-{name}.npy") for name in meta["flag_columns"]},
     )
     text = (folder / "uids.txt").read_text(encoding="utf-8")  # records stay on disk
     uids = np.array(text.split("\n") if n else [], dtype=object)
-    poly_blob, poly_off = _read_blob(folder, "polygons")
-    polygons = np.array(shapely.from_wkb(_pieces(poly_blob, poly_off)), dtype=object).reshape(-1)
+    poly_blob, poly_off = read_blob(folder, "polygons")
+    polygons = np.array(shapely.from_wkb(blob_pieces(poly_blob, poly_off)), dtype=object).reshape(
+        -1
+    )
     areas = None
     if meta["areas"] is not None:
-        area_blob, area_off = _read_blob(folder, "areas")
+        area_blob, area_off = read_blob(folder, "areas")
         records = json.loads((folder / "areas.json").read_text(encoding="utf-8"))
         frame = pd.DataFrame(records, columns=meta["areas"]["columns"], dtype=object)
         for name, dtype in zip(meta["areas"]["columns"], meta["areas"]["dtypes"], strict=True):
             if dtype != "object":
                 frame[name] = frame[name].astype(dtype)
-        geoms = shapely.from_wkb(_pieces(area_blob, area_off)) if len(records) else []
+        geoms = shapely.from_wkb(blob_pieces(area_blob, area_off)) if len(records) else []
         areas = gpd.GeoDataFrame(frame, geometry=list(geoms), crs=meta["areas"]["crs"])
     lon, lat, xy = arrays["lon"], arrays["lat"], arrays["xy"]
     source = np.array(SOURCES, dtype=object)[np.load(folder / "rule_source.npy")]
@@ -282,16 +213,16 @@ def read_index(folder: Path, taxonomy: Taxonomy) -> ProviderIndex:
         rule_source=source,
         radius_m=arrays["radius_m"],
         minutes=arrays["minutes"],
-        poly_pos=np.load(folder / "poly_pos.npy", mmap_mode="r"),
+        poly_pos=_mapped(folder / "poly_pos.npy"),
         polygons=polygons,
         poly_tree=shapely.STRtree(polygons) if len(polygons) else None,
         area_names={int(k): v for k, v in meta["area_names"].items()},
         problems=meta["problems"],
         areas=areas,
         built_at=float(meta["built_at"]),
-        lon_order=np.load(folder / "lon_order.npy", mmap_mode="r"),
-        sorted_lon=np.load(folder / "sorted_lon.npy", mmap_mode="r"),
-        confirmed=np.load(confirmed, mmap_mode="r") if confirmed.exists() else None,
+        lon_order=_mapped(folder / "lon_order.npy"),
+        sorted_lon=_mapped(folder / "sorted_lon.npy"),
+        confirmed=_mapped(confirmed) if confirmed.exists() else None,
     )
 
 

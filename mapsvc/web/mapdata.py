@@ -4,6 +4,8 @@ the road network, and the page's base URL. No routes here."""
 from __future__ import annotations
 
 import threading
+import time
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -57,9 +59,35 @@ def layer_or_404(layer_id: str) -> Layer:
     raise NotFound("no such collection; see /api/collections", field="collectionId")
 
 
+# per store object (two apps on in-memory stores share a URL, never a store)
+_ROADS: weakref.WeakKeyDictionary[Any, tuple[float, int, RoadIndex | None]] = (
+    weakref.WeakKeyDictionary()
+)
+_ROADS_LOCK = threading.Lock()
+
+
 def road_index() -> RoadIndex | None:
-    """The active road network in the form travel-time checks need, or None."""
-    return planner_road_index(services())
+    """The active road network in the form travel-time checks need, or None.
+
+    Kept per store and networks generation, checked at most every
+    ``INDEX_REFRESH_SECONDS`` (as the provider index): a finder request then reads no
+    network row from the store (activating a network bumps the networks generation)."""
+    store = services().store
+    refresh_s = float(current_app.config.get("INDEX_REFRESH_SECONDS", 2.0))
+    now = time.monotonic()
+    with _ROADS_LOCK:
+        hit = _ROADS.get(store)
+    if hit is not None and now - hit[0] < refresh_s:
+        return hit[2]
+    generation = store.generation("networks")
+    if hit is not None and hit[1] == generation:
+        with _ROADS_LOCK:
+            _ROADS[store] = (now, generation, hit[2])
+        return hit[2]
+    value = planner_road_index(services())
+    with _ROADS_LOCK:
+        _ROADS[store] = (now, generation, value)
+    return value
 
 
 def base_url() -> str:

@@ -1,0 +1,176 @@
+"""The records of a mapped provider index (:mod:`mapsvc.finder.index_file`): blobs of
+JSON records and texts with their offsets, flag columns as int8 arrays, read as Python
+values only for the rows asked for."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+_FLAG_VALUES = (None, False, True)  # a flag column's int8 codes -1, 0, 1
+
+
+class RecordColumns(Mapping[str, list[Any]]):
+    """The frame columns of a mapped index, as Python values (never numpy scalars).
+
+    Records are decoded from the blob only for the rows asked for (:meth:`row`); flag
+    columns (only True/False/None) are int8 arrays read as a whole without decoding any
+    record (:meth:`flag_codes`, e.g. who the public may see); a whole record column is
+    decoded once, in batches, only when asked for (e.g. the address table)."""
+
+    def __init__(
+        self,
+        blob: tuple[Any, np.ndarray],
+        names: list[str],
+        kinds: list[str],
+        texts: dict[str, tuple[Any, np.ndarray]],
+        flags: dict[str, np.ndarray] | None = None,
+    ) -> None:
+        self._blob, offsets = blob
+        self._offsets = offsets.tolist()  # plain ints: faster than memmap scalars
+        self._flags = flags or {}
+        self._stored = [n for n in names if n not in texts and n not in self._flags]
+        self._names = names
+        self._col = {name: i for i, name in enumerate(self._stored)}
+        self._kinds = [(i, k) for i, k in enumerate(kinds) if k != "json"]
+        # text columns (the capability answers) have their own blob: the finder reads
+        # them for every candidate, without decoding the rest of the record
+        self._texts = {name: (b, o.tolist()) for name, (b, o) in texts.items()}
+        self._whole: dict[str, list[Any]] = {}
+
+    def _parse(self, values: list[Any]) -> list[Any]:
+        for i, kind in self._kinds:
+            if values[i] is not None:
+                parse = dt.datetime if kind == "datetime" else dt.date
+                values[i] = parse.fromisoformat(values[i])
+        return values
+
+    def _values(self, pos: int) -> list[Any]:
+        blob, offsets = self._blob, self._offsets
+        return self._parse(json.loads(blob[offsets[pos] : offsets[pos + 1]]))
+
+    def _text(self, name: str, pos: int) -> str | None:
+        blob, offsets = self._texts[name]
+        start, end = offsets[pos], offsets[pos + 1]
+        return None if start == end else blob[start:end].decode("utf-8")
+
+    def row(self, pos: int) -> dict[str, Any]:
+        """The record at ``pos`` (``_plain`` values, as the in-memory index gives them)."""
+        found = dict(zip(self._stored, self._values(pos), strict=True))
+        found.update({name: self._text(name, pos) for name in self._texts})
+        found.update(
+            {name: _FLAG_VALUES[int(codes[pos]) + 1] for name, codes in self._flags.items()}
+        )
+        return {name: found[name] for name in self._names}
+
+    def value(self, name: str, pos: int) -> Any:
+        if name in self._texts:
+            return self._text(name, pos)
+        if name in self._flags:
+            return _FLAG_VALUES[int(self._flags[name][pos]) + 1]
+        return self._values(pos)[self._col[name]]
+
+    def flag_codes(self, name: str) -> np.ndarray | None:
+        """A flag column as int8 codes (-1 None, 0 False, 1 True), or None when the column
+        is not kept as flags."""
+        return self._flags.get(name)
+
+    def _decode_all(self, name: str) -> list[Any]:
+        count = len(self._offsets) - 1
+        if name in self._texts:
+            return [self._text(name, i) for i in range(count)]
+        if name in self._flags:
+            return [_FLAG_VALUES[c + 1] for c in self._flags[name].tolist()]
+        col, out = self._col[name], list[Any]()
+        blob, offsets = self._blob, self._offsets
+        for start in range(0, count, 20_000):  # one json.loads per batch of records
+            stop = min(start + 20_000, count)
+            data, base = blob[offsets[start] : offsets[stop]], offsets[start]
+            pieces = [data[offsets[i] - base : offsets[i + 1] - base] for i in range(start, stop)]
+            out.extend(values[col] for values in json.loads(b"[" + b",".join(pieces) + b"]"))
+        kind = dict(self._kinds).get(col)
+        if kind is not None:
+            parse: Any = dt.datetime if kind == "datetime" else dt.date
+            out = [None if v is None else parse.fromisoformat(v) for v in out]
+        return out
+
+    def __getitem__(self, name: str) -> list[Any]:
+        if name not in self._names:
+            raise KeyError(name)
+        if name not in self._whole:
+            self._whole[name] = self._decode_all(name)
+        return self._whole[name]
+
+    def __contains__(self, name: object) -> bool:  # without decoding the column
+        return name in self._names
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+
+def column_kind(values: list[Any]) -> str:
+    kinds = {type(v) for v in values if v is not None}
+    if kinds == {dt.datetime}:
+        return "datetime"
+    if kinds == {dt.date}:
+        return "date"
+    for kind in kinds:
+        if kind not in (str, int, float, bool, dict, list):
+            raise TypeError(f"index column holds {kind.__name__}, which the file cannot keep")
+    return "json"
+
+
+def write_blob(folder: Path, name: str, items: list[bytes]) -> None:
+    offsets = np.zeros(len(items) + 1, dtype=np.int64)
+    if items:
+        offsets[1:] = np.cumsum([len(b) for b in items])
+    with open(folder / f"{name}.bin", "wb") as fh:
+        for data in items:
+            fh.write(data)
+    np.save(folder / f"{name}.npy", offsets)
+
+
+class _Blob:
+    """A blob file read with ``os.pread`` (thread-safe, no shared file position).
+
+    Not mapped: a worker reads records a few at a time, anywhere in the file, and every
+    page fault on a mapping brings the pages around it into the worker's resident set
+    (at 300,000 providers the finder's reads alone made ~240 MB of the capability answers
+    resident in each worker). Read this way, the records stay in the page cache, shared
+    by every worker and counted in no worker's RSS. An open file keeps its pages when a
+    newer generation deletes the folder."""
+
+    def __init__(self, path: Path) -> None:
+        self._fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+
+    def __del__(self) -> None:  # the index (and so the blob) lives until replaced
+        fd, self._fd = getattr(self, "_fd", -1), -1
+        if fd >= 0:
+            os.close(fd)
+
+    def __getitem__(self, piece: slice) -> bytes:
+        start, stop = int(piece.start), int(piece.stop)
+        return os.pread(self._fd, stop - start, start) if stop > start else b""
+
+
+def read_blob(folder: Path, name: str) -> tuple[Any, np.ndarray]:
+    offsets = np.load(folder / f"{name}.npy", mmap_mode="r")
+    path = folder / f"{name}.bin"
+    if path.stat().st_size == 0:
+        return b"", offsets
+    return _Blob(path), offsets
+
+
+def blob_pieces(blob: Any, offsets: np.ndarray) -> list[bytes]:
+    bounds = np.asarray(offsets).tolist()
+    data = blob[0 : bounds[-1]] if bounds else b""  # one read for the whole blob
+    return [data[bounds[i] : bounds[i + 1]] for i in range(len(bounds) - 1)]
