@@ -256,3 +256,19 @@ def serve_app(app: Any) -> Iterator[str]:
     finally:
         server.shutdown()
         thread.join(timeout=10)
+
+
+def wait_js(page: Any, expression: str, timeout_ms: int = 30_000) -> None:
+    """Wait until a JavaScript expression is true on the page.
+
+    Playwright's ``wait_for_function`` polls by ``eval``, which the app's CSP
+    (``script-src 'self'``, no ``unsafe-eval``) refuses whenever the first check is false
+    (microsoft/playwright#36982); ``page.evaluate`` of a function is not eval, so poll that.
+    """
+    import time
+
+    deadline = time.monotonic() + timeout_ms / 1000
+    while not page.evaluate(f"() => Boolean({expression})"):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout_ms} ms waiting for: {expression}")
+        page.wait_for_timeout(50)

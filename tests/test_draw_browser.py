@@ -6,7 +6,7 @@ service area that the finder then honours."""
 from __future__ import annotations
 
 import pytest
-from conftest import make_app, serve_app
+from conftest import make_app, serve_app, wait_js
 from shapely.geometry import Point, shape
 from sqlalchemy import select
 
@@ -105,7 +105,7 @@ def test_planner_redraws_an_area_by_mouse_saves_and_undoes(browser, demo_service
             page.mouse.click(x, y)
             page.wait_for_timeout(80)
         page.mouse.click(*corners[0])  # close the ring on the first vertex
-        page.wait_for_function("document.getElementById('area-map').dataset.pending === '1'")
+        wait_js(page, "document.getElementById('area-map').dataset.pending === '1'")
 
         # saving as drawn is refused: the overlaps are shown and named
         with page.expect_response(lambda r: r.url.endswith("/api/save")) as info:
@@ -119,12 +119,12 @@ def test_planner_redraws_an_area_by_mouse_saves_and_undoes(browser, demo_service
         with page.expect_response(lambda r: r.url.endswith("/api/fit")) as info:
             page.click("#btn-fit")
         assert info.value.status == 200
-        page.wait_for_function("Number(document.getElementById('area-map').dataset.pending) >= 2")
+        wait_js(page, "Number(document.getElementById('area-map').dataset.pending) >= 2")
         with page.expect_response(lambda r: r.url.endswith("/api/save")) as info:
             page.click("#btn-save")
         assert info.value.status == 200, info.value.json()
         page.wait_for_selector("#area-history tbody tr")
-        page.wait_for_function("document.getElementById('area-map').dataset.pending === '0'")
+        wait_js(page, "document.getElementById('area-map').dataset.pending === '0'")
         after = _indicators(page)
         assert after[target]["population:total"] > before[target]["population:total"]
         shrunk = [
@@ -186,7 +186,7 @@ def test_planner_redraws_an_area_by_mouse_saves_and_undoes(browser, demo_service
         for step in range(1, 11):
             page.mouse.move(vertex["x"] + dx * step / 10, vertex["y"] + dy * step / 10)
         page.mouse.up()
-        page.wait_for_function("document.getElementById('area-map').dataset.pending === '1'")
+        wait_js(page, "document.getElementById('area-map').dataset.pending === '1'")
         with page.expect_response(lambda r: r.url.endswith("/api/fit")) as info:
             page.click("#btn-fit")
         assert info.value.status == 200
@@ -296,8 +296,8 @@ def test_provider_draws_its_area_on_the_survey_form_and_review_shows_both(
             page.mouse.click(x, y)
             page.wait_for_timeout(80)
         page.mouse.click(*corners[0])
-        page.wait_for_function(
-            "document.getElementById('f-service_area-geometry').value.includes('Polygon')"
+        wait_js(
+            page, "document.getElementById('f-service_area-geometry').value.includes('Polygon')"
         )
         page.screenshot(path=str(demo_services.instance_path / "survey-390.png"), full_page=True)
         page.fill("#f-respondent-name", "高松 花子")

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import make_app, serve_app
+from conftest import make_app, serve_app, wait_js
 
 from mapsvc.core.users import add_user
 
@@ -66,9 +66,10 @@ def _paths(page: Any, kind: str) -> int:
 
 def _wait_geography(page: Any) -> None:
     page.wait_for_selector(READY)
-    page.wait_for_function(
+    wait_js(
+        page,
         "document.getElementById('map').dataset.areas !== undefined"
-        " && document.querySelectorAll('.leaflet-areas-pane path.area-town').length > 0"
+        " && document.querySelectorAll('.leaflet-areas-pane path.area-town').length > 0",
     )
     assert page.get_attribute("#map", "data-areas") == str(sum(KINDS.values()))
     page.wait_for_selector("#tile-note", state="visible")

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import pytest
-from conftest import make_app, serve_app
+from conftest import make_app, serve_app, wait_js
 
 from mapsvc.core.users import add_user
 from mapsvc.geo.areas import areas_frame
@@ -91,7 +91,7 @@ def test_public_map_shows_markers_and_a_filter_changes_them(browser, demo_servic
 
         # 200% zoom of this window is a 640 px wide viewport: no sideways scrolling
         page.set_viewport_size({"width": 640, "height": 450})
-        page.wait_for_function("document.documentElement.scrollWidth <= 640")
+        wait_js(page, "document.documentElement.scrollWidth <= 640")
         assert page.locator("#provider-list").is_visible()
         assert errors == []
         context.close()

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import REAL, run_cli
+from conftest import REAL, login_as, make_app, run_cli
 from import_support import read_rejects, records
 from sqlalchemy import func, select
 
@@ -200,11 +200,35 @@ def test_real_provider_file(name: str, sqlite_services, runner, tmp_path: Path) 
     with sqlite_services.store.session() as session:
         run = session.scalars(select(ImportRun).order_by(ImportRun.id.desc())).first()
         assert run is not None and run.format == fmt
-    recs = records(sqlite_services)
+    if spots:
+        _check_spots_through_the_professional_api(sqlite_services, name, spots)
+
+
+def _check_spots_through_the_professional_api(
+    services: Any, name: str, spots: dict[str, dict[str, Any]]
+) -> None:
+    """The spot values as a care manager's software reads them: one item of the layer API,
+    logged in as a professional (coordinates from the geometry, to its 6 decimals)."""
+    uids = {sid: rec["id"] for sid, rec in records(services).items()}
+    client = make_app(services).test_client()
+    login_as(client, services, "professional")
+    layers = [c["id"] for c in client.get("/api/collections?f=json").get_json()["collections"]]
     for source_id, expected in spots.items():
-        assert source_id in recs, f"{source_id} not imported from {name}"
-        got = {k: recs[source_id].get(k) for k in expected}
-        assert got == expected
+        assert source_id in uids, f"{source_id} not imported from {name}"
+        feature = None
+        for layer in layers:
+            res = client.get(f"/api/collections/{layer}/items/{uids[source_id]}?f=json")
+            if res.status_code == 200:
+                feature = res.get_json()
+                break
+        assert feature is not None, f"{source_id} is in no layer the professional API serves"
+        lon, lat = feature["geometry"]["coordinates"]
+        got = {**feature["properties"], "lon": lon, "lat": lat}
+        for key, value in expected.items():
+            if key in ("lon", "lat"):
+                assert got[key] == pytest.approx(value, abs=1e-6), (source_id, key)
+            else:
+                assert got.get(key) == value, (source_id, key)
 
 
 @pytest.mark.real

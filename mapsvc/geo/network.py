@@ -184,13 +184,21 @@ def _add_speeds(G: nx.MultiDiGraph, speeds: dict[str, float]) -> None:
 
 
 def _saved_fingerprint_matches(path: Path, fingerprint: str) -> bool:
-    """Is ``fingerprint`` among the graph attributes at the end of a saved GraphML?"""
+    """Is ``fingerprint`` among the graph attributes of a saved GraphML?
+
+    networkx writes the graph's own ``<data>`` either before the nodes (newer releases) or
+    after the edges (older ones), so the head and the tail of the file are read, never the
+    whole (national graphs are gigabytes).
+    """
+    window = 65536
     try:
         with path.open("rb") as fh:
-            fh.seek(max(0, path.stat().st_size - 8192))
-            return fingerprint.encode() in fh.read()
+            head = fh.read(window)
+            fh.seek(max(0, path.stat().st_size - window))
+            tail = fh.read()
     except OSError:
         return False
+    return fingerprint.encode() in head or fingerprint.encode() in tail
 
 
 def _relative(path: Path, instance: Path) -> str:
