@@ -209,18 +209,25 @@ def _check_spots_through_the_professional_api(
 ) -> None:
     """The spot values as a care manager's software reads them: one item of the layer API,
     logged in as a professional (coordinates from the geometry, to its 6 decimals)."""
-    uids = {sid: rec["id"] for sid, rec in records(services).items()}
+    recs = records(services)
     client = make_app(services).test_client()
     login_as(client, services, "professional")
     layers = [c["id"] for c in client.get("/api/collections?f=json").get_json()["collections"]]
     for source_id, expected in spots.items():
-        assert source_id in uids, f"{source_id} not imported from {name}"
+        assert source_id in recs, f"{source_id} not imported from {name}"
+        rec = recs[source_id]
         feature = None
         for layer in layers:
-            res = client.get(f"/api/collections/{layer}/items/{uids[source_id]}?f=json")
+            res = client.get(f"/api/collections/{layer}/items/{rec['id']}?f=json")
             if res.status_code == 200:
                 feature = res.get_json()
                 break
+        if rec.get("lon") is None:
+            # still pending (no gazetteer in the test): not on any map, so the record
+            # itself is what a professional would get once it is placed
+            assert feature is None, f"{source_id} has no location but is served"
+            assert {k: rec.get(k) for k in expected} == expected
+            continue
         assert feature is not None, f"{source_id} is in no layer the professional API serves"
         lon, lat = feature["geometry"]["coordinates"]
         got = {**feature["properties"], "lon": lon, "lat": lat}
