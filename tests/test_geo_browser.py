@@ -169,6 +169,27 @@ def test_public_map_draws_the_geography_without_tiles(browser, served, size):
     assert "市区町村の境界、町丁・字を線で表示しています" in page.inner_text("#tile-note")
     box.locator("label", has_text="日常生活圏域").click()
     assert _paths(page, "daily_life_area") == KINDS["daily_life_area"]
+
+    # every provider type unticked: the note no longer claims providers are shown
+    if size == "phone":
+        page.click("#filter-box summary")  # folded on a phone
+    for layer in page.locator("#layer-form input[name=layer]").all():
+        layer.uncheck()
+        page.wait_for_selector(READY)
+    assert page.get_attribute("#map", "data-markers") == "0"
+    note = page.inner_text("#tile-note")
+    assert "事業所の位置は表示されています" not in note
+    assert "表示する種類をすべて外しているため、事業所は表示していません" in note
+    assert "市区町村の境界、日常生活圏域、町丁・字を線で表示しています" in note
+    # and no boundary either: the note names no lines
+    for label in ["市区町村の境界", "日常生活圏域", "町丁・字"]:
+        box.locator("label", has_text=label).click()
+    note = page.inner_text("#tile-note")
+    assert "線で表示" not in note and "背景地図を読み込めません" in note
+    page.locator("#layer-form input[name=layer]").first.check()
+    page.wait_for_selector(READY)
+    assert int(page.get_attribute("#map", "data-markers") or 0) > 0
+    assert "事業所の位置は表示されています" in page.inner_text("#tile-note")
     assert errors == []
     context.close()
 
