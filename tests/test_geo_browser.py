@@ -157,6 +157,21 @@ def test_public_map_draws_the_geography_without_tiles(browser, served, size):
     # 日常生活圏域 carry their names on the map
     labels = page.locator(".leaflet-areaLabels-pane .area-label").all_inner_texts()
     assert len(labels) == KINDS["daily_life_area"] and all(labels)
+    # ... readable: painted over the cluster squares and pins (taps go through them to the
+    # markers), under tooltips and popups
+    z = page.evaluate(
+        """() => ['marker', 'areaLabels', 'tooltip', 'popup'].map(n =>
+            +getComputedStyle(document.querySelector('.leaflet-' + n + '-pane')).zIndex)"""
+    )
+    assert z[0] < z[1] < z[2] < z[3], z
+    caught = page.evaluate(
+        """() => [...document.querySelectorAll('.leaflet-areaLabels-pane .area-label')].filter(l => {
+            const b = l.getBoundingClientRect();
+            const hit = document.elementFromPoint(b.x + b.width / 2, b.y + b.height / 2);
+            return hit && hit.closest('.leaflet-areaLabels-pane');
+        }).length"""
+    )
+    assert caught == 0
     _shot(page, f"geo-public-{size}")
 
     # the layer control, in Japanese; hiding a kind removes its lines and the note follows
