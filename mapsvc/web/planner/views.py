@@ -70,11 +70,11 @@ def index() -> str:
             # providers off the road network (planner_offnet.js; {n} is filled in)
             "offFallback": t(
                 "道路網の外にある {n} 事業所は半径で計算しました。",
-                "{n} providers off the road network were computed by their radius.",
+                "Off the road network, computed by their radius: {n} providers.",
             ),
             "offLeftOut": t(
                 "道路網の外にある {n} 事業所は計算から外れています（移動時間を指定したため）。",
-                "{n} providers off the road network are left out (a travel time was set).",
+                "Off the road network, left out (a travel time was set): {n} providers.",
             ),
             "otherAnalysis": t(
                 "注意：A と B は分析の設定が異なります",
