@@ -158,6 +158,21 @@ def test_public_map_draws_the_geography_without_tiles(browser, served, size):
     # 日常生活圏域 carry their names on the map
     labels = page.locator(".leaflet-areaLabels-pane .area-label").all_inner_texts()
     assert len(labels) == KINDS["daily_life_area"] and all(labels)
+    # ... readable: painted over the cluster squares and pins (taps go through them to the
+    # markers), under tooltips and popups
+    z = page.evaluate(
+        """() => ['marker', 'areaLabels', 'tooltip', 'popup'].map(n =>
+            +getComputedStyle(document.querySelector('.leaflet-' + n + '-pane')).zIndex)"""
+    )
+    assert z[0] < z[1] < z[2] < z[3], z
+    caught = page.evaluate(
+        """() => [...document.querySelectorAll('.leaflet-areaLabels-pane .area-label')].filter(l => {
+            const b = l.getBoundingClientRect();
+            const hit = document.elementFromPoint(b.x + b.width / 2, b.y + b.height / 2);
+            return hit && hit.closest('.leaflet-areaLabels-pane');
+        }).length"""
+    )
+    assert caught == 0
     _shot(page, f"geo-public-{size}")
 
     # the layer control, in Japanese; hiding a kind removes its lines and the note follows
@@ -170,6 +185,27 @@ def test_public_map_draws_the_geography_without_tiles(browser, served, size):
     assert "市区町村の境界、町丁・字を線で表示しています" in page.inner_text("#tile-note")
     box.locator("label", has_text="日常生活圏域").click()
     assert _paths(page, "daily_life_area") == KINDS["daily_life_area"]
+
+    # every provider type unticked: the note no longer claims providers are shown
+    if size == "phone":
+        page.click("#filter-box summary")  # folded on a phone
+    for layer in page.locator("#layer-form input[name=layer]").all():
+        layer.uncheck()
+        page.wait_for_selector(READY)
+    assert page.get_attribute("#map", "data-markers") == "0"
+    note = page.inner_text("#tile-note")
+    assert "事業所の位置は表示されています" not in note
+    assert "表示する種類をすべて外しているため、事業所は表示していません" in note
+    assert "市区町村の境界、日常生活圏域、町丁・字を線で表示しています" in note
+    # and no boundary either: the note names no lines
+    for label in ["市区町村の境界", "日常生活圏域", "町丁・字"]:
+        box.locator("label", has_text=label).click()
+    note = page.inner_text("#tile-note")
+    assert "線で表示" not in note and "背景地図を読み込めません" in note
+    page.locator("#layer-form input[name=layer]").first.check()
+    page.wait_for_selector(READY)
+    assert int(page.get_attribute("#map", "data-markers") or 0) > 0
+    assert "事業所の位置は表示されています" in page.inner_text("#tile-note")
     assert errors == []
     context.close()
 

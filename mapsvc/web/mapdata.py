@@ -153,6 +153,18 @@ def map_texts() -> dict[str, Any]:
             "代わりに{kinds}を線で表示しています。", " Drawn instead: {kinds} as lines."
         ),
         "listSep": t("、", ", "),
+        # what the public map's tile note says of the providers (public_map.js)
+        "providersDrawn": t("事業所の位置は表示されています。", " Providers are still shown."),
+        "providersNone": t(
+            "表示する種類をすべて外しているため、事業所は表示していません。",
+            " No provider is shown: every provider type is unticked.",
+        ),
+        "providersEmpty": t(
+            "表示範囲に該当する事業所はありません。", " No provider in view matches."
+        ),
+        "providersFailed": t(
+            "事業所の情報は読み込めていません。", " The providers could not be loaded."
+        ),
         "areasControl": t("境界の表示", "Boundaries shown"),
         "patient": t("指定した地点", "Chosen place"),
         "pointChosen": t(

@@ -35,7 +35,7 @@
   }
 
   /* The geography from the store (municipality outline, 日常生活圏域, towns), drawn in its
-     own pane under every marker and dot, with a control of its own (a <details> of
+     own pane under every marker and dot (the 日常生活圏域 names above them), with a control of its own (a <details> of
      checkboxes; Leaflet's layers control loses taps on phones). Towns show by default only
      when the tiles fail (then they are the map). The note beside the map names what is
      drawn instead of the tiles; the map element's data-areas counts the areas loaded
@@ -53,7 +53,10 @@
     var t = cfg.texts;
     if (!cfg.urls || !cfg.urls.areas) return null;
     map.createPane("areas").style.zIndex = 350;        // under overlayPane (400): dots, pins
-    map.createPane("areaLabels").style.zIndex = 450;   // labels above the dots, under pins
+    // the 日常生活圏域 names above the dots, pins and cluster squares (600), so none is
+    // hidden under them; they take no pointer (taps reach the markers), and tooltips (650)
+    // and popups (700) still cover them
+    map.createPane("areaLabels").style.zIndex = 620;
     map.getPane("areaLabels").style.pointerEvents = "none";
     var layers = {}, touched = {};
     var noteText = document.getElementById(opts.noteTextId || "tile-note-areas");

@@ -110,6 +110,7 @@
       (note.why === "newest" ? (cfg.lang === "en" ? ", the newest loaded" : "・読み込み済みで最新") : "");
     $("cov-summary").textContent = data.description + " — " + data.providers + " / " + data.units + " · " + popText;
     $("cov-summary").dataset.population = note.dataset || "";
+    document.dispatchEvent(new CustomEvent("planner:coverage", { detail: data }));  // planner_offnet.js
     window.MapsvcCharts.draw($("coverage-chart"), data.chart);
     $("uncovered-list").innerHTML = data.uncovered_places.map(function (p) {
       return "<li>" + esc(p.name || p.key) + " — 75+ " + num(p["75+"]) + " / " + num(p.total) + "</li>";

@@ -209,6 +209,12 @@
     return el;
   }
 
+  // the tile note's word on the providers: only what is really drawn
+  function sayProviders(key) {
+    var el = document.getElementById("tile-note-providers");
+    if (el) el.textContent = t[key];
+  }
+
   function refresh() {
     var mine = ++request;
     var active = chosenLayers();
@@ -235,12 +241,14 @@
       updateLinks();
       mapEl.dataset.markers = String(count);
       mapEl.dataset.cells = String(cellsShown);
+      sayProviders(!active.length ? "providersNone" : count + cellsShown ? "providersDrawn" : "providersEmpty");
       document.getElementById("map-status").textContent =
         t.shown.replace("{n}", (count + cellsShown).toLocaleString());
       mapEl.dataset.state = "ready";
     }).catch(function () {
       if (mine !== request) return;
       document.getElementById("map-status").textContent = t.failed;
+      sayProviders("providersFailed");
       mapEl.dataset.state = "error";
     });
   }

@@ -67,6 +67,15 @@ def index() -> str:
             "share75": t("75歳以上カバー率", "75+ share covered"),
             "gain75": t("仮想配置で増えた75歳以上", "75+ added by the sites"),
             "siteCount": t("仮想の事業所数", "What-if sites"),
+            # providers off the road network (planner_offnet.js; {n} is filled in)
+            "offFallback": t(
+                "道路網の外にある {n} 事業所は半径で計算しました。",
+                "Off the road network, computed by their radius: {n} providers.",
+            ),
+            "offLeftOut": t(
+                "道路網の外にある {n} 事業所は計算から外れています（移動時間を指定したため）。",
+                "Off the road network, left out (a travel time was set): {n} providers.",
+            ),
             "otherAnalysis": t(
                 "注意：A と B は分析の設定が異なります",
                 "Note: A and B use different analysis settings",
