@@ -152,10 +152,12 @@ class _Blob:
     def __init__(self, path: Path) -> None:
         self._fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
 
-    def __del__(self) -> None:  # the index (and so the blob) lives until replaced
+    # the index (and so the blob) lives until replaced; ``os.close`` is bound here because
+    # at interpreter exit the module's globals may already be gone
+    def __del__(self, _close: Any = os.close) -> None:
         fd, self._fd = getattr(self, "_fd", -1), -1
         if fd >= 0:
-            os.close(fd)
+            _close(fd)
 
     def __getitem__(self, piece: slice) -> bytes:
         start, stop = int(piece.start), int(piece.stop)
