@@ -69,6 +69,22 @@ class RecordColumns(Mapping[str, list[Any]]):
         )
         return {name: found[name] for name in self._names}
 
+    def pick(self, pos: int, names: tuple[str, ...]) -> dict[str, Any]:
+        """Only ``names`` of the record at ``pos`` (those it has), decoding its stored
+        values once and no text column it was not asked for."""
+        values: list[Any] | None = None
+        out: dict[str, Any] = {}
+        for name in names:
+            if name in self._texts:
+                out[name] = self._text(name, pos)
+            elif name in self._flags:
+                out[name] = _FLAG_VALUES[int(self._flags[name][pos]) + 1]
+            elif name in self._col:
+                if values is None:
+                    values = self._values(pos)
+                out[name] = values[self._col[name]]
+        return out
+
     def value(self, name: str, pos: int) -> Any:
         if name in self._texts:
             return self._text(name, pos)
