@@ -80,7 +80,6 @@ def result_rows(
         if badge is None:
             full = confirmation_badge(record, now, config, lang)
             badge = badges[when] = {k: full[k] for k in ("state", "label", "date", "text")}
-        caps = index.capabilities(match.pos) if asked else {}
         drive = match.travel_text()
         out.append(
             {
@@ -97,9 +96,9 @@ def result_rows(
                 "travel_text": drive.get(lang) if drive else None,
                 "area_rule": match.area_rule,
                 "reasons": [r.get(lang) for r in match.reasons],
-                "levels": {
-                    key: dict(caps[key]) if known and caps.get(key) else None
-                    for key, known in asked
+                "levels": {  # the answers the search read (as reduce_record keeps them)
+                    key: dict(value) if known and value else None
+                    for (key, known), value in zip(asked, match.answers, strict=True)
                 },
                 "contact": {f: props[f] for f in CONTACT_FIELDS if props.get(f)},
                 "confirmation": dict(badge),
