@@ -84,6 +84,40 @@ def test_session_and_token_get_the_same_answer_and_it_matches_the_form(demo_serv
     assert bad.status_code == 401 and bad.get_json()["error"] == "unauthorized"
 
 
+def test_each_result_shows_the_professional_record_of_its_provider(demo_services):
+    """The answer reads only some fields of each record: they must be the ones the
+    professional reduction of the stored provider holds, with its confirmation badge."""
+    from mapsvc.core.models import utcnow
+    from mapsvc.core.staleness import confirmation_badge
+    from mapsvc.core.visibility import reduce_record
+    from mapsvc.finder.shortlist import CONTACT_FIELDS
+
+    client = _app(demo_services).test_client()
+    login_as(client, demo_services, "professional", "cm1")
+    tax = demo_services.taxonomy
+    for lang in ("ja", "en"):
+        doc = client.post(f"/pro/api/finder?lang={lang}", json={**QUERY, "cap": []}).get_json()
+        assert doc["numberReturned"] > 0
+        with demo_services.store.session() as session:
+            for res in doc["results"]:
+                p = session.scalar(select(Provider).where(Provider.uid == res["id"]))
+                record = provider_record(p)
+                props = reduce_record(record, "professional", tax)
+                assert (res["name"], res["type"], res["address"]) == (
+                    props.get("name"),
+                    props.get("type"),
+                    props.get("address"),
+                )
+                assert res["type_label"] == tax.provider_types[record["type"]].label.get(lang)
+                assert res["contact"] == {f: props[f] for f in CONTACT_FIELDS if props.get(f)}
+                badge = confirmation_badge(record, utcnow(), demo_services.config, lang)
+                assert res["confirmation"] == {
+                    k: badge[k] for k in ("state", "label", "date", "text")
+                }
+                assert res["levels"] == {}
+    assert any(res["contact"] for res in doc["results"])
+
+
 def test_bad_bodies_are_400_naming_the_field_and_forms_are_refused(demo_services):
     client = _app(demo_services).test_client()
     login_as(client, demo_services, "professional")

@@ -7,10 +7,14 @@ place. Each result has its reasons, matched levels, distance, minutes and confir
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from datetime import date, datetime
 from typing import Any
 
+from mapsvc.core.staleness import confirmation_badge
 from mapsvc.core.taxonomy import Taxonomy
 from mapsvc.finder.explain import Explanation
+from mapsvc.finder.index import ProviderIndex
 from mapsvc.finder.search import FinderResult
 from mapsvc.finder.shortlist import CONTACT_FIELDS
 
@@ -19,13 +23,13 @@ PATH = "/pro/api/finder"
 
 def answer(
     result: FinderResult,
-    rows: list[dict[str, Any]],
+    results: list[dict[str, Any]],
     lang: str,
     matched: str | None,
     why: Explanation | None,
 ) -> dict[str, Any]:
-    """The finder result as JSON: results in order, with the seed to repeat the order."""
-    caps = [f.key for f in result.filters.capabilities]
+    """The finder result as JSON: results in order (:func:`result_rows`), with the seed
+    to repeat the order."""
     return {
         "conditions": {"cap": result.filters.specs(), "type": list(result.filters.types)},
         "order": result.order,
@@ -34,30 +38,73 @@ def answer(
         "seed": result.seed,
         "approximated": matched is not None,  # the place itself is not repeated
         "notes": [n.get(lang) for n in result.notes],
-        "numberReturned": len(rows),
-        "results": [
-            {
-                "rank": row["rank"],
-                "id": row["uid"],
-                "name": row["name"],
-                "type": row["props"].get("type"),
-                "type_label": row["type_label"],
-                "address": row["address"],
-                "lon": row["lon"],
-                "lat": row["lat"],
-                "distance_km": row["distance_km"],
-                "travel_min": row["travel_min"],
-                "travel_text": row["travel_text"],
-                "area_rule": row["area_rule"],
-                "reasons": row["reasons"],
-                "levels": {key: (row["props"].get("capabilities") or {}).get(key) for key in caps},
-                "contact": {f: row["props"].get(f) for f in CONTACT_FIELDS if row["props"].get(f)},
-                "confirmation": row["confirmation"],
-            }
-            for row in rows
-        ],
+        "numberReturned": len(results),
+        "results": results,
         "why_few": why.as_dict(lang) if why is not None else None,
     }
+
+
+def _jsonable(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, datetime | date) else value
+
+
+def result_rows(
+    result: FinderResult,
+    index: ProviderIndex,
+    lang: str,
+    config: Mapping[str, Any],
+    now: datetime,
+) -> list[dict[str, Any]]:
+    """The answer's results: what ``shortlist_rows`` gives the professional audience, but
+    reading only the fields the answer shows (name, type, address, contact fields and the
+    confirmation dates) and the capability answers asked for, one decode per provider.
+    The confirmation badge and the type's label are worded once per request."""
+    taxonomy = index.taxonomy
+    shown = tuple(f for f in ("name", "type", "address", *CONTACT_FIELDS) if f in taxonomy.fields)
+    names = (*shown, "type", "confirmed_at", "created_at")
+    asked = [(f.key, f.key in taxonomy.capabilities) for f in result.filters.capabilities]
+    badges: dict[tuple[Any, Any], dict[str, Any]] = {}
+    labels: dict[Any, Any] = {}
+    positions = [m.pos for m in result.matches]
+    lons, lats = index.lon[positions].tolist(), index.lat[positions].tolist()
+    out = []
+    for match, lon, lat in zip(result.matches, lons, lats, strict=True):
+        record = index.pick(match.pos, names)
+        props = {f: _jsonable(record[f]) for f in shown if f in record}
+        ptype = record.get("type")
+        if ptype not in labels:
+            found = taxonomy.provider_types.get(str(ptype))
+            labels[ptype] = found.label.get(lang) if found else ptype
+        when = (record.get("confirmed_at"), record.get("created_at"))
+        badge = badges.get(when)
+        if badge is None:
+            full = confirmation_badge(record, now, config, lang)
+            badge = badges[when] = {k: full[k] for k in ("state", "label", "date", "text")}
+        drive = match.travel_text()
+        out.append(
+            {
+                "rank": match.rank,
+                "id": match.uid,
+                "name": props.get("name"),
+                "type": props.get("type"),
+                "type_label": labels[ptype],
+                "address": props.get("address"),
+                "lon": lon,
+                "lat": lat,
+                "distance_km": match.distance_km,
+                "travel_min": match.travel_min,
+                "travel_text": drive.get(lang) if drive else None,
+                "area_rule": match.area_rule,
+                "reasons": [r.get(lang) for r in match.reasons],
+                "levels": {  # the answers the search read (as reduce_record keeps them)
+                    key: dict(value) if known and value else None
+                    for (key, known), value in zip(asked, match.answers, strict=True)
+                },
+                "contact": {f: props[f] for f in CONTACT_FIELDS if props.get(f)},
+                "confirmation": dict(badge),
+            }
+        )
+    return out
 
 
 def openapi_paths(taxonomy: Taxonomy) -> dict[str, Any]:

@@ -134,6 +134,15 @@ class ProviderIndex:
         rec["capabilities"] = dict(json.loads(text)) if text else {}
         return rec
 
+    def pick(self, pos: int, names: tuple[str, ...]) -> dict[str, Any]:
+        """Only ``names`` of the provider at ``pos`` (those the index has), as
+        :meth:`record` gives them, without reading the rest of the record."""
+        pick = getattr(self.columns, "pick", None)
+        if pick is not None:
+            found: dict[str, Any] = pick(pos, names)
+            return found
+        return {n: _plain(self.columns[n][pos]) for n in names if n in self.columns}
+
     def capabilities(self, pos: int) -> dict[str, Any]:
         """The stored capability answers of one provider (kept as JSON text: a national
         index would otherwise hold millions of small dicts for the garbage collector)."""

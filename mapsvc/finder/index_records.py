@@ -43,6 +43,7 @@ class RecordColumns(Mapping[str, list[Any]]):
         # them for every candidate, without decoding the rest of the record
         self._texts = {name: (b, o.tolist()) for name, (b, o) in texts.items()}
         self._whole: dict[str, list[Any]] = {}
+        self._plans: dict[tuple[str, ...], Any] = {}  # pick(): names -> where they are
 
     def _parse(self, values: list[Any]) -> list[Any]:
         for i, kind in self._kinds:
@@ -68,6 +69,25 @@ class RecordColumns(Mapping[str, list[Any]]):
             {name: _FLAG_VALUES[int(codes[pos]) + 1] for name, codes in self._flags.items()}
         )
         return {name: found[name] for name in self._names}
+
+    def pick(self, pos: int, names: tuple[str, ...]) -> dict[str, Any]:
+        """Only ``names`` of the record at ``pos`` (those it has), decoding its stored
+        values once and no text column it was not asked for."""
+        plan = self._plans.get(names)
+        if plan is None:
+            stored = [(n, self._col[n]) for n in names if n in self._col]
+            texts = [n for n in names if n in self._texts]
+            plan = self._plans[names] = (stored, texts, [n for n in names if n in self._flags])
+        stored, texts, flags = plan
+        out: dict[str, Any] = {}
+        if stored:
+            values = self._values(pos)
+            out = {name: values[i] for name, i in stored}
+        for name in texts:
+            out[name] = self._text(name, pos)
+        for name in flags:
+            out[name] = _FLAG_VALUES[int(self._flags[name][pos]) + 1]
+        return out
 
     def value(self, name: str, pos: int) -> Any:
         if name in self._texts:

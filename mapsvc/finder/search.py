@@ -17,8 +17,7 @@ returns the providers whose **service area covers the point** (DESIGN.md section
   network.
 
 Each match carries the distance, the travel time (when a network is loaded), the reasons
-it matched (each required capability with the provider's level, and the area rule) and
-its ``confirmed_at``.
+it matched (each required capability with the provider's level, and the area rule).
 
 Order (DESIGN.md section 7: referrals are neutral)
 --------------------------------------------------
@@ -47,6 +46,7 @@ from mapsvc.finder.index import RULE_POLYGON, RULE_RADIUS, RULE_TRAVEL, Provider
 from mapsvc.geo.area_check import times_to_point
 
 DEFAULT_HORIZON_MIN = 60.0  # travel times are computed at least this far, for ordering
+_RULE_NAMES = {RULE_POLYGON: "polygon", RULE_TRAVEL: "travel_time"}  # else "radius"
 
 
 @dataclass(frozen=True)
@@ -71,6 +71,7 @@ class Match:
     area_rule: str  # "polygon" | "travel_time" | "radius"
     reasons: list[Text]
     rank: int = 0
+    answers: tuple[Any, ...] = ()  # its stored answers to the asked capabilities, in order
 
     @property
     def distance_km(self) -> float:
@@ -304,15 +305,15 @@ def find_providers(
 
     def reason(f: CapabilityFilter, value: dict[str, Any] | None) -> Text:
         key = (f.spec(), repr(value and (value.get("level"), value.get("value"))))
-        text = said.get(key)
-        if text is None:
-            text = said[key] = _capability_reason(f, value, taxonomy)
-        return text
+        if key not in said:
+            said[key] = _capability_reason(f, value, taxonomy)
+        return said[key]
 
-    for rank, j in enumerate(order.tolist(), start=1):
-        pos = int(cand[j])
-        caps = index.capabilities(pos)
-        reasons = [reason(f, caps.get(f.key)) for f in filters.capabilities]
+    picked = zip(order.tolist(), cand[order].tolist(), strict=True)
+    for rank, (j, pos) in enumerate(picked, start=1):
+        caps = index.capabilities(pos) if filters.capabilities else {}
+        answers = tuple(caps.get(f.key) for f in filters.capabilities)
+        reasons = [reason(f, v) for f, v in zip(filters.capabilities, answers, strict=True)]
         t = None if np.isnan(travel_s[j]) else float(travel_s[j])
         reasons.append(_area_reason(index, pos, int(rule[j]), float(dist[j]), t, fallback[j]))
         result.matches.append(
@@ -321,11 +322,10 @@ def find_providers(
                 uid=str(index.uids[pos]),
                 distance_m=float(dist[j]),
                 travel_s=t,
-                area_rule={RULE_POLYGON: "polygon", RULE_TRAVEL: "travel_time"}.get(
-                    int(rule[j]), "radius"
-                ),
+                area_rule=_RULE_NAMES.get(int(rule[j]), "radius"),
                 reasons=reasons,
                 rank=rank,
+                answers=answers,
             )
         )
     return result

@@ -21,8 +21,7 @@ from mapsvc.core.api_tokens import token_user
 from mapsvc.core.errors import InvalidInput
 from mapsvc.core.models import utcnow
 from mapsvc.core.users import can_access
-from mapsvc.finder.finder_api import answer
-from mapsvc.finder.shortlist import shortlist_rows
+from mapsvc.finder.finder_api import answer, result_rows
 from mapsvc.web.auth import csrf, current_role
 from mapsvc.web.context import services
 from mapsvc.web.i18n import get_lang
@@ -99,8 +98,8 @@ def finder() -> Response:
         raise InvalidInput("the body is not valid JSON", field="body") from None
     result, matched, why = run_search(_form(body))
     lang = get_lang()
-    rows = shortlist_rows(result, provider_index(), lang, current_app.config, utcnow())
-    doc = answer(result, rows, lang, matched, why)
+    results = result_rows(result, provider_index(), lang, current_app.config, utcnow())
+    doc = answer(result, results, lang, matched, why)
     response = Response(
         json.dumps(doc, ensure_ascii=False, separators=(",", ":")), mimetype="application/json"
     )
