@@ -93,7 +93,7 @@ def fix_by_bound(
     a: csr_matrix, w: np.ndarray, k: int, lower: float, seconds: float
 ) -> tuple[np.ndarray, csr_matrix, np.ndarray, float]:
     """Rounds of subgradient and fixing on ``a`` (merged units x candidates) until the bound
-    meets ``lower`` (the best known cover), nothing more is fixed late on, or time is up.
+    meets ``lower`` (the best known cover), a round neither fixes nor improves, or time is up.
 
     Returns the candidates left (indices into ``a``'s columns), their re-merged model, its
     weights and the upper bound on any choice (``<= lower`` means ``lower`` is optimal)."""
@@ -107,6 +107,7 @@ def fix_by_bound(
         rounds += 1
         _, lam = subgradient(sub, sub_w, k, lower, max(min(left, 1.0 + rounds / 2), 0.05), lam)
         bound, with_j = bounds(sub, sub_w, k, lam)
+        stalled = best - max(bound, lower) < 0.01 * (best - lower) if np.isfinite(best) else False
         best = min(best, max(bound, lower))
         if bound - lower <= 1e-6 * max(bound, 1.0):
             return alive, sub, sub_w, lower
@@ -116,6 +117,8 @@ def fix_by_bound(
             sub, sub_w, _ = merge_units(csr_matrix(sub[:, keep]), sub_w)
             return alive, sub, sub_w, best
         if keep.all():
+            if stalled:  # neither fixing nor a better bound any more
+                return alive, sub, sub_w, best
             continue
         alive = alive[keep]
         sub, sub_w, where = merge_units(csr_matrix(sub[:, keep]), sub_w)
