@@ -10,9 +10,10 @@ sites' areas are as many as possible (Church & ReVelle's MCLP). Formulation, wit
                sum_j x[j] == k,  x binary,  0 <= y <= 1
 
 Units with the same set of covering candidates are merged first (their weights added) and
-dominated candidates dropped, neither changing the optimum; a Lagrangian bound then proves
-greedy optimal or fixes out candidates that cannot beat it, and HiGHS
-(:func:`scipy.optimize.milp`) solves what is left. When that is not proven in the time
+dominated candidates dropped, neither changing the optimum; a Lagrangian bound, in rounds
+that fix out the candidates that cannot beat the best known answer and shrink the model
+(:mod:`mapsvc.planner.sites_bound`), then proves that answer optimal or leaves HiGHS
+(:func:`scipy.optimize.milp`) to solve what is left. When that is not proven in the time
 limit, the answer says so with its proven upper bound. The greedy answer (add the site with the largest gain, k times; what
 AccessMod's scaling-up does) is computed beside it, with the gap between the two.
 
@@ -182,8 +183,8 @@ def best_sites(a: csr_matrix, w: np.ndarray, k: int, time_limit_s: float = 60.0)
 
     Steps: drop weightless units and merge units covered by the same candidates; greedy
     and a swap local search from it (the lower bound); drop dominated candidates; a
-    Lagrangian upper bound, which proves that answer optimal when they meet and otherwise
-    fixes out every candidate whose best possible choice stays below it; HiGHS on what is
+    Lagrangian upper bound in rounds, which proves that answer optimal when they meet and
+    otherwise fixes out every candidate whose best possible choice stays below it; HiGHS on what is
     left (when it is small enough to presolve within the time limit). When HiGHS does not finish, ``status`` is
     ``time_limit``, ``chosen`` the best known answer and ``bound`` the proven upper bound.
 
