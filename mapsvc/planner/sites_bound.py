@@ -122,5 +122,5 @@ def fix_by_bound(
             continue
         alive = alive[keep]
         sub, sub_w, where = merge_units(csr_matrix(sub[:, keep]), sub_w)
-        lam = np.bincount(where[where >= 0], weights=lam[where >= 0], minlength=len(sub_w))
-        lam = np.minimum(lam, sub_w * (1 - 1e-12))
+        summed = np.bincount(where[where >= 0], weights=lam[where >= 0], minlength=len(sub_w))
+        lam = np.minimum(summed.astype(float), sub_w * (1 - 1e-12))
