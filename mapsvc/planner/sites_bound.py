@@ -105,7 +105,7 @@ def fix_by_bound(
     while True:
         left = deadline - time.perf_counter()
         rounds += 1
-        _, lam = subgradient(sub, sub_w, k, lower, max(min(left, 1.0 + rounds / 2), 0.05), lam)
+        _, lam = subgradient(sub, sub_w, k, lower, max(min(left, 0.1 * 1.7**rounds), 0.05), lam)
         bound, with_j = bounds(sub, sub_w, k, lam)
         stalled = best - max(bound, lower) < 0.01 * (best - lower) if np.isfinite(best) else False
         best = min(best, max(bound, lower))
