@@ -219,9 +219,16 @@ def best_sites(a: csr_matrix, w: np.ndarray, k: int, time_limit_s: float = 60.0)
     best = swap_improve(merged, weights, greedy, min(2.0, time_limit_s / 5))
     best_gain = covered_weight(merged, weights, best)
     alive = np.flatnonzero(_drop_dominated(merged, weights))
-    sub = csr_matrix(merged[:, alive])
+    sub = full = csr_matrix(merged[:, alive])
     seconds = min(6.0, 0.7 * (time_limit_s - (time.perf_counter() - started)))
-    kept, sub, sub_w, bound = fix_by_bound(sub, weights, k, best_gain, seconds)
+
+    def improve(start: list[int]) -> tuple[list[int], float]:
+        chosen = [int(alive[j]) for j in swap_improve(full, weights, start, 0.5)]
+        return chosen, covered_weight(merged, weights, chosen)
+
+    kept, sub, sub_w, bound, found = fix_by_bound(sub, weights, k, best_gain, seconds, improve)
+    if found is not None:  # the Lagrangian's top sites, swap-searched, beat the first answer
+        best, best_gain = found, covered_weight(merged, weights, found)
     if bound <= best_gain + 1e-6 * max(bound, 1.0):
         return result(best, best_gain, best_gain, "optimal")
     alive = alive[kept]

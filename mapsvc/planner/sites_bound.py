@@ -11,6 +11,7 @@ over (summed per merged unit), so each later round works on a smaller model.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 import numpy as np
 from scipy.sparse import csc_matrix, csr_matrix
@@ -89,36 +90,51 @@ def bounds(a: csr_matrix, w: np.ndarray, k: int, lam: np.ndarray) -> tuple[float
     return base + top, with_j
 
 
+Improve = Callable[[list[int]], tuple[list[int], float]]
+
+
 def fix_by_bound(
-    a: csr_matrix, w: np.ndarray, k: int, lower: float, seconds: float
-) -> tuple[np.ndarray, csr_matrix, np.ndarray, float]:
+    a: csr_matrix, w: np.ndarray, k: int, lower: float, seconds: float, improve: Improve
+) -> tuple[np.ndarray, csr_matrix, np.ndarray, float, list[int] | None]:
     """Rounds of subgradient and fixing on ``a`` (merged units x candidates) until the bound
     meets ``lower`` (the best known cover), a round neither fixes nor improves, or time is up.
 
-    Returns the candidates left (indices into ``a``'s columns), their re-merged model, its
-    weights and the upper bound on any choice (``<= lower`` means ``lower`` is optimal)."""
+    After each round the k candidates with the largest multiplier gains go to ``improve``
+    (a local search: columns of ``a`` in, columns and their cover out); a better answer
+    raises ``lower``, which fixes more out. Returns the candidates left (indices into
+    ``a``'s columns), their re-merged model, its weights, the upper bound on any choice
+    (``<= lower`` means the best answer is optimal) and that better answer (or None)."""
     deadline = time.perf_counter() + seconds
     alive = np.arange(a.shape[1])
     sub, sub_w, lam = a, w, w * 0.5
     best = np.inf
     rounds = 0
+    found: list[int] | None = None
+    tried: set[tuple[int, ...]] = set()
     while True:
         left = deadline - time.perf_counter()
         rounds += 1
         _, lam = subgradient(sub, sub_w, k, lower, max(min(left, 0.1 * 1.7**rounds), 0.05), lam)
+        gains = csr_matrix(sub.T) @ lam
+        start = tuple(sorted(int(alive[j]) for j in np.argsort(-gains, kind="stable")[:k]))
+        if start not in tried:
+            tried.add(start)
+            chosen, value = improve(list(start))
+            if value > lower + 1e-9:
+                found, lower = chosen, value
         bound, with_j = bounds(sub, sub_w, k, lam)
         stalled = best - max(bound, lower) < 0.01 * (best - lower) if np.isfinite(best) else False
         best = min(best, max(bound, lower))
         if bound - lower <= 1e-6 * max(bound, 1.0):
-            return alive, sub, sub_w, lower
+            return alive, sub, sub_w, lower, found
         keep = with_j >= lower - 1e-6
         if keep.sum() <= k or time.perf_counter() >= deadline - 0.05:
             alive = alive[keep]
             sub, sub_w, _ = merge_units(csr_matrix(sub[:, keep]), sub_w)
-            return alive, sub, sub_w, best
+            return alive, sub, sub_w, best, found
         if keep.all():
             if stalled:  # neither fixing nor a better bound any more
-                return alive, sub, sub_w, best
+                return alive, sub, sub_w, best, found
             continue
         alive = alive[keep]
         sub, sub_w, where = merge_units(csr_matrix(sub[:, keep]), sub_w)
