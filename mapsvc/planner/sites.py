@@ -183,8 +183,9 @@ def best_sites(a: csr_matrix, w: np.ndarray, k: int, time_limit_s: float = 60.0)
 
     Steps: drop weightless units and merge units covered by the same candidates; greedy
     and a swap local search from it (the lower bound); drop dominated candidates; a
-    Lagrangian upper bound in rounds, which proves that answer optimal when they meet and
-    otherwise fixes out every candidate whose best possible choice stays below it; HiGHS on what is
+    Lagrangian upper bound in rounds (each also swap-searching its top k sites, which can
+    beat that answer), which proves the best answer optimal when they meet and otherwise
+    fixes out every candidate whose best possible choice stays below it; HiGHS on what is
     left (when it is small enough to presolve within the time limit). When HiGHS does not finish, ``status`` is
     ``time_limit``, ``chosen`` the best known answer and ``bound`` the proven upper bound.
 
