@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 
@@ -178,3 +179,36 @@ def test_what_if_command_checks_applies_to(store, runner) -> None:
         "--add", f"{lon},{lat},clinic,15",
     )  # fmt: skip
     assert unit.exit_code == 1 and "15min or 3km" in unit.output
+
+
+def _cover(a: np.ndarray, w: np.ndarray, start: list[int]) -> tuple[list[int], float]:
+    return start, float(w[a[:, start].any(axis=1)].sum())
+
+
+def test_bound_rounds_keep_an_optimum_and_stay_above_it() -> None:
+    # the rounds of fixing (bound, fix out, re-merge with the multipliers summed, a better
+    # answer from the multipliers' top sites raising the bar) never cut every optimal
+    # choice and never report a bound below the optimum
+    from mapsvc.planner.sites_bound import fix_by_bound, merge_units
+
+    rng = np.random.default_rng(7)
+    raised = 0
+    for trial in range(4):
+        units = rng.uniform(0, 4000, size=(150, 2))
+        a = radius_cover(units, rng.uniform(0, 4000, size=(14, 2)), 800 + 150 * trial)
+        w = rng.integers(0, 9, 150).astype(float)
+        merged, mw, where = merge_units(csr_matrix(a, dtype=float), w)
+        assert mw.sum() == w[np.diff(a.indptr) > 0].sum() and where.max() == len(mw) - 1
+        dense = merged.toarray() > 0
+        for k in (2, 3):
+            best = _brute(dense, mw, k)
+            cover = functools.partial(_cover, dense, mw)
+            for lower in (0.9 * best, best):
+                alive, sub, sub_w, bound, found = fix_by_bound(merged, mw, k, lower, 0.5, cover)
+                assert bound >= best - 1e-6
+                if found is not None:  # a better answer than ``lower`` came from the bound
+                    assert lower < cover(found)[1] <= best and len(found) == k
+                    raised += 1
+                assert _brute(dense[:, alive], mw, min(k, len(alive))) == best
+                assert sub.shape[1] == len(alive) and sub_w.sum() <= mw.sum()
+    assert raised > 0

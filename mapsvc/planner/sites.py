@@ -10,9 +10,10 @@ sites' areas are as many as possible (Church & ReVelle's MCLP). Formulation, wit
                sum_j x[j] == k,  x binary,  0 <= y <= 1
 
 Units with the same set of covering candidates are merged first (their weights added) and
-dominated candidates dropped, neither changing the optimum; a Lagrangian bound then proves
-greedy optimal or fixes out candidates that cannot beat it, and HiGHS
-(:func:`scipy.optimize.milp`) solves what is left. When that is not proven in the time
+dominated candidates dropped, neither changing the optimum; a Lagrangian bound, in rounds
+that fix out the candidates that cannot beat the best known answer and shrink the model
+(:mod:`mapsvc.planner.sites_bound`), then proves that answer optimal or leaves HiGHS
+(:func:`scipy.optimize.milp`) to solve what is left. When that is not proven in the time
 limit, the answer says so with its proven upper bound. The greedy answer (add the site with the largest gain, k times; what
 AccessMod's scaling-up does) is computed beside it, with the gap between the two.
 
@@ -32,6 +33,7 @@ from scipy.sparse import coo_matrix, csc_matrix, csr_matrix, hstack, identity
 from scipy.spatial import cKDTree
 
 from mapsvc.core.errors import InvalidInput
+from mapsvc.planner.sites_bound import fix_by_bound, merge_units
 
 MAX_K = 50
 MAX_CANDIDATES = 50_000
@@ -104,18 +106,8 @@ def radius_cover(units_xy: np.ndarray, cand_xy: np.ndarray, radius_m: float) -> 
 
 def _merge_units(a: csr_matrix, w: np.ndarray) -> tuple[csr_matrix, np.ndarray]:
     """Drop weightless / uncoverable units and merge units covered by the same candidates."""
-    keep = (w > 0) & (np.diff(a.indptr) > 0)
-    a, w = a[keep], w[keep]
-    a.sort_indices()
-    keys: dict[bytes, int] = {}
-    group = np.empty(a.shape[0], dtype=np.int64)
-    for i in range(a.shape[0]):
-        key = a.indices[a.indptr[i] : a.indptr[i + 1]].tobytes()
-        group[i] = keys.setdefault(key, len(keys))
-    first = np.full(len(keys), -1)
-    first[group[::-1]] = np.arange(a.shape[0])[::-1]
-    weights = np.bincount(group, weights=w, minlength=len(keys))
-    return a[first], weights
+    merged, weights, _ = merge_units(a, w)
+    return merged, weights
 
 
 def greedy_sites(a: csr_matrix, w: np.ndarray, k: int) -> list[int]:
@@ -186,55 +178,13 @@ def _drop_dominated(a: csr_matrix, w: np.ndarray) -> np.ndarray:
     return keep
 
 
-def _lagrangian(a: csr_matrix, w: np.ndarray, k: int, lower: float, seconds: float) -> np.ndarray:
-    """Multipliers of the relaxed cover rows (subgradient, Held-Karp step) that make
-    ``bound(lam) = sum max(0, w - lam) + top-k of a.T @ lam`` small: an upper bound on
-    any choice of k sites."""
-    at = csr_matrix(a.T)
-    lam = w * 0.5
-    best, best_lam, mu, stall = np.inf, lam.copy(), 2.0, 0
-    deadline = time.perf_counter() + seconds
-    for _ in range(2000):
-        gains = at @ lam
-        top = np.argpartition(-gains, k - 1)[:k] if k < len(gains) else np.arange(len(gains))
-        bound = float(np.maximum(w - lam, 0.0).sum() + gains[top].sum())
-        if bound < best - 1e-9:
-            best, best_lam, stall = bound, lam.copy(), 0
-        else:
-            stall += 1
-            if stall >= 20:
-                mu, stall = mu / 2, 0
-        x = np.zeros(a.shape[1])
-        x[top] = 1.0
-        step = (w > lam).astype(float) - a @ x
-        norm = float(step @ step)
-        if norm == 0 or best - lower <= 1e-6 * max(best, 1.0) or mu < 1e-3:
-            break
-        if time.perf_counter() > deadline:
-            break
-        lam = np.clip(lam + mu * (best - lower) / norm * step, 0.0, w)
-    return best_lam
-
-
-def _bounds(a: csr_matrix, w: np.ndarray, k: int, lam: np.ndarray) -> tuple[float, np.ndarray]:
-    """The Lagrangian bound and, per candidate, the bound on any choice that includes it."""
-    gains = csr_matrix(a.T) @ lam
-    base = float(np.maximum(w - lam, 0.0).sum())
-    order = np.argsort(-gains, kind="stable")
-    kk = min(k, len(gains))
-    top = float(gains[order[:kk]].sum())
-    in_top = np.zeros(len(gains), dtype=bool)
-    in_top[order[:kk]] = True
-    with_j = np.where(in_top, base + top, base + top - gains[order[kk - 1]] + gains)
-    return base + top, with_j
-
-
 def best_sites(a: csr_matrix, w: np.ndarray, k: int, time_limit_s: float = 60.0) -> SitesResult:
     """Exact MCLP and greedy for ``k`` sites.
 
     Steps: drop weightless units and merge units covered by the same candidates; greedy
     and a swap local search from it (the lower bound); drop dominated candidates; a
-    Lagrangian upper bound, which proves that answer optimal when they meet and otherwise
+    Lagrangian upper bound in rounds (each also swap-searching its top k sites, which can
+    beat that answer), which proves the best answer optimal when they meet and otherwise
     fixes out every candidate whose best possible choice stays below it; HiGHS on what is
     left (when it is small enough to presolve within the time limit). When HiGHS does not finish, ``status`` is
     ``time_limit``, ``chosen`` the best known answer and ``bound`` the proven upper bound.
@@ -270,13 +220,19 @@ def best_sites(a: csr_matrix, w: np.ndarray, k: int, time_limit_s: float = 60.0)
     best = swap_improve(merged, weights, greedy, min(2.0, time_limit_s / 5))
     best_gain = covered_weight(merged, weights, best)
     alive = np.flatnonzero(_drop_dominated(merged, weights))
-    sub = csr_matrix(merged[:, alive])
-    lam = _lagrangian(sub, weights, k, best_gain, min(4.0, time_limit_s * 0.4))
-    bound, with_j = _bounds(sub, weights, k, lam)
-    if bound - best_gain <= 1e-6 * max(bound, 1.0):
+    sub = full = csr_matrix(merged[:, alive])
+    seconds = min(6.0, 0.7 * (time_limit_s - (time.perf_counter() - started)))
+
+    def improve(start: list[int]) -> tuple[list[int], float]:
+        chosen = [int(alive[j]) for j in swap_improve(full, weights, start, 0.5)]
+        return chosen, covered_weight(merged, weights, chosen)
+
+    kept, sub, sub_w, bound, found = fix_by_bound(sub, weights, k, best_gain, seconds, improve)
+    if found is not None:  # the Lagrangian's top sites, swap-searched, beat the first answer
+        best, best_gain = found, covered_weight(merged, weights, found)
+    if bound <= best_gain + 1e-6 * max(bound, 1.0):
         return result(best, best_gain, best_gain, "optimal")
-    alive = alive[with_j >= best_gain - 1e-6]
-    sub, sub_w = _merge_units(csr_matrix(merged[:, alive]), weights)  # fewer columns: re-merge
+    alive = alive[kept]
     remaining = time_limit_s - (time.perf_counter() - started)
     if len(alive) <= k:
         chosen = [int(j) for j in alive]
