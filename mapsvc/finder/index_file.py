@@ -27,7 +27,9 @@ service-area defaults: a change to any of them is a new index.
 
 from __future__ import annotations
 
+import ctypes
 import fcntl
+import gc
 import hashlib
 import json
 import os
@@ -265,6 +267,23 @@ def _unlock(fh: Any) -> None:
     fh.close()
 
 
+def _release_memory() -> None:
+    """Hand the build's freed heap back to the system.
+
+    glibc keeps freed memory in the process: at 300,000 providers the worker that built
+    the folder stayed at ~1 GB RSS after dropping the built index (215 MB after a trim)
+    while the workers that only map it hold ~250 MB. No-op where there is no glibc.
+    """
+    gc.collect()
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:
+        return
+    trim = getattr(libc, "malloc_trim", None)
+    if trim is not None:
+        trim(0)
+
+
 def _build(services: Any, directory: Path, key: str, folder_of: Any) -> None:
     """Build and write the current generation (the caller holds the lock)."""
     from mapsvc.finder.index_build import load_index
@@ -274,6 +293,7 @@ def _build(services: Any, directory: Path, key: str, folder_of: Any) -> None:
     built = load_index(services)
     current = write_index(built, folder_of(built.generation))
     del built
+    _release_memory()
     for old in directory.glob(f"providers-{key}-*"):
         if old != current:  # workers that mapped it keep their (unlinked) pages
             shutil.rmtree(old, ignore_errors=True)
