@@ -37,30 +37,37 @@ import urllib.parse
 import numpy as np
 
 
+def fetch(
+    conn: http.client.HTTPConnection | None, url: urllib.parse.SplitResult
+) -> tuple[http.client.HTTPConnection | None, int, int]:
+    """One GET on a keep-alive connection (opened when None): (connection to reuse or
+    None, status or 0 on a connection error, bytes read)."""
+    path = url.path + (f"?{url.query}" if url.query else "")
+    try:
+        if conn is None:
+            conn = http.client.HTTPConnection(url.hostname, url.port, timeout=10)
+        conn.request("GET", path, headers={"Accept": "application/geo+json"})
+        response = conn.getresponse()
+        body = response.read()
+        if response.getheader("Connection", "").lower() == "close":
+            conn.close()
+            return None, response.status, len(body)
+        return conn, response.status, len(body)
+    except (OSError, http.client.HTTPException):
+        if conn is not None:
+            conn.close()
+        return None, 0, 0
+
+
 def worker(
     url: urllib.parse.SplitResult, jobs: queue.Queue, results: list, lock: threading.Lock
 ) -> None:
     conn: http.client.HTTPConnection | None = None
-    path = url.path + (f"?{url.query}" if url.query else "")
     while True:
         scheduled = jobs.get()
         if scheduled is None:
             break
-        status, size = 0, 0
-        try:
-            if conn is None:
-                conn = http.client.HTTPConnection(url.hostname, url.port, timeout=10)
-            conn.request("GET", path, headers={"Accept": "application/geo+json"})
-            response = conn.getresponse()
-            body = response.read()
-            status, size = response.status, len(body)
-            if response.getheader("Connection", "").lower() == "close":
-                conn.close()
-                conn = None
-        except (OSError, http.client.HTTPException):
-            if conn is not None:
-                conn.close()
-            conn = None
+        conn, status, size = fetch(conn, url)
         done = time.perf_counter()
         with lock:
             results.append((scheduled, done, status, size))
@@ -79,23 +86,8 @@ def closed_worker(
     while time.perf_counter() < until:
         url = urls[k % len(urls)]
         k += 1
-        path = url.path + (f"?{url.query}" if url.query else "")
-        status, size = 0, 0
         sent = time.perf_counter()
-        try:
-            if conn is None:
-                conn = http.client.HTTPConnection(url.hostname, url.port, timeout=10)
-            conn.request("GET", path, headers={"Accept": "application/geo+json"})
-            response = conn.getresponse()
-            body = response.read()
-            status, size = response.status, len(body)
-            if response.getheader("Connection", "").lower() == "close":
-                conn.close()
-                conn = None
-        except (OSError, http.client.HTTPException):
-            if conn is not None:
-                conn.close()
-            conn = None
+        conn, status, size = fetch(conn, url)
         done = time.perf_counter()
         with lock:
             results.append((sent, done, status, size))
