@@ -41,7 +41,12 @@ def echo_coverage_by(
     output: str,
 ) -> None:
     """Run the batch coverage and print it as ``text``, ``json`` or ``csv``."""
-    from mapsvc.commands.planner_cmds import _echo_json, _population_note, _warn_problems
+    from mapsvc.commands.planner_cmds import (
+        _echo_json,
+        _limit_text,
+        _population_note,
+        _warn_problems,
+    )
     from mapsvc.planner.coverage_batch import run_coverage_by
 
     dataset, result = run_coverage_by(
@@ -60,11 +65,7 @@ def echo_coverage_by(
     if output == "csv":
         echo_csv(rows, CSV_COLUMNS)
         return
-    limit = (
-        f"{minutes:g} min travel time" if minutes is not None
-        else f"{radius_km:g} km radius" if radius_km is not None
-        else "each provider's own service area"
-    )  # fmt: skip
+    limit = _limit_text(minutes, radius_km)
     click.echo(f"coverage by {by} — {limit}; population {dataset}")
     off = summary["off_network"]
     click.echo(

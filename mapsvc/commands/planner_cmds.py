@@ -13,6 +13,15 @@ from mapsvc.core.errors import DataUnavailable, InvalidInput
 from mapsvc.core.services import Services
 
 
+def _limit_text(minutes: float | None, radius_km: float | None) -> str:
+    """How far the coverage reaches, as the CLI says it."""
+    if minutes is not None:
+        return f"{minutes:g} min travel time"
+    if radius_km is not None:
+        return f"{radius_km:g} km radius"
+    return "each provider's own service area"
+
+
 def _echo_json(data: Any) -> None:
     from mapsvc.planner.analyses import json_safe
 
@@ -160,11 +169,7 @@ def coverage(
     if as_csv:
         echo_csv(summary["bands"], ["band", "total", "covered", "uncovered", "share"])
         return
-    limit = (
-        f"{minutes:g} min travel time" if minutes is not None
-        else f"{radius_km:g} km radius" if radius_km is not None
-        else "each provider's own service area"
-    )  # fmt: skip
+    limit = _limit_text(minutes, radius_km)
     click.echo(f"{summary['description']} — {limit}; population {_note_text(summary)}")
     click.echo(f"{summary['providers']} matching providers, {summary['units']} population units")
     off = summary["off_network"]
