@@ -231,3 +231,21 @@ def build_planner_store(services: Any, tmp_path: Any) -> Any:
     add_area(services, "daily_life_area", "D1", "西圏域", -1000, 450)
     add_area(services, "daily_life_area", "D2", "東圏域", 450, 2000)
     return services
+
+
+def one_clinic_on_a_grid(services: Any, tmp_path: Any) -> None:
+    """A 10 × 10 road grid, one clinic (訪問診療 受入) whose own area is 300 m, and a
+    uniform population around it: most of the 75+ are not covered yet (sites, what-if)."""
+    load_grid_network(services, tmp_path, nx_=10, ny_=10)
+    add_providers(
+        services,
+        [
+            {
+                "dx": 0,
+                "dy": 0,
+                "capabilities": {"home_visit_medical": {"level": "accept"}},
+                "service_area": {"kind": "radius", "km": 0.3},
+            }
+        ],
+    )
+    add_population(services, "grid", uniform_population(400, 450, seed=3))

@@ -6,14 +6,7 @@ import re
 
 import pytest
 from conftest import login_as, make_app
-from planner_support import (
-    add_area,
-    add_population,
-    add_providers,
-    load_grid_network,
-    lonlat,
-    uniform_population,
-)
+from planner_support import add_area, lonlat, one_clinic_on_a_grid
 from sqlalchemy import select
 
 from mapsvc.core.models import AuditEntry, WhatIfScenario
@@ -21,20 +14,7 @@ from mapsvc.core.models import AuditEntry, WhatIfScenario
 
 @pytest.fixture
 def planner_app(sqlite_services, tmp_path):
-    # one clinic whose own area is 300 m: most of the 75+ are not covered yet
-    load_grid_network(sqlite_services, tmp_path, nx_=10, ny_=10)
-    add_providers(
-        sqlite_services,
-        [
-            {
-                "dx": 0,
-                "dy": 0,
-                "capabilities": {"home_visit_medical": {"level": "accept"}},
-                "service_area": {"kind": "radius", "km": 0.3},
-            }
-        ],
-    )
-    add_population(sqlite_services, "grid", uniform_population(400, 450, seed=3))
+    one_clinic_on_a_grid(sqlite_services, tmp_path)
     add_area(sqlite_services, "municipality", "372013", "高松市", -1000, 2000)
     return make_app(sqlite_services), sqlite_services
 

@@ -9,7 +9,7 @@ import json
 import numpy as np
 import pytest
 from conftest import run_cli
-from planner_support import add_population, add_providers, load_grid_network, uniform_population
+from planner_support import one_clinic_on_a_grid
 from scipy.sparse import csr_matrix
 
 from mapsvc.core.errors import InvalidInput
@@ -113,19 +113,7 @@ def test_radius_cover_and_grid() -> None:
 
 @pytest.fixture
 def store(services, tmp_path):
-    load_grid_network(services, tmp_path, nx_=10, ny_=10)
-    add_providers(
-        services,
-        [
-            {
-                "dx": 0,
-                "dy": 0,
-                "capabilities": {"home_visit_medical": {"level": "accept"}},
-                "service_area": {"kind": "radius", "km": 0.3},
-            }
-        ],
-    )
-    add_population(services, "grid", uniform_population(400, 450, seed=3))
+    one_clinic_on_a_grid(services, tmp_path)
     return services
 
 
