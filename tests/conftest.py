@@ -272,3 +272,15 @@ def wait_js(page: Any, expression: str, timeout_ms: int = 30_000) -> None:
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout_ms} ms waiting for: {expression}")
         page.wait_for_timeout(50)
+
+
+BROWSER_PASSWORD = "correct horse battery"  # the password the tests' users are added with
+
+
+def browser_login(page: Any, base: str, username: str, password: str = BROWSER_PASSWORD) -> None:
+    """Log in through the login form in a Playwright page (the caller waits for where the
+    login should land)."""
+    page.goto(f"{base}/login")
+    page.fill("#username", username)
+    page.fill("#password", password)
+    page.click("button[type=submit]")

@@ -6,7 +6,7 @@ service area that the finder then honours."""
 from __future__ import annotations
 
 import pytest
-from conftest import make_app, serve_app, wait_js
+from conftest import browser_login, make_app, serve_app, wait_js
 from shapely.geometry import Point, shape
 from sqlalchemy import select
 
@@ -18,10 +18,7 @@ PASSWORD = "correct horse battery"
 
 
 def _login(page, base: str, username: str) -> None:
-    page.goto(f"{base}/login")
-    page.fill("#username", username)
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit]")
+    browser_login(page, base, username)
     page.wait_for_load_state("networkidle")
 
 

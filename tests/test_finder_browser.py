@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import make_app, serve_app
+from conftest import browser_login, make_app, serve_app
 
 from mapsvc.core.users import add_user
 
@@ -61,10 +61,7 @@ def _context(browser: Any, size: str) -> Any:
 
 
 def _login(page: Any, base: str, user: str) -> None:
-    page.goto(base + "/login")
-    page.fill("#username", user)
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit]")
+    browser_login(page, base, user)
     page.wait_for_load_state()
 
 

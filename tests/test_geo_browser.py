@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import make_app, serve_app, wait_js
+from conftest import browser_login, make_app, serve_app, wait_js
 
 from mapsvc.core.users import add_user
 
@@ -214,10 +214,7 @@ def test_public_map_draws_the_geography_without_tiles(browser, served, size):
 @pytest.mark.parametrize("size", ["desktop", "phone"])
 def test_finder_start_map_shows_providers_and_areas_without_tiles(browser, served, size):
     context, page, errors, blocked = _offline_page(browser, served, size)
-    page.goto(served + "/login")
-    page.fill("#username", "cm1")
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit]")
+    browser_login(page, served, "cm1")
     page.wait_for_load_state()
     page.goto(served + "/pro/")
     _wait_geography(page)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import make_app, serve_app
+from conftest import browser_login, make_app, serve_app
 
 from mapsvc.core.users import add_user
 
@@ -21,10 +21,7 @@ def test_coverage_map_choropleth_and_what_if(browser, demo_services) -> None:
         page = context.new_page()
         errors: list[str] = []
         page.on("pageerror", lambda exc: errors.append(str(exc)))
-        page.goto(f"{base}/login")
-        page.fill("#username", "planner1")
-        page.fill("#password", PASSWORD)
-        page.click("button[type=submit]")
+        browser_login(page, base, "planner1")
         page.wait_for_url(f"{base}/planner/")
 
         # 1. coverage of 訪問診療 (積極的受入) within 3 minutes' drive

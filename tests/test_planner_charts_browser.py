@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import make_app, serve_app
+from conftest import browser_login, make_app, serve_app
 
 from mapsvc.core.users import add_user
 
@@ -53,10 +53,7 @@ def _pages(pdf: bytes) -> int:
 def _login(browser, base, viewport):
     context = browser.new_context(viewport=viewport, locale="ja-JP")
     page = context.new_page()
-    page.goto(f"{base}/login")
-    page.fill("#username", "planner1")
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit]")
+    browser_login(page, base, "planner1")
     page.wait_for_url(f"{base}/planner/")
     return context, page
 

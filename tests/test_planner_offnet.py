@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from conftest import login_as, make_app, serve_app
+from conftest import browser_login, login_as, make_app, serve_app
 from test_coverage_by import two_cities  # noqa: F401  (the fixture)
 
 from mapsvc.core.users import add_user
@@ -53,10 +53,7 @@ def test_coverage_notes_providers_off_the_road_network(browser, two_cities) -> N
         page = context.new_page()
         errors: list[str] = []
         page.on("pageerror", lambda exc: errors.append(str(exc)))
-        page.goto(f"{base}/login")
-        page.fill("#username", "planner1")
-        page.fill("#password", PASSWORD)
-        page.click("button[type=submit]")
+        browser_login(page, base, "planner1")
         page.wait_for_url(f"{base}/planner/")
         page.wait_for_selector(READY, timeout=60_000)
         note = page.locator("#cov-offnet")

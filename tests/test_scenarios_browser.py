@@ -6,7 +6,7 @@ k new sites and sees them on the map, optimal beside greedy."""
 from __future__ import annotations
 
 import pytest
-from conftest import make_app, serve_app
+from conftest import browser_login, make_app, serve_app
 from sqlalchemy import select
 
 from mapsvc.core.models import AuditEntry, WhatIfScenario
@@ -43,10 +43,7 @@ def test_scenarios_saved_reopened_compared_and_best_sites(browser, demo_services
         page = context.new_page()
         errors: list[str] = []
         page.on("pageerror", lambda exc: errors.append(str(exc)))
-        page.goto(f"{base}/login")
-        page.fill("#username", "planner1")
-        page.fill("#password", PASSWORD)
-        page.click("button[type=submit]")
+        browser_login(page, base, "planner1")
         page.wait_for_url(f"{base}/planner/")
         page.wait_for_selector("#coverage-map[data-state=ready]", timeout=60_000)
         page.select_option("#cov-capability", "home_visit_medical")

@@ -5,7 +5,7 @@ today's confirmation date."""
 from __future__ import annotations
 
 import pytest
-from conftest import make_app, serve_app
+from conftest import browser_login, make_app, serve_app
 from survey_support import add_provider, record
 
 from mapsvc.core.models import utcnow
@@ -32,10 +32,7 @@ def test_editor_issues_link_provider_answers_editor_approves(browser, sqlite_ser
         # 1. the editor logs in and issues a link from the provider list
         editor = browser.new_context()
         page = editor.new_page()
-        page.goto(f"{base}/login")
-        page.fill("#username", "editor1")
-        page.fill("#password", PASSWORD)
-        page.click("button[type=submit]")
+        browser_login(page, base, "editor1")
         page.wait_for_url(f"{base}/admin/")
         page.goto(f"{base}/admin/providers?q=瓦町")
         page.click(f"button[data-issue='{uid}']")
