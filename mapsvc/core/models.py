@@ -331,6 +331,9 @@ class IndicatorSnapshot(Base):
     value: Mapped[float | None] = mapped_column(Float)
     numerator: Mapped[float | None] = mapped_column(Float)
     denominator: Mapped[float | None] = mapped_column(Float)
+    # nobody answered the item (データなし), as against a rate over nobody (denominator 0);
+    # NULL on rows stored before 0006_snapshot_missing (read by mapsvc.planner.indicators)
+    missing: Mapped[bool | None] = mapped_column(Boolean)
     created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, default=utcnow)
 
 

@@ -24,7 +24,7 @@ from mapsvc.planner.charts import (
     unanswered_capabilities,
 )
 from mapsvc.planner.choropleth import cached_indicators
-from mapsvc.planner.indicators import AREA_KINDS
+from mapsvc.planner.indicators import AREA_KINDS, stored_missing, value_state
 from mapsvc.planner.inputs import providers_for
 
 
@@ -75,8 +75,8 @@ def trend(
     if rows.empty:
         raise NotFound(f"no {kind} area with code {code}", field="code")
     with services.store.session() as session:
-        stored = session.execute(
-            select(IndicatorSnapshot.snapshot_date, IndicatorSnapshot.value)
+        stored = session.scalars(
+            select(IndicatorSnapshot)
             .where(
                 IndicatorSnapshot.area_kind == kind,
                 IndicatorSnapshot.area_code == str(code),
@@ -92,11 +92,15 @@ def trend(
             )
         )
         missing = _missing(services, session, indicator)
-    now = "now" if lang == "en" else "現在"
-    kept = list(stored)[-last:] if last else list(stored)
-    points = [(str(d), v) for d, v in kept] + [(now, rows["value"].iloc[0])]
+        kept = list(stored)[-last:] if last else list(stored)
+        # what each stored point was: a number, データなし or a rate over nobody
+        states = [value_state(r.value, r.denominator, stored_missing(r)) for r in kept]
+        points = [(r.snapshot_date, r.value) for r in kept]
+    current = rows.iloc[0]
+    points.append(("now" if lang == "en" else "現在", current["value"]))
+    states.append(value_state(current["value"], current["denominator"], missing))
     spec = trend_chart(
-        indicator, str(rows["area_name"].iloc[0]), points, target, services.taxonomy, missing, lang
+        indicator, str(current["area_name"]), points, target, services.taxonomy, states, lang
     )
     if len(kept) < len(stored):
         spec["caption"] += (

@@ -11,6 +11,7 @@ Each builder returns a JSON-ready *spec* that both the page (Chart.js, drawn by
      "reference": {"label", "value", "text"} | None,   # e.g. the 二次医療圏 as a whole
      "columns": [heading, ...], "rows": [[cell text, ...], ...],  # the table beside it
      "missing": text | None,   # データなし: nobody answered the item (values None, never 0)
+     "no_denominator": text | None,  # 対象人口なし: a rate over a population of 0
      "absent": text | None}    # why there is nothing to draw (and what would fix it)
 
 Labels come from the taxonomy (:func:`mapsvc.planner.indicators.indicator_label`) and
@@ -37,6 +38,10 @@ COLOURS = {
     "reference": "#e9c46a",
 }
 FIVE_YEAR = COUNT_COLUMNS[1:-2]  # the 18 five-year bands, youngest first
+# a rate over nobody (its denominator, the area's population or 75+, was 0) — not データなし
+NO_DENOMINATOR_SHORT_JA, NO_DENOMINATOR_SHORT_EN = "対象人口なし", "No residents"
+NO_DENOMINATOR_JA = "対象人口なし（その時点の対象人口が0人のため率がありません）"
+NO_DENOMINATOR_EN = "No residents (the population the rate is taken over was 0)"
 
 
 def _t(ja: str, en: str, lang: str) -> str:
@@ -149,6 +154,7 @@ def _spec(**fields: Any) -> dict[str, Any]:
         "target_note": None,
         "reference": None,
         "missing": None,
+        "no_denominator": None,
         "absent": None,
         "series": [],
         "labels": [],
@@ -233,29 +239,41 @@ def coverage_bands_chart(
     )
 
 
+def no_denominator_text(lang: str = "ja") -> str:
+    return NO_DENOMINATOR_EN if lang == "en" else NO_DENOMINATOR_JA
+
+
 def trend_chart(
     indicator: str,
     area_name: str,
     points: list[tuple[str, Any]],
     target: Any,
     taxonomy: Taxonomy,
-    missing: bool,
+    states: list[str | None],
     lang: str = "ja",
 ) -> dict[str, Any]:
     """One indicator of one area over the stored snapshots (oldest first; the last point may
     be 現在, today's value), with its target line. Targets and snapshots are set on the CLI
-    (``mapsvc indicators --snapshot`` / ``--target``); the page shows them read-only."""
+    (``mapsvc indicators --snapshot`` / ``--target``); the page shows them read-only.
+
+    ``states`` has one entry per point (:func:`mapsvc.planner.indicators.value_state`):
+    ``"missing"`` — nobody had answered the item (データなし, the note says why);
+    ``"no_denominator"`` — a rate over nobody (対象人口なし); None — a number."""
     label = chart_label(indicator, taxonomy, lang)
     unit = chart_unit(indicator, lang)
     goal = _finite(target)
-    nodata = missing_text(lang)
-    current_missing = missing and points and points[-1][0] in ("現在", "now")
-    values = [chart_value(indicator, v) for _, v in points]
-    if current_missing:
-        values[-1] = None
-    cells = [format_indicator(indicator, v) for _, v in points]
-    if current_missing:
-        cells[-1] = _t("データなし", "No data", lang)
+    words = {
+        "missing": _t("データなし", "No data", lang),
+        "no_denominator": _t(NO_DENOMINATOR_SHORT_JA, NO_DENOMINATOR_SHORT_EN, lang),
+    }
+    values = [
+        None if state else chart_value(indicator, v)
+        for (_, v), state in zip(points, states, strict=True)
+    ]
+    cells = [
+        words[state] if state else format_indicator(indicator, v)
+        for (_, v), state in zip(points, states, strict=True)
+    ]
     target_text = format_indicator(indicator, goal) if goal is not None else "–"
     rows = [[day, cell, target_text] for (day, _), cell in zip(points, cells, strict=True)]
     snapshots = [p for p in points if p[0] not in ("現在", "now")]
@@ -292,7 +310,8 @@ def trend_chart(
         ),
         columns=[_t("時点", "Date", lang), _t("値", "Value", lang), _t("目標", "Target", lang)],
         rows=rows,
-        missing=nodata if current_missing else None,
+        missing=missing_text(lang) if "missing" in states else None,
+        no_denominator=no_denominator_text(lang) if "no_denominator" in states else None,
         absent=absent,
     )
 

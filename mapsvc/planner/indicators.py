@@ -243,6 +243,7 @@ def save_snapshot(
             value=_none(r.value),
             numerator=_none(r.numerator),
             denominator=_none(r.denominator),
+            missing=_flag(getattr(r, "missing", False)),
             created_at=now,
         )
         for r in frame.itertuples(index=False)
@@ -251,11 +252,37 @@ def save_snapshot(
     return len(objects)
 
 
+def _flag(value: Any) -> bool:
+    """True only for a true boolean (a NaN or None from a merged frame is not データなし)."""
+    return bool(value) if isinstance(value, bool | np.bool_) else False
+
+
 def _none(value: Any) -> float | None:
     if value is None:
         return None
     value = float(value)
     return None if np.isnan(value) else value
+
+
+def stored_missing(row: IndicatorSnapshot) -> bool:
+    """Whether a stored value is データなし (nobody answered the item). Rows stored before
+    the state was kept (``missing`` NULL) are read by their numerator: an unanswered item
+    was stored without one, a rate over nobody with its count over a denominator of 0."""
+    if row.missing is not None:
+        return bool(row.missing)
+    return (
+        row.value is None and row.numerator is None and not row.indicator.startswith("population:")
+    )
+
+
+def value_state(value: Any, denominator: Any, missing: bool) -> str | None:
+    """``"missing"`` (データなし), ``"no_denominator"`` (a rate over nobody: 対象人口なし)
+    or None (a number)."""
+    if missing:
+        return "missing"
+    if _none(value) is None and denominator is not None and _none(denominator) == 0:
+        return "no_denominator"
+    return None
 
 
 def snapshot_dates(session: Session) -> list[str]:
@@ -270,7 +297,8 @@ def snapshot_dates(session: Session) -> list[str]:
 
 
 def load_snapshot(session: Session, snapshot_date: str) -> pd.DataFrame:
-    """A stored snapshot as a frame (same columns as :func:`compute_indicators`, no names).
+    """A stored snapshot as a frame (same columns as :func:`compute_indicators`, no names;
+    ``missing`` as :func:`stored_missing` reads it).
 
     Raises
     ------
@@ -293,6 +321,7 @@ def load_snapshot(session: Session, snapshot_date: str) -> pd.DataFrame:
                 "value": np.nan if r.value is None else r.value,
                 "numerator": r.numerator,
                 "denominator": r.denominator,
+                "missing": stored_missing(r),
             }
             for r in rows
         ]
@@ -300,12 +329,13 @@ def load_snapshot(session: Session, snapshot_date: str) -> pd.DataFrame:
 
 
 def compare_snapshots(session: Session, first: str, second: str) -> pd.DataFrame:
-    """Two snapshots side by side: ``value_1``, ``value_2``, ``change`` per area and indicator."""
+    """Two snapshots side by side: ``value_1``, ``value_2``, ``change`` (and ``missing_1``,
+    ``missing_2``: データなし on that date) per area and indicator."""
     a = load_snapshot(session, first)
     b = load_snapshot(session, second)
     keys = ["area_kind", "area_code", "indicator"]
-    merged = a[[*keys, "value"]].merge(
-        b[[*keys, "value"]], on=keys, how="outer", suffixes=("_1", "_2")
+    merged = a[[*keys, "value", "missing"]].merge(
+        b[[*keys, "value", "missing"]], on=keys, how="outer", suffixes=("_1", "_2")
     )
     merged["change"] = merged["value_2"] - merged["value_1"]
     return merged.sort_values(keys, ignore_index=True)

@@ -36,7 +36,7 @@
 
   function fillNotes(box, spec) {
     box.innerHTML = "";
-    [spec.missing, spec.absent, spec.target_note].forEach(function (note) {
+    [spec.missing, spec.no_denominator, spec.absent, spec.target_note].forEach(function (note) {
       if (note) box.appendChild(cell("p", note, { "class": "chart-note" }));
     });
   }

@@ -39,10 +39,18 @@ REPORT_INDICATORS = (
 def _report_indicators(
     frame: Any, kind: str, code: str, missing: set[str], lang: str
 ) -> list[dict[str, Any]]:
-    from mapsvc.planner.charts import chart_label, format_indicator, indicator_capability
+    from mapsvc.planner.charts import (
+        NO_DENOMINATOR_SHORT_EN,
+        NO_DENOMINATOR_SHORT_JA,
+        chart_label,
+        format_indicator,
+        indicator_capability,
+    )
+    from mapsvc.planner.indicators import value_state
 
     rows = frame[(frame["area_kind"] == kind) & (frame["area_code"] == code)]
     by_key = dict(zip(rows["indicator"], rows["value"], strict=True))
+    over = dict(zip(rows["indicator"], rows["denominator"], strict=True))
     keys: list[str] = []
     for wanted in REPORT_INDICATORS:
         if wanted.endswith("*"):
@@ -52,12 +60,15 @@ def _report_indicators(
     out = []
     for key in keys:
         unknown = indicator_capability(key) in missing
+        state = value_state(by_key[key], over[key], unknown)
+        words = {
+            "missing": t("データなし", "No data"),
+            "no_denominator": t(NO_DENOMINATOR_SHORT_JA, NO_DENOMINATOR_SHORT_EN),
+        }
         out.append(
             {
                 "label": chart_label(key, services().taxonomy, lang),
-                "value": t("データなし", "No data")
-                if unknown
-                else format_indicator(key, by_key[key]),
+                "value": words[state] if state else format_indicator(key, by_key[key]),
                 "missing": unknown,
             }
         )
