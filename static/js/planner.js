@@ -1,5 +1,8 @@
-/* Planner view: coverage map, what-if, indicator choropleth, candidates.
-   Plain script (no build step). Needs Leaflet and map_common.js (window.MapsvcMap). */
+/* Planner view: the coverage map (covered area, uncovered places, providers), the 16 km
+   versus travel-time comparison, and the start of the page. Plain script (no build step).
+   Needs Leaflet and map_common.js (window.MapsvcMap), and, loaded before it,
+   planner_whatif.js (hypothetical sites) and planner_indicators.js (choropleth, charts,
+   candidates), which it calls with the helpers below. */
 (function () {
   "use strict";
   var M = window.MapsvcMap;
@@ -28,14 +31,9 @@
   var covMap = L.map("coverage-map", { preferCanvas: false }).setView([34.3, 134.05], 12);
   M.baseMap(covMap, cfg, "tile-note");
   var areaLayer = L.layerGroup().addTo(covMap);
-  var hypoAreaLayer = L.layerGroup().addTo(covMap);
   var uncoveredLayer = L.layerGroup().addTo(covMap);
   var providerLayer = L.layerGroup().addTo(covMap);
-  var hypoLayer = L.layerGroup().addTo(covMap);
-  var hypothetical = [];
-  var adding = false;
   var lastQuery = null;
-  var lastBefore = null;
 
   function analysis() {
     var form = $("coverage-form");
@@ -160,7 +158,6 @@
         lastQuery = cov;
         return getJSON(api + "/coverage?" + toQuery(cov));
       }).then(function (data) {
-        lastBefore = data;
         showBands(data);
         $("coverage-map").dataset.state = "ready";
       }).catch(function (err) {
@@ -176,211 +173,27 @@
     $("coverage-map").dataset.state = "loading";
     showError("cov-error", "");
     return getJSON(api + "/coverage?" + q).then(function (data) {
-      lastBefore = data;
       drawCoverage(data);
       showBands(data);
       $("coverage-map").dataset.state = "ready";
-      if (hypothetical.length) return runWhatIf();
+      if (whatIf.count()) return whatIf.run();
     }).catch(function (err) {
       $("coverage-map").dataset.state = "error";
       showError("cov-error", cfg.texts.error + ": " + err.message);
     });
   }
 
-  function runWhatIf() {
-    if (!lastQuery || !hypothetical.length) return Promise.resolve();
-    var body = Object.assign({}, lastQuery, { providers: hypothetical.map(sitePayload) });
-    return fetch(api + "/what-if", {
-      method: "POST", credentials: "same-origin",
-      headers: { "Content-Type": "application/json", "X-CSRFToken": csrf, Accept: "application/json" },
-      body: JSON.stringify(body)
-    }).then(function (r) {
-      return r.json().then(function (data) { if (!r.ok) throw new Error(data.message); return data; });
-    }).then(function (data) {
-      var after = data.after.bands.filter(function (r) { return r.band === "75+"; })[0];
-      var gain = data.gain.filter(function (r) { return r.band === "75+"; })[0];
-      var el = $("whatif-share");
-      el.textContent = pct(after.share);
-      el.dataset.value = after.share === null ? "" : after.share;
-      $("whatif-gain").textContent = "+" + num(gain.covered) + " (75+), +" + ((gain.share || 0) * 100).toFixed(1) + " pt";
-      $("whatif-areas").querySelector("tbody").innerHTML = data.by_area.map(function (a) {
-        return "<tr><td>" + esc(a.name || a.area) + "</td><td>" + num(a["75+"]) + "</td><td>" + pct(a["75+_share_before"]) +
-          "</td><td>" + pct(a["75+_share_after"]) + "</td></tr>";
-      }).join("");
-      hypoAreaLayer.clearLayers();
-      if (data.after_area) {
-        L.geoJSON(data.after_area, { className: "whatif-area", style: { color: "#e76f51", weight: 1, dashArray: "4", fillOpacity: 0.15 } }).addTo(hypoAreaLayer);
-      }
-      $("coverage-map").dataset.whatif = "ready";
-    }).catch(function (err) { showError("cov-error", cfg.texts.error + ": " + err.message); });
-  }
-
-  /* each hypothetical site: a draggable marker and a row with its own minutes / km */
-  function sitePayload(site) {
-    var p = { lon: site.lon, lat: site.lat };
-    if (site.type) p.type = site.type;
-    if (site.unit === "minutes" && site.value) p.minutes = site.value;
-    if (site.unit === "km" && site.value) p.km = site.value;
-    return p;
-  }
-
-  function resetWhatIf() {
-    hypoAreaLayer.clearLayers();
-    $("whatif-share").textContent = "–";
-    $("whatif-share").dataset.value = "";
-    $("whatif-gain").textContent = "";
-    $("whatif-areas").querySelector("tbody").innerHTML = "";
-  }
-
-  function changed() {
-    renderSites();
-    if (!hypothetical.length) { resetWhatIf(); return Promise.resolve(); }
-    $("coverage-map").dataset.whatif = "loading";
-    return runWhatIf();
-  }
-
-  function renderSites() {
-    var list = $("whatif-list");
-    list.innerHTML = "";
-    hypothetical.forEach(function (site, i) {
-      var li = document.createElement("li");
-      li.className = "whatif-site";
-      var label = document.createElement("span");
-      label.textContent = cfg.texts.hypothetical + " " + (i + 1) + " (" + site.lat.toFixed(4) + ", " + site.lon.toFixed(4) + ")";
-      var unit = document.createElement("select");
-      unit.setAttribute("aria-label", cfg.texts.siteArea + " " + (i + 1));
-      [["", cfg.texts.analysisArea], ["minutes", cfg.texts.minutes], ["km", "km"]].forEach(function (o) {
-        var opt = document.createElement("option");
-        opt.value = o[0]; opt.textContent = o[1]; opt.selected = site.unit === o[0];
-        unit.appendChild(opt);
-      });
-      var value = document.createElement("input");
-      value.type = "number"; value.min = "0.1"; value.step = "0.1"; value.value = site.value || "";
-      value.setAttribute("aria-label", cfg.texts.siteValue + " " + (i + 1));
-      value.hidden = !site.unit;
-      unit.addEventListener("change", function () { site.unit = unit.value; value.hidden = !site.unit; if (site.value) changed(); });
-      value.addEventListener("change", function () { site.value = value.value; changed(); });
-      var remove = document.createElement("button");
-      remove.type = "button"; remove.className = "whatif-remove";
-      remove.textContent = cfg.texts.remove;
-      remove.setAttribute("aria-label", cfg.texts.remove + " " + (i + 1));
-      remove.addEventListener("click", function () {
-        hypoLayer.removeLayer(site.marker);
-        hypothetical.splice(hypothetical.indexOf(site), 1);
-        changed();
-      });
-      li.appendChild(label); li.appendChild(unit); li.appendChild(value); li.appendChild(remove);
-      list.appendChild(li);
-    });
-  }
-
-  function addSite(latlng, saved) {
-    var form = $("coverage-form");
-    var site = { lon: +latlng.lng.toFixed(6), lat: +latlng.lat.toFixed(6), type: form.type.value || "", unit: "", value: "" };
-    if (saved) {
-      site.type = saved.type || "";
-      site.unit = saved.minutes ? "minutes" : saved.km ? "km" : "";
-      site.value = String(saved.minutes || saved.km || "");
-    }
-    site.marker = L.marker(latlng, { title: cfg.texts.hypothetical, draggable: true }).addTo(hypoLayer);
-    site.marker.on("dragend", function () {
-      var ll = site.marker.getLatLng();
-      site.lon = +ll.lng.toFixed(6); site.lat = +ll.lat.toFixed(6);
-      changed();
-    });
-    hypothetical.push(site);
-    return saved ? null : changed();
-  }
-
-  covMap.on("click", function (e) {
-    if (!adding) return;
-    addSite(e.latlng);
-  });
-  $("whatif-toggle").addEventListener("click", function () {
-    adding = !adding;
-    this.setAttribute("aria-pressed", String(adding));
-    $("coverage-map").classList.toggle("adding", adding);
-  });
-  $("whatif-clear").addEventListener("click", function () {
-    hypothetical = [];
-    hypoLayer.clearLayers();
-    changed();
-  });
   $("coverage-form").addEventListener("submit", function (e) { e.preventDefault(); runCoverage(); });
 
-  /* ---- choropleth ------------------------------------------------------------------- */
-  var indMap = L.map("choropleth-map").setView([34.3, 134.05], 11);
-  M.baseMap(indMap, cfg, "tile-note");
-  var choroLayer = L.layerGroup().addTo(indMap);
-
-  function runIndicators() {
-    var form = $("indicator-form");
-    var q = new URLSearchParams({ kind: form.kind.value, indicator: form.indicator.value });
-    ["geojson", "gpkg", "csv"].forEach(function (f) { $("dl-ind-" + f).href = cfg.base + "/download/indicators." + f + "?kind=" + form.kind.value; });
-    $("choropleth-map").dataset.state = "loading";
-    showError("ind-error", "");
-    return getJSON(api + "/indicators?" + q.toString()).then(function (data) {
-      choroLayer.clearLayers();
-      var layer = L.geoJSON(data, {
-        className: "choropleth-area",
-        style: function (f) { return { color: "#555", weight: 1, fillColor: f.properties.colour, fillOpacity: 0.75 }; },
-        onEachFeature: function (f, l) {
-          l.bindTooltip(esc(f.properties.name) + ": " + (f.properties.missing ? "データなし" : f.properties.value === null ? "–" : val(f.properties.value) + " " + esc(data.unit)));
-        }
-      }).addTo(choroLayer);
-      if (layer.getBounds().isValid()) indMap.fitBounds(layer.getBounds());
-      $("choropleth-legend").innerHTML = "<strong>" + esc(data.label) + "</strong><ul>" + data.legend.map(function (c) {
-        return "<li><span class=swatch style=\"background:" + c.colour + "\"></span>" + (c.missing ? esc(c.label) :
-          val(c.from) + " – " + val(c.to) + " " + esc(data.unit)) + "</li>";
-      }).join("") + "</ul>";
-      var select = form.indicator, names = data.indicator_labels || {};
-      if (select.options.length < data.indicators.length) {
-        var current = select.value;
-        select.innerHTML = data.indicators.map(function (i) {
-          return "<option value=\"" + esc(i) + "\"" + (i === current ? " selected" : "") + ">" + esc(names[i] || i) + "</option>";
-        }).join("");
-      }
-      var areaSelect = $("trend-area"), chosen = areaSelect.value;
-      areaSelect.innerHTML = data.features.map(function (f) {
-        var c = f.properties.code;
-        return "<option value=\"" + esc(c) + "\"" + (c === chosen ? " selected" : "") + ">" + esc(f.properties.name) + "</option>";
-      }).join("");
-      areaSelect.dataset.kind = data.kind;
-      window.MapsvcCharts.indicatorCharts(api, data.kind, areaSelect.value, data.indicator);
-      var cov = "&" + toQuery(Object.assign({ indicator: data.indicator }, lastQuery || {}));
-      $("ind-table").querySelector("tbody").innerHTML = data.features.map(function (f) {
-        var p = f.properties;
-        return "<tr><td>" + esc(p.name) + "</td><td>" + (p.missing ? "データなし" : val(p.value)) + "</td><td>" +
-          num(p.numerator) + "</td><td>" + num(p.denominator) + "</td><td><a target=_blank href=\"" + cfg.base + "/report/" +
-          encodeURIComponent(data.kind) + "/" + encodeURIComponent(p.code) + "?" + cov.slice(1) + "\">PDF/印刷</a></td></tr>";
-      }).join("");
-      $("choropleth-map").dataset.state = "ready";
-    }).catch(function (err) {
-      $("choropleth-map").dataset.state = "error";
-      showError("ind-error", cfg.texts.error + ": " + err.message);
-    });
-  }
-  $("indicator-form").addEventListener("submit", function (e) { e.preventDefault(); runIndicators(); });
-  $("trend-area").addEventListener("change", function () {
-    window.MapsvcCharts.indicatorCharts(api, this.dataset.kind, this.value, $("indicator-form").indicator.value);
-  });
-
-  /* ---- candidates ------------------------------------------------------------------- */
-  function runCandidates() {
-    return getJSON(api + "/candidates").then(function (rows) {
-      var ja = cfg.lang !== "en";
-      $("candidates-table").querySelector("tbody").innerHTML = rows.map(function (m) {
-        var list = m.candidates.length ? m.candidates : [{ name: "–", reason_ja: "", reason_en: "" }];
-        return list.map(function (c, i) {
-          return "<tr>" + (i === 0 ? "<th scope=row rowspan=" + list.length + ">" + esc(m.name) + "<br><small>" +
-            esc(ja ? m.reason_ja : m.reason_en) + "</small></th>" : "") + "<td>" + esc(c.name) + "</td><td>" +
-            esc(ja ? c.reason_ja : c.reason_en) + "</td></tr>";
-        }).join("");
-      }).join("");
-    }).catch(function (err) {
-      $("candidates-table").querySelector("tbody").innerHTML = "<tr><td colspan=3>" + esc(err.message) + "</td></tr>";
-    });
-  }
+  /* the parts: what-if sites (planner_whatif.js), indicators and candidates
+     (planner_indicators.js), each given the helpers and the analysis on the map */
+  var P = {
+    map: covMap, cfg: cfg, api: api, csrf: csrf, $: $, esc: esc, num: num, pct: pct, val: val,
+    getJSON: getJSON, toQuery: toQuery, showError: showError,
+    query: function () { return lastQuery; }
+  };
+  var whatIf = window.MapsvcPlannerWhatIf(P);
+  var indicators = window.MapsvcPlannerIndicators(P);
 
   getJSON(api + "/meta").then(function (meta) {
     var select = $("coverage-form").population;
@@ -395,17 +208,11 @@
   }).then(function () {
     window.MapsvcPlanner = {  /* for planner_scenarios.js: the analysis and the sites */
       map: covMap, getJSON: getJSON, csrf: csrf, num: num, pct: pct, run: runCoverage,
-      query: function () { return lastQuery; },
-      sites: function () { return hypothetical.map(sitePayload); },
-      setSites: function (list) {
-        hypoLayer.clearLayers(); hypothetical = []; resetWhatIf();
-        list.forEach(function (s) { addSite(L.latLng(s.lat, s.lon), s); });
-        renderSites();
-      }
+      query: P.query, sites: whatIf.sites, setSites: whatIf.setSites
     };
     document.dispatchEvent(new Event("mapsvc-planner-ready"));
     runCoverage();
-    runIndicators();
-    runCandidates();
+    indicators.run();
+    indicators.candidates();
   });
 })();
