@@ -102,3 +102,42 @@ def test_hospital_radius_numbers_match_an_independent_computation(takamatsu, run
     expected = raw.loc[~covered].sort_values("totalPopulation", ascending=False)
     assert set(uncovered) <= set(expected["regionName"])
     assert np.all(np.diff([p["75+"] for p in out["uncovered_places"]]) <= 0)
+
+
+def test_hospitals_off_the_network_fall_back_to_their_radius_by_municipality(
+    takamatsu, runner
+) -> None:
+    """Issue 11 item 7 on the real files: with a road network that does not reach 高松市 (the
+    only Japanese OSM extract here is of Tokyo), every hospital is off the network. In the
+    default mode each falls back to its type's 16 km radius, counted — 高松市 used to be 0%
+    because they were all dropped — and `--by municipality` equals the single run."""
+    import geopandas as gpd
+
+    from mapsvc.core.frames import load_providers_frame
+
+    services, population = takamatsu
+    osm = real_path("osm", "tokyo-nerima-itabashi.osm")
+    result = run_cli(runner, services, "network", "import", str(osm))
+    assert result.exit_code == 0, result.output
+    with services.store.session() as s:
+        providers = load_providers_frame(s)
+    hospitals = providers[(providers["type"] == "hospital") & (providers["status"] == "active")]
+    ask = ["coverage", "--type", "hospital", "--json"]
+    single = json.loads(run_cli(runner, services, *ask).stdout)
+    by = json.loads(run_cli(runner, services, *ask, "--by", "municipality").stdout)
+    assert single["off_network"] == {"fallback_radius": len(hospitals), "left_out": 0}
+    assert by["off_network"] == single["off_network"] and len(hospitals) > 30
+    (muni,) = by["municipalities"]
+    older = {b["band"]: b for b in single["bands"]}["75+"]
+    assert muni["name"] == "高松市" and muni["75+_covered"] == older["covered"] > 0
+    assert muni["75+_share"] == older["share"] > 0.5
+    # the same as 16 km around each hospital, computed independently
+    raw = pd.read_csv(population, encoding="utf-8-sig")
+    latlon = raw["location"].str.split(",", expand=True).astype(float)
+    towns = gpd.GeoSeries(gpd.points_from_xy(latlon[1], latlon[0]), crs=4326).to_crs(6690)
+    near = hospitals.to_crs(6690).geometry.union_all().buffer(16_000)
+    old = raw[[f"{s}{i}" for s in ("man", "woman") for i in (16, 17, 18)]].sum(axis=1)
+    assert older["covered"] == int(old[towns.within(near).to_numpy()].sum())
+    # a travel time forced on the form cannot be met off the network: left out, and said so
+    forced = json.loads(run_cli(runner, services, *ask, "--minutes", "15").stdout)
+    assert forced["off_network"] == {"fallback_radius": 0, "left_out": len(hospitals)}
