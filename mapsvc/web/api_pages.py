@@ -19,6 +19,7 @@ from flask import current_app, render_template, request
 
 from mapsvc.finder.features import capability_text
 from mapsvc.finder.shortlist import CONTACT_FIELDS, contact_href
+from mapsvc.finder.temporal import japan_day
 from mapsvc.web.mapdata import audience, provider_index
 
 
@@ -66,7 +67,9 @@ def collections_page(doc: dict[str, Any]) -> str:
 def collection_page(doc: dict[str, Any]) -> str:
     bbox = ((doc.get("extent") or {}).get("spatial") or {}).get("bbox") or [None]
     config = {"basemap": _basemap(), "bbox": bbox[0], "features": None}
-    return _render("collection.html", doc=doc, map_config=config)
+    interval = ((doc.get("extent") or {}).get("temporal") or {}).get("interval") or [None]
+    days = [japan_day(v) for v in interval[0]] if interval[0] else None
+    return _render("collection.html", doc=doc, map_config=config, confirmed_days=days)
 
 
 def _capabilities(props: dict[str, Any], lang: str) -> list[str]:
