@@ -193,6 +193,13 @@
     if (window.history && window.history.replaceState) {
       window.history.replaceState(null, "", window.location.pathname + "?" + state + (cfg.lang === "en" ? "&lang=en" : ""));
     }
+    // the language switch keeps the choice now in the address bar (only lang differs)
+    var switcher = document.getElementById("lang-switch");
+    if (switcher) {
+      var other = new URLSearchParams(state);
+      other.set("lang", switcher.getAttribute("data-lang"));
+      switcher.href = window.location.pathname + "?" + other.toString();
+    }
     params.set("bbox", bboxParam());
     var print = document.getElementById("print-link");
     if (print) print.href = cfg.urls.print + "?" + params.toString();
