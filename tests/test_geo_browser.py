@@ -333,3 +333,24 @@ def test_secondary_medical_area_parts_have_their_own_toggle_and_colour(browser, 
         assert page.locator("input[data-kind=secondary_medical_area]").is_checked()
         assert errors == []
         context.close()
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("size", ["desktop", "phone"])
+def test_public_map_opens_on_the_whole_municipality_filling_the_map(browser, served, size):
+    context, page, errors, _blocked = _offline_page(browser, served, size)
+    page.goto(served + "/")
+    _wait_geography(page)
+    page.locator("#map").scroll_into_view_if_needed()
+    mapbox = page.locator("#map").bounding_box()
+    outline = page.locator(".leaflet-areas-pane path.area-municipality").bounding_box()
+    # all of the city is in view (its line may touch the edge) ...
+    assert outline["x"] >= mapbox["x"] - 2 and outline["y"] >= mapbox["y"] - 2
+    assert outline["x"] + outline["width"] <= mapbox["x"] + mapbox["width"] + 2
+    assert outline["y"] + outline["height"] <= mapbox["y"] + mapbox["height"] + 2
+    # ... and it fills the map in one direction at least (not half of it)
+    fill = max(outline["width"] / mapbox["width"], outline["height"] / mapbox["height"])
+    assert fill >= 0.8, (size, fill, outline, mapbox)
+    _shot(page, f"geo-public-frame-{size}")
+    assert errors == []
+    context.close()

@@ -9,7 +9,7 @@ import pytest
 import shapely
 from conftest import login_as, make_app
 from shapely.geometry import Polygon, mapping, shape
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from mapsvc.core.db import bump_generation
 from mapsvc.core.models import Area
@@ -190,3 +190,29 @@ def test_a_store_with_only_secondary_medical_areas_draws_them(sqlite_services):
         bump_generation(session, "areas")
     doc = make_app(sqlite_services).test_client().get(URL).get_json(force=True)
     assert doc["kinds"] == ["secondary_medical_area"] and len(doc["features"]) == 1
+
+
+def test_the_public_map_opens_on_the_municipality_outline(demo_client, demo_services):
+    """The map's first view (``frame``) is the outline's bounds, not the providers' extent;
+    without an outline the broadest kind loaded, without areas none."""
+    import re
+
+    def config() -> dict:
+        page = demo_client.get("/").get_data(as_text=True)
+        return json.loads(re.search(r'id="map-config">(.*?)</script>', page, re.S).group(1))
+
+    with demo_services.store.session() as session:
+        outline = shape(session.scalar(select(Area.geometry).where(Area.kind == "municipality")))
+    assert config()["frame"] == pytest.approx(list(outline.bounds), abs=2e-4)
+    with demo_services.store.session() as session:
+        session.execute(delete(Area).where(Area.kind == "municipality"))
+        bump_generation(session, "areas")
+        areas = [
+            shape(g)
+            for g in session.scalars(select(Area.geometry).where(Area.kind == "daily_life_area"))
+        ]
+    assert config()["frame"] == pytest.approx(list(shapely.total_bounds(areas)), abs=2e-4)
+    with demo_services.store.session() as session:
+        session.execute(delete(Area))
+        bump_generation(session, "areas")
+    assert config()["frame"] is None

@@ -88,7 +88,24 @@ def public_areas(session: Session, kinds: tuple[str, ...] = PUBLIC_KINDS) -> dic
     return {"type": "FeatureCollection", "kinds": present, "features": features}
 
 
+def as_bytes(doc: dict[str, Any]) -> bytes:
+    """A :func:`public_areas` document as compact UTF-8 JSON (what the endpoint sends)."""
+    return json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
 def public_areas_bytes(session: Session) -> bytes:
     """:func:`public_areas` as compact UTF-8 JSON (what the endpoint sends and caches)."""
-    doc = public_areas(session)
-    return json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    return as_bytes(public_areas(session))
+
+
+def frame(doc: dict[str, Any]) -> list[float] | None:
+    """``[minlon, minlat, maxlon, maxlat]`` of the broadest kind a :func:`public_areas`
+    document holds (the municipality outline when loaded), for a map's first view; None
+    without areas."""
+    kinds = doc.get("kinds") or []
+    if not kinds:
+        return None
+    broadest = kinds[-1]
+    geoms = [shape(f["geometry"]) for f in doc["features"] if f["properties"]["kind"] == broadest]
+    minx, miny, maxx, maxy = shapely.total_bounds(geoms)
+    return [float(minx), float(miny), float(maxx), float(maxy)]
