@@ -79,6 +79,62 @@ def test_datetime_filters_on_the_last_confirmation(api, value, expected):
     assert names(api.test_client(), f"datetime={value}") == sorted(expected)
 
 
+@pytest.fixture
+def japan_days(sqlite_services):
+    """Two providers either side of midnight in Japan on 31 March / 1 April 2026."""
+    add_providers(
+        sqlite_services,
+        {  # 2026-04-01 01:00 in Japan, still 31 March in UTC
+            "source_id": "april",
+            "name": "四月確認クリニック",
+            "confirmed_at": datetime(2026, 3, 31, 16, 0, 0),
+        },
+        {  # 2026-03-31 23:59:59 in Japan
+            "source_id": "march",
+            "name": "三月確認クリニック",
+            "lon": east(1500),
+            "confirmed_at": datetime(2026, 3, 31, 14, 59, 59),
+        },
+    )
+    return make_app(sqlite_services, INDEX_REFRESH_SECONDS=0)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("2026-04-01", ["四月確認クリニック"]),  # a date is the Japanese day
+        ("2026-03-31", ["三月確認クリニック"]),
+        ("2026-04-01/..", ["四月確認クリニック"]),  # confirmed since 1 April (Japan)
+        ("2026-04-01/2026-04-30", ["四月確認クリニック"]),
+        ("../2026-03-31", ["三月確認クリニック"]),  # up to the end of 31 March (Japan)
+        ("2026-03-31/2026-03-31", ["三月確認クリニック"]),
+        # instants with an offset stay as given
+        ("2026-03-31T16:00:00Z", ["四月確認クリニック"]),
+        ("2026-04-01T01:00:00%2B09:00", ["四月確認クリニック"]),
+        ("2026-03-31T15:00:00Z/..", ["四月確認クリニック"]),
+        ("2026-03-31T14:59:59Z/..", ["三月確認クリニック", "四月確認クリニック"]),
+        ("../2026-03-31T23:59:59%2B09:00", ["三月確認クリニック"]),
+        ("2026-03-31T00:00:00Z/2026-03-31T23:59:59Z", ["三月確認クリニック", "四月確認クリニック"]),
+    ],
+)
+def test_a_date_in_datetime_is_the_day_in_japan(japan_days, value, expected):
+    assert names(japan_days.test_client(), f"datetime={value}") == sorted(expected)
+
+
+def test_the_day_in_japan_is_described_and_shown(japan_days):
+    c = japan_days.test_client()
+    spec = json.loads(c.get("/api/openapi.json").data)
+    described = spec["components"]["parameters"]["datetime"]["description"]
+    assert "Asia/Tokyo" in described and "UTC day" not in described
+    # the extent stays exact instants; the page for people shows the Japanese dates
+    doc = json.loads(c.get("/api/collections/medical").data)
+    assert doc["extent"]["temporal"]["interval"] == [
+        ["2026-03-31T14:59:59Z", "2026-03-31T16:00:00Z"]
+    ]
+    page = c.get("/api/collections/medical?f=html").get_data(as_text=True)
+    assert "2026-03-31 – 2026-04-01" in page and "日本時間" in page
+
+
 def test_no_datetime_keeps_every_provider_and_the_collection_has_a_temporal_extent(api):
     c = api.test_client()
     assert len(names(c, "")) == 3
@@ -242,5 +298,7 @@ def test_mapped_index_keeps_the_confirmation_times_of_the_built_one(tmp_path, sq
     for index in (built, mapped):
         times = confirmed_times(index)
         assert times.dtype == "datetime64[s]" and bool(np.isnat(times[1]))
-        assert parse_datetime("2024-02-29").mask(times).tolist() == [True, False, False]
+        # 2024-02-29T23:59:59Z is 08:59:59 on 1 March in Japan (a date is the Japanese day)
+        assert parse_datetime("2024-03-01").mask(times).tolist() == [True, False, False]
+        assert parse_datetime("2024-02-29T23:59:59Z").mask(times).tolist() == [True, False, False]
     assert confirmed_times(mapped).tolist() == confirmed_times(built).tolist()

@@ -176,3 +176,35 @@ def test_pages_have_no_inline_script_and_load_the_vendored_leaflet(api):
     assert "/static/js/api_pages.js" in page
     assert not re.search(r"\son[a-z]+=", page)  # no inline event handlers
     assert "unpkg" not in page and "cdn" not in page.lower()
+
+
+CONTACT_SHOWN = {  # field: (its label, its link, its value)
+    "fax": ("FAX（専門職向け）", f'href="tel:{PRO_FAX.replace("-", "")}"', PRO_FAX),
+    "email": ("メール（専門職向け）", f'href="mailto:{PRO_MAIL}"', PRO_MAIL),
+}
+
+
+def test_professional_contact_fields_appear_exactly_when_the_json_gives_them(api):
+    """A logged-in professional sees FAX (tel:) and e-mail (mailto:) on the items list and the
+    item page, as the JSON gives them; the public gets neither the value nor the label."""
+    app, services = api
+    anon = app.test_client()
+    pro = app.test_client()
+    login_as(pro, services, "professional")
+    for client, audience in ((anon, "public"), (pro, "professional")):
+        items = json.loads(client.get("/api/collections/medical/items").data)["features"]
+        clinic = next(f for f in items if f["properties"]["name"] == "番町クリニック")
+        given = {k for k in CONTACT_SHOWN if k in clinic["properties"]}
+        assert given == (set(CONTACT_SHOWN) if audience == "professional" else set())
+        pages = [
+            _text(client.get("/api/collections/medical/items?f=html")),
+            _text(client.get(f"/api/collections/medical/items/{clinic['id']}?f=html")),
+        ]
+        for page in pages:
+            for field, (label, href, value) in CONTACT_SHOWN.items():
+                shown = {label in page, href in page, value in page}
+                assert shown == {field in given}, (audience, field)
+            assert (PRO_NOTE in page) == (audience == "professional")
+    # the other clinics have no FAX: no empty FAX row for them
+    page = _text(pro.get("/api/collections/medical/items?f=html"))
+    assert page.count("FAX（専門職向け）") == 1

@@ -64,14 +64,15 @@ def _paths(page: Any, kind: str) -> int:
     return int(page.locator(f".leaflet-areas-pane path.area-{kind}").count())
 
 
-def _wait_geography(page: Any) -> None:
+def _wait_geography(page: Any, extra: int = 0) -> None:
+    """Wait for the map and its geography: the demo city's areas plus ``extra`` lines."""
     page.wait_for_selector(READY)
     wait_js(
         page,
         "document.getElementById('map').dataset.areas !== undefined"
         " && document.querySelectorAll('.leaflet-areas-pane path.area-town').length > 0",
     )
-    assert page.get_attribute("#map", "data-areas") == str(sum(KINDS.values()))
+    assert page.get_attribute("#map", "data-areas") == str(sum(KINDS.values()) + extra)
     page.wait_for_selector("#tile-note", state="visible")
 
 
@@ -257,5 +258,99 @@ def test_finder_start_map_shows_providers_and_areas_without_tiles(browser, serve
     assert _paths(page, "municipality") == 1
     assert "検索した地点と結果の事業所は表示されています" in page.inner_text("#tile-note")
     _shot(page, f"geo-pro-results-{size}")
+    assert errors == []
+    context.close()
+
+
+def _stroke(page: Any, kind: str) -> tuple[list[int], str]:
+    """The computed stroke colour (RGB) and dash pattern of a kind's first line."""
+    return tuple(  # type: ignore[return-value]
+        page.evaluate(
+            """kind => {
+                const p = document.querySelector('.leaflet-areas-pane path.area-' + kind);
+                const s = getComputedStyle(p);
+                return [s.stroke.match(/\\d+/g).slice(0, 3).map(Number), s.strokeDasharray];
+            }""",
+            kind,
+        )
+    )
+
+
+@pytest.mark.browser
+def test_secondary_medical_area_parts_have_their_own_toggle_and_colour(browser, demo_services):
+    from sqlalchemy import delete, select
+
+    from mapsvc.core.db import bump_generation
+    from mapsvc.core.models import Area
+
+    with demo_services.store.session() as session:
+        outline = session.scalars(select(Area).where(Area.kind == "municipality")).one()
+        session.add(
+            Area(
+                kind="secondary_medical_area",  # the whole city in one 二次医療圏
+                code="9901",
+                name="デモ医療圏",
+                municipality_code=outline.municipality_code,
+                geometry=outline.geometry,
+                properties={},
+            )
+        )
+        bump_generation(session, "areas")
+    with serve_app(make_app(demo_services)) as base:
+        context, page, errors, _blocked = _offline_page(browser, base, "desktop")
+        page.goto(base + "/")
+        _wait_geography(page, extra=1)
+        assert _paths(page, "secondary_medical_area") == 0  # off at first
+        box = _control(page, "desktop")
+        labels = [s.strip() for s in box.locator("label").all_inner_texts()]
+        assert labels == ["市区町村の境界", "二次医療圏", "日常生活圏域", "町丁・字"]
+        assert not box.locator("input[data-kind=secondary_medical_area]").is_checked()
+        box.locator("label", has_text="二次医療圏").click()
+        assert _paths(page, "secondary_medical_area") == 1
+        assert "二次医療圏" in page.inner_text("#tile-note")
+        colour, dashes = _stroke(page, "secondary_medical_area")
+        layers = page.evaluate(
+            """() => JSON.parse(document.getElementById('map-config').textContent).layers.map(l => {
+                const d = document.createElement('i'); d.style.color = l.color;
+                document.body.appendChild(d); const v = getComputedStyle(d).color; d.remove();
+                return v.match(/\\d+/g).slice(0, 3).map(Number); })"""
+        )
+        others = [_stroke(page, k) for k in ("municipality", "daily_life_area", "town")]
+        for other in [*layers, *(c for c, _ in others)]:
+            distance = sum((a - b) ** 2 for a, b in zip(colour, other, strict=True)) ** 0.5
+            assert distance > 60, (colour, other)
+        assert dashes not in {d for _, d in others}  # a line pattern of its own, too
+        _shot(page, "geo-public-sma")
+
+        # a store holding only 二次医療圏 draws them from the start
+        with demo_services.store.session() as session:
+            session.execute(delete(Area).where(Area.kind != "secondary_medical_area"))
+            bump_generation(session, "areas")
+        page.goto(base + "/")
+        page.wait_for_selector(READY)
+        wait_js(page, "document.getElementById('map').dataset.areas === '1'")
+        assert _paths(page, "secondary_medical_area") == 1
+        assert page.locator("input[data-kind=secondary_medical_area]").is_checked()
+        assert errors == []
+        context.close()
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("size", ["desktop", "phone"])
+def test_public_map_opens_on_the_whole_municipality_filling_the_map(browser, served, size):
+    context, page, errors, _blocked = _offline_page(browser, served, size)
+    page.goto(served + "/")
+    _wait_geography(page)
+    page.locator("#map").scroll_into_view_if_needed()
+    mapbox = page.locator("#map").bounding_box()
+    outline = page.locator(".leaflet-areas-pane path.area-municipality").bounding_box()
+    # all of the city is in view (its line may touch the edge) ...
+    assert outline["x"] >= mapbox["x"] - 2 and outline["y"] >= mapbox["y"] - 2
+    assert outline["x"] + outline["width"] <= mapbox["x"] + mapbox["width"] + 2
+    assert outline["y"] + outline["height"] <= mapbox["y"] + mapbox["height"] + 2
+    # ... and it fills the map in one direction at least (not half of it)
+    fill = max(outline["width"] / mapbox["width"], outline["height"] / mapbox["height"])
+    assert fill >= 0.8, (size, fill, outline, mapbox)
+    _shot(page, f"geo-public-frame-{size}")
     assert errors == []
     context.close()

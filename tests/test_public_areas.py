@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import json
 
+import pytest
 import shapely
 from conftest import login_as, make_app
 from shapely.geometry import Polygon, mapping, shape
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from mapsvc.core.db import bump_generation
 from mapsvc.core.models import Area
@@ -53,9 +54,9 @@ def test_public_fields_ccw_winding_6_decimals_and_simplified(sqlite_services):
         session.add(_clockwise_area("A1", "daily_life_area", "131016"))
         session.add(
             Area(
-                kind="secondary_medical_area",  # not drawn on the maps
-                code="1301",
-                name="区中央部",
+                kind="custom",  # an editor's own area: not drawn on the maps
+                code="C1",
+                name="独自の区域",
                 geometry=mapping(Polygon([(139, 35), (140, 35), (140, 36)])),
                 properties={},
             )
@@ -139,3 +140,79 @@ def test_cache_headers_etag_and_a_change_of_areas(demo_services):
     changed = client.get(URL, headers={"If-None-Match": etag})
     assert changed.status_code == 200 and changed.headers["ETag"] != etag
     assert "改名した圏域" in changed.get_data(as_text=True)
+
+
+def _sma(code: str, name: str, ring: list[tuple[float, float]]) -> Area:
+    return Area(
+        kind="secondary_medical_area",
+        code=code,
+        name=name,
+        municipality_code="131016",
+        geometry=mapping(Polygon(ring)),
+        properties={"note": "圏域会議の担当者メモ"},
+    )
+
+
+WEST = [(139.70, 35.70), (139.705, 35.70), (139.705, 35.71), (139.70, 35.71)]
+EAST = [(139.705, 35.70), (139.71, 35.70), (139.71, 35.71), (139.705, 35.71)]
+
+
+def test_secondary_medical_area_parts_are_drawn_between_the_areas_and_the_outline(
+    sqlite_services,
+):
+    with sqlite_services.store.session() as session:
+        session.add(_clockwise_area("131016", "municipality", "131016"))
+        session.add(_clockwise_area("A1", "daily_life_area", "131016"))
+        session.add(_sma("3701", "東部", EAST))
+        session.add(_sma("3702", "西部", WEST))
+        bump_generation(session, "areas")
+    text = make_app(sqlite_services).test_client().get(URL).get_data(as_text=True)
+    assert "担当者メモ" not in text and "note" not in text
+    doc = json.loads(text)
+    # drawing order: a 二次医療圏 part holds 日常生活圏域, the outline stays on top
+    assert doc["kinds"] == ["daily_life_area", "secondary_medical_area", "municipality"]
+    smas = [f for f in doc["features"] if f["properties"]["kind"] == "secondary_medical_area"]
+    assert [f["properties"] for f in smas] == [
+        {"code": "3701", "name": "東部", "kind": "secondary_medical_area"},
+        {"code": "3702", "name": "西部", "kind": "secondary_medical_area"},
+    ]
+    assert [f["id"] for f in smas] == ["secondary_medical_area:3701", "secondary_medical_area:3702"]
+    # simplified as one coverage: the two parts keep their shared edge
+    west, east = (
+        shape(f["geometry"]) for f in sorted(smas, key=lambda f: f["properties"]["name"] != "西部")
+    )
+    assert west.intersection(east).length == pytest.approx(0.01, abs=1e-6)
+
+
+def test_a_store_with_only_secondary_medical_areas_draws_them(sqlite_services):
+    with sqlite_services.store.session() as session:
+        session.add(_sma("3701", "東部", EAST))
+        bump_generation(session, "areas")
+    doc = make_app(sqlite_services).test_client().get(URL).get_json(force=True)
+    assert doc["kinds"] == ["secondary_medical_area"] and len(doc["features"]) == 1
+
+
+def test_the_public_map_opens_on_the_municipality_outline(demo_client, demo_services):
+    """The map's first view (``frame``) is the outline's bounds, not the providers' extent;
+    without an outline the broadest kind loaded, without areas none."""
+    import re
+
+    def config() -> dict:
+        page = demo_client.get("/").get_data(as_text=True)
+        return json.loads(re.search(r'id="map-config">(.*?)</script>', page, re.S).group(1))
+
+    with demo_services.store.session() as session:
+        outline = shape(session.scalar(select(Area.geometry).where(Area.kind == "municipality")))
+    assert config()["frame"] == pytest.approx(list(outline.bounds), abs=2e-4)
+    with demo_services.store.session() as session:
+        session.execute(delete(Area).where(Area.kind == "municipality"))
+        bump_generation(session, "areas")
+        areas = [
+            shape(g)
+            for g in session.scalars(select(Area.geometry).where(Area.kind == "daily_life_area"))
+        ]
+    assert config()["frame"] == pytest.approx(list(shapely.total_bounds(areas)), abs=2e-4)
+    with demo_services.store.session() as session:
+        session.execute(delete(Area))
+        bump_generation(session, "areas")
+    assert config()["frame"] is None

@@ -94,8 +94,10 @@ def openapi(
             "in": "query",
             "required": False,
             "description": "Last confirmation (confirmed_at) of the record: an RFC 3339 "
-            "instant with an offset or a date (a whole UTC day), or an interval START/END, "
-            "START/.. or ../END (ends included). Never-confirmed records match no datetime.",
+            "instant with an offset (taken as given) or a date, which is that whole day in "
+            "Japan (Asia/Tokyo, +09:00: 2026-04-01 = 2026-03-31T15:00:00Z to "
+            "2026-04-01T14:59:59Z), or an interval START/END, START/.. or ../END of these "
+            "(ends included). Never-confirmed records match no datetime.",
             "style": "form",
             "explode": False,
             "schema": {"type": "string"},

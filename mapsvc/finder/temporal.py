@@ -6,8 +6,12 @@ The temporal property is the record's **last confirmation** (``confirmed_at``, �
 never confirmed (未確認) has no time and matches no ``datetime`` filter. Accepted values:
 
 - an instant, RFC 3339 with an offset (``2025-04-01T09:00:00+09:00``, ``…Z``): records
-  confirmed at that second; a date alone (``2025-04-01``) is that whole UTC day;
-- a closed interval ``START/END`` (ends included; a date as END runs to the day's end);
+  confirmed at that second, the offset as given;
+- a date alone (``2025-04-01``): that whole day **in Japan** (Asia/Tokyo, +09:00, no
+  daylight saving) — the municipality's day, the one 最終確認日 shows — i.e.
+  ``2025-03-31T15:00:00Z`` to ``2025-04-01T14:59:59Z``;
+- a closed interval ``START/END`` (ends included; a date as START begins at 00:00 in Japan,
+  a date as END runs to 23:59:59 in Japan);
 - a half-bounded interval ``START/..`` or ``../END`` (an empty end counts as ``..``).
 
 Anything else (no offset, ``../..``, START after END) is a 400 naming ``datetime``.
@@ -24,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from mapsvc.core.errors import InvalidInput
+from mapsvc.core.staleness import JST
 
 if TYPE_CHECKING:
     from mapsvc.finder.index import ProviderIndex
@@ -57,15 +62,17 @@ def _bad(message: str) -> InvalidInput:
 
 
 def _moment(text: str) -> tuple[datetime, datetime]:
-    """The first and last second ``text`` names (equal for a date-time)."""
+    """The first and last second (naive UTC) ``text`` names: equal for a date-time, the
+    day in Japan for a date."""
     # an unescaped "+09:00" in a URL arrives as " 09:00" (form decoding): unambiguous
     text = re.sub(r"(:\d{2}(?:\.\d+)?) (\d{2}:\d{2})$", r"\1+\2", text)
     if _DATE_ONLY.match(text):
         try:
-            day = datetime.strptime(text, "%Y-%m-%d")
+            day = datetime.strptime(text, "%Y-%m-%d").replace(tzinfo=JST)
         except ValueError:
             raise _bad(f"{text!r} is not a calendar date") from None
-        return day, day + timedelta(days=1, seconds=-1)
+        first = day.astimezone(UTC).replace(tzinfo=None)
+        return first, first + timedelta(days=1, seconds=-1)
     if not _DATE_TIME.match(text):
         raise _bad(
             f"{text!r} is not an RFC 3339 date-time with an offset "
@@ -132,3 +139,9 @@ def temporal_extent(index: ProviderIndex, positions: np.ndarray) -> list[str] | 
     if times.size == 0:
         return None
     return [f"{np.datetime_as_string(v, unit='s')}Z" for v in (times.min(), times.max())]
+
+
+def japan_day(stamp: str) -> str:
+    """An RFC 3339 instant of the temporal extent as the date it is in Japan (YYYY-MM-DD)."""
+    moment = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+    return moment.astimezone(JST).date().isoformat()

@@ -1,6 +1,7 @@
 """The areas the public map and the finder draw without tiles, as one small GeoJSON document.
 
-The municipality outline, the 日常生活圏域 and the towns (町丁・字) from the store
+The municipality outline, the parts of 二次医療圏 (``secondary_medical_area``), the
+日常生活圏域 and the towns (町丁・字) from the store
 (:class:`~mapsvc.core.models.Area`), public-safe: each feature's properties are only
 ``code``, ``name`` and ``kind`` (an area's own ``properties`` — centre names, notes,
 anything an editor added — never leave the store this way). The geometry is simplified
@@ -23,8 +24,9 @@ from sqlalchemy.orm import Session
 
 from mapsvc.core.models import Area
 
-# drawn under the providers, in this order (the outline last, on top of the areas)
-PUBLIC_KINDS = ("town", "daily_life_area", "municipality")
+# drawn under the providers, in this order (the outline last, on top of the areas; a
+# 二次医療圏 part holds 日常生活圏域 and lies within the municipality)
+PUBLIC_KINDS = ("town", "daily_life_area", "secondary_medical_area", "municipality")
 DECIMALS = 6
 # about 10 m: invisible at the zooms a whole town or area fills the screen
 TOLERANCE_DEG = 0.0001
@@ -86,7 +88,24 @@ def public_areas(session: Session, kinds: tuple[str, ...] = PUBLIC_KINDS) -> dic
     return {"type": "FeatureCollection", "kinds": present, "features": features}
 
 
+def as_bytes(doc: dict[str, Any]) -> bytes:
+    """A :func:`public_areas` document as compact UTF-8 JSON (what the endpoint sends)."""
+    return json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
 def public_areas_bytes(session: Session) -> bytes:
     """:func:`public_areas` as compact UTF-8 JSON (what the endpoint sends and caches)."""
-    doc = public_areas(session)
-    return json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    return as_bytes(public_areas(session))
+
+
+def frame(doc: dict[str, Any]) -> list[float] | None:
+    """``[minlon, minlat, maxlon, maxlat]`` of the broadest kind a :func:`public_areas`
+    document holds (the municipality outline when loaded), for a map's first view; None
+    without areas."""
+    kinds = doc.get("kinds") or []
+    if not kinds:
+        return None
+    broadest = kinds[-1]
+    geoms = [shape(f["geometry"]) for f in doc["features"] if f["properties"]["kind"] == broadest]
+    minx, miny, maxx, maxy = shapely.total_bounds(geoms)
+    return [float(minx), float(miny), float(maxx), float(maxy)]

@@ -3,8 +3,9 @@ items and one item as HTML (``f=html``, or a browser whose Accept prefers text/h
 
 The pages show what the JSON shows to the same caller, nothing more: items are the
 features of :mod:`mapsvc.finder.features` (already reduced by
-:mod:`mapsvc.core.visibility`), so a professional field never reaches a public page. The
-map is drawn by ``static/js/api_pages.js`` from a JSON data block (no inline script).
+:mod:`mapsvc.core.visibility`), so a professional field never reaches a public page, and a
+logged-in professional sees the FAX (``tel:``), e-mail (``mailto:``) and other contact fields
+their JSON holds. The map is drawn by ``static/js/api_pages.js`` from a JSON data block (no inline script).
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from urllib.parse import urlencode
 from flask import current_app, render_template, request
 
 from mapsvc.finder.features import capability_text
+from mapsvc.finder.shortlist import CONTACT_FIELDS, contact_href
+from mapsvc.finder.temporal import japan_day
 from mapsvc.web.mapdata import audience, provider_index
 
 
@@ -64,7 +67,9 @@ def collections_page(doc: dict[str, Any]) -> str:
 def collection_page(doc: dict[str, Any]) -> str:
     bbox = ((doc.get("extent") or {}).get("spatial") or {}).get("bbox") or [None]
     config = {"basemap": _basemap(), "bbox": bbox[0], "features": None}
-    return _render("collection.html", doc=doc, map_config=config)
+    interval = ((doc.get("extent") or {}).get("temporal") or {}).get("interval") or [None]
+    days = [japan_day(v) for v in interval[0]] if interval[0] else None
+    return _render("collection.html", doc=doc, map_config=config, confirmed_days=days)
 
 
 def _capabilities(props: dict[str, Any], lang: str) -> list[str]:
@@ -80,9 +85,25 @@ def _capabilities(props: dict[str, Any], lang: str) -> list[str]:
     ]
 
 
+def _contact(props: dict[str, Any], lang: str) -> list[tuple[str, str, str | None]]:
+    """The contact fields beyond the phone that these properties hold (label, value, link):
+    FAX, direct line, e-mail … — only ever in a professional's features."""
+    fields = provider_index().taxonomy.fields
+    return [
+        (fields[f].label.get(lang), str(props[f]), contact_href(f, props[f]))
+        for f in CONTACT_FIELDS
+        if f != "phone" and f in fields and props.get(f)
+    ]
+
+
 def _row(feature: dict[str, Any], lang: str) -> dict[str, Any]:
     props = feature["properties"]
-    return {"id": feature["id"], "props": props, "offers": _capabilities(props, lang)}
+    return {
+        "id": feature["id"],
+        "props": props,
+        "offers": _capabilities(props, lang),
+        "contact": _contact(props, lang),
+    }
 
 
 def _point(feature: dict[str, Any]) -> dict[str, Any]:

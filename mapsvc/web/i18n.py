@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from flask import Flask, Response, current_app, g, request
 
 LANGS = ("ja", "en")
@@ -26,10 +28,20 @@ def t(ja: str, en: str) -> str:
     return en if get_lang() == "en" else ja
 
 
+def lang_url(code: str) -> str:
+    """This page in language ``code``: the same path and every other query parameter, in
+    order, with ``lang`` set (replaced, never repeated)."""
+    params = [(k, v) for k, vs in request.args.lists() if k != "lang" for v in vs]
+    params.append(("lang", code))
+    return f"{request.script_root}{request.path}?{urlencode(params)}"
+
+
 def init_app(app: Flask) -> None:
     @app.context_processor
     def _inject() -> dict[str, object]:
-        return {"lang": get_lang(), "t": t}
+        lang = get_lang()
+        other = "ja" if lang == "en" else "en"
+        return {"lang": lang, "other_lang": other, "t": t, "lang_url": lang_url}
 
     @app.after_request
     def _remember(response: Response) -> Response:

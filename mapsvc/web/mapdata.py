@@ -147,6 +147,7 @@ def map_texts() -> dict[str, Any]:
         "areaKinds": {
             "municipality": t("市区町村の境界", "Municipal boundary"),
             "daily_life_area": t("日常生活圏域", "Daily life areas"),
+            "secondary_medical_area": t("二次医療圏", "Secondary medical areas"),
             "town": t("町丁・字", "Towns (chō, aza)"),
         },
         "areasDrawn": t(

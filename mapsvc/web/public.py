@@ -96,6 +96,8 @@ def _map_config(
             "areas": url_for("public.areas_geojson"),
         },
         "extent": index.extent(FilterSet(types=_public_types())),
+        # the first view: the municipality outline (the providers' extent without areas)
+        "frame": _public_areas()["frame"],
         "search": search,
         "labels": taxonomy_labels(lang, "public"),
         "texts": map_texts(),
@@ -234,24 +236,35 @@ def print_list() -> Any:
     )
 
 
-@bp.get("/areas.geojson")
-def areas_geojson() -> Response:
-    """The municipality outline, 日常生活圏域 and towns for both maps (public fields only),
-    built once per change of the stored areas; ETag and ``max-age`` so a map page reload
-    asks again cheaply or not at all."""
+def _public_areas() -> dict[str, Any]:
+    """The public geography as sent (``body``, ``etag``) and its ``frame`` (the bounds a map
+    opens on), built once per change of the stored areas."""
     store = services().store
     generation = store.generation("areas")
     cache = current_app.extensions.setdefault("mapsvc_public_areas", {})
     with _AREAS_LOCK:
         if cache.get("generation") != generation:
-            from mapsvc.geo.public_areas import public_areas_bytes
+            from mapsvc.geo.public_areas import as_bytes, frame, public_areas
 
             with store.session() as session:
-                body = public_areas_bytes(session)
+                doc = public_areas(session)
+            body = as_bytes(doc)
             cache.update(
-                generation=generation, body=body, etag=hashlib.sha256(body).hexdigest()[:32]
+                generation=generation,
+                body=body,
+                etag=hashlib.sha256(body).hexdigest()[:32],
+                frame=frame(doc),
             )
-        body, etag = cache["body"], cache["etag"]
+        return dict(cache)
+
+
+@bp.get("/areas.geojson")
+def areas_geojson() -> Response:
+    """The municipality outline, 二次医療圏 parts, 日常生活圏域 and towns for both maps
+    (public fields only), built once per change of the stored areas; ETag and ``max-age``
+    so a map page reload asks again cheaply or not at all."""
+    areas = _public_areas()
+    body, etag = areas["body"], areas["etag"]
     response = Response(body, mimetype="application/geo+json")
     response.set_etag(etag)
     # the same for every caller; security.py leaves it cacheable for logged-in users too

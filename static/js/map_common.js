@@ -44,8 +44,12 @@
   var AREA_STYLES = {
     municipality: { className: "area-municipality", color: "#1a1a1a", weight: 3, fill: false, interactive: false },
     daily_life_area: { className: "area-daily_life_area", color: "#7a5230", weight: 2, dashArray: "8 5", fillColor: "#7a5230", fillOpacity: 0.05, interactive: false },
+    // 二次医療圏 parts: a colour ≥ 60 RGB units from every layer colour and the other lines, dash-dot
+    secondary_medical_area: { className: "area-secondary_medical_area", color: "#880e4f", weight: 3, dashArray: "12 4 2 4", fill: false, interactive: false },
     town: { className: "area-town", color: "#6c757d", weight: 1, fill: true, fillOpacity: 0, interactive: true }
   };
+  // kinds drawn only when ticked (or when nothing else is loaded); towns also come on when tiles fail
+  var OFF_AT_FIRST = { town: true, secondary_medical_area: true };
 
   function areaLayers(map, cfg, opts) {
     opts = opts || {};
@@ -90,7 +94,8 @@
             }
           });
           layers[kind] = layer;
-          if (kind !== "town" || map.tilesFailed) layer.addTo(map);
+          var only = cfg.areaKinds.length === 1;
+          if (!OFF_AT_FIRST[kind] || only || (kind === "town" && map.tilesFailed)) layer.addTo(map);
         });
         // the control and the note list the broadest first (drawn last, on top)
         var boxes = {};

@@ -8,13 +8,15 @@
   var cfg = M.readConfig();
   var t = cfg.texts;
   var mapEl = document.getElementById("map");
-  var map = L.map(mapEl, { zoomControl: true, keyboard: true });
+  // zoomSnap 0.1: the first view fits the municipality to the map at any screen size (whole
+  // zoom levels would leave it at half the width on some); the buttons still step by 1
+  var map = L.map(mapEl, { zoomControl: true, keyboard: true, zoomSnap: 0.1 });
   M.baseMap(map, cfg);
   M.areaLayers(map, cfg, {
     onLoad: function (doc, layers) {
       // nothing located yet and no provider to frame: frame the municipality instead
-      var outline = layers.municipality || layers.daily_life_area;
-      if (!(cfg.search && cfg.search.found) && !cfg.extent && outline) map.fitBounds(outline.getBounds());
+      var outline = layers.municipality || layers.secondary_medical_area || layers.daily_life_area;
+      if (!(cfg.search && cfg.search.found) && !cfg.frame && !cfg.extent && outline) map.fitBounds(outline.getBounds(), { padding: [6, 6] });
     }
   });
 
@@ -35,6 +37,8 @@
     searchMarker = L.marker([cfg.search.lat, cfg.search.lon], {
       title: t.searched, alt: t.searched, keyboard: true, zIndexOffset: 1000
     }).addTo(map).bindPopup(M.esc(t.searched));
+  } else if (cfg.frame) {  // the municipality outline, with a small margin
+    map.fitBounds([[cfg.frame[1], cfg.frame[0]], [cfg.frame[3], cfg.frame[2]]], { padding: [6, 6] });
   } else if (cfg.extent) {
     map.fitBounds([[cfg.extent[1], cfg.extent[0]], [cfg.extent[3], cfg.extent[2]]], { padding: [20, 20] });
   } else {
@@ -83,7 +87,7 @@
     var base = cfg.urls.collections + "/" + encodeURIComponent(id);
     return fetchJson(base + "/items?" + query({ limit: String(cfg.limit) })).then(function (doc) {
       if (doc.numberMatched > doc.numberReturned) {
-        return fetchJson(base + "/clusters?" + query({ zoom: String(map.getZoom()) })).then(function (cells) {
+        return fetchJson(base + "/clusters?" + query({ zoom: String(Math.round(map.getZoom())) })).then(function (cells) {
           return { features: [], matched: doc.numberMatched, cells: cells.features };
         });
       }
@@ -192,6 +196,13 @@
     var state = params.toString();
     if (window.history && window.history.replaceState) {
       window.history.replaceState(null, "", window.location.pathname + "?" + state + (cfg.lang === "en" ? "&lang=en" : ""));
+    }
+    // the language switch keeps the choice now in the address bar (only lang differs)
+    var switcher = document.getElementById("lang-switch");
+    if (switcher) {
+      var other = new URLSearchParams(state);
+      other.set("lang", switcher.getAttribute("data-lang"));
+      switcher.href = window.location.pathname + "?" + other.toString();
     }
     params.set("bbox", bboxParam());
     var print = document.getElementById("print-link");
