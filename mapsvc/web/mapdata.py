@@ -3,6 +3,7 @@ the road network, and the page's base URL. No routes here."""
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 import weakref
@@ -34,10 +35,18 @@ def provider_index() -> ProviderIndex:
 
 def all_layers() -> list[Layer]:
     """Every layer definition (validated once per process)."""
-    folder = str(Path(current_app.config["LAYERS_DIR"]).resolve())
+    # an absolute folder is also kept under its configured text: resolving the path costs
+    # a system call per folder level, on every request of the items endpoint
+    configured = str(current_app.config["LAYERS_DIR"])
+    hit = _LAYERS.get(configured)
+    if hit is not None:
+        return hit
+    folder = str(Path(configured).resolve())
     with _LAYERS_LOCK:
         if folder not in _LAYERS:
             _LAYERS[folder] = load_layers(folder, services().taxonomy)
+        if os.path.isabs(configured):
+            _LAYERS[configured] = _LAYERS[folder]
         return _LAYERS[folder]
 
 
