@@ -24,7 +24,14 @@ from mapsvc.finder import features, finder_api, ogc, ogc_openapi, temporal
 from mapsvc.web import api_pages
 from mapsvc.web.api_pages import wants_html
 from mapsvc.web.i18n import get_lang
-from mapsvc.web.mapdata import audience, base_url, layer_or_404, provider_index, visible_layers
+from mapsvc.web.mapdata import (
+    audience,
+    base_url,
+    layer_or_404,
+    page_url,
+    provider_index,
+    visible_layers,
+)
 
 bp = Blueprint("api", __name__)
 _JSON_PARAMS = ("f", "lang")
@@ -165,7 +172,7 @@ def _page_links(
     links = [
         {"href": url(offset), "rel": "self", "type": mime, "title": "this page"},
         {
-            "href": f"{request.base_url}?{alternate}",
+            "href": f"{page_url()}?{alternate}",
             "rel": "alternate",
             "type": ogc.HTML,
             "title": "HTML",

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import current_app, request
+from werkzeug.sansio.utils import get_current_url
 
 from mapsvc.core.errors import NotFound
 from mapsvc.core.layers import Layer, load_layers
@@ -99,8 +100,29 @@ def road_index() -> RoadIndex | None:
     return value
 
 
+# werkzeug's get_current_url (request.host_url, request.base_url) converts the URL to an
+# IRI on every request; the same inputs give the same text, so it is kept (bounded)
+_URLS: dict[tuple[str, str, str | None, str | None], str] = {}
+
+
+def _current_url(root_path: str | None = None, path: str | None = None) -> str:
+    key = (request.scheme, request.host, root_path, path)
+    url = _URLS.get(key)
+    if url is None:
+        if len(_URLS) >= 1024:
+            _URLS.clear()
+        url = _URLS[key] = get_current_url(*key)
+    return url
+
+
 def base_url() -> str:
-    return request.host_url.rstrip("/") + request.script_root
+    """``request.host_url`` without its slash, then the script root."""
+    return _current_url().rstrip("/") + request.script_root
+
+
+def page_url() -> str:
+    """``request.base_url``: this page's URL without the query string."""
+    return _current_url(request.root_path, request.path)
 
 
 def is_demo() -> bool:
