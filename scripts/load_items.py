@@ -19,6 +19,7 @@ sends the first only).
 
 The client is Python threads: on a 2-core machine it shares the cores with the server,
 so a closed-loop figure is a lower bound of what the server alone would sustain.
+``scripts/load_items_wrk.lua`` runs the same closed loop with wrk (C, one event loop).
 
 Prints figures, then as its LAST line JSON with rate (None in closed loop), sent, ok,
 errors, achieved_rps, p50_ms, p90_ms, p99_ms, max_ms, mean_bytes.

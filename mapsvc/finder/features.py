@@ -46,6 +46,8 @@ from mapsvc.geo.geojson import DECIMALS, rfc7946_dict
 ITEM_PARAMS = ("bbox", "bbox-crs", "datetime", "limit", "offset", "cap", "type", "f", "lang")
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 FORMATS = ("json", "geojson", "csv", "html")
+# json.dumps(doc, ensure_ascii=False, separators=(",", ":")) without a new encoder per call
+_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
 @dataclass(frozen=True)
@@ -239,7 +241,7 @@ def feature_bytes(
             if v is not None and v != ""
         },
     }
-    return json.dumps(feature, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    return _encode(feature).encode("utf-8")
 
 
 def features(
@@ -268,8 +270,8 @@ def feature_collection(
         "timeStamp": stamp.replace(microsecond=0).isoformat() + "Z",
         "links": links,
     }
-    text = json.dumps(head, ensure_ascii=False, separators=(",", ":"))
-    return text[:-1].encode("utf-8") + b',"features":[' + b",".join(parts) + b"]}"
+    text = _encode(head)
+    return b"".join((text[:-1].encode("utf-8"), b',"features":[', b",".join(parts), b"]}"))
 
 
 def csv_bytes(

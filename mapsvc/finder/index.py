@@ -43,6 +43,7 @@ from scipy.spatial import cKDTree
 from mapsvc.core.filters import FilterSet
 from mapsvc.core.projection import to_metres
 from mapsvc.core.taxonomy import Taxonomy
+from mapsvc.finder.bbox_grid import BoxGrid
 
 # service-area rules (``ProviderIndex.rule``)
 RULE_RADIUS = 0  # straight-line radius (provider's own ``km`` or the type's default)
@@ -108,9 +109,17 @@ class ProviderIndex:
     _memo: dict[str, Any] = field(default_factory=dict, repr=False)
     _local: threading.local = field(default_factory=threading.local, repr=False)
     _pos: dict[str, int] | None = field(default=None, repr=False)
-    _features: dict[tuple[str, str], np.ndarray] = field(default_factory=dict, repr=False)
+    # serialised features per key: the bytes by position, and which are built
+    _features: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = field(
+        default_factory=dict, repr=False
+    )
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _road_nodes: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict, repr=False)
+    # the BoxGrid of a mapped index once built, with the coordinates it was built from
+    # (shared with its views, which have the same arrays)
+    _box_grid: list[tuple[np.ndarray, np.ndarray, BoxGrid]] = field(
+        default_factory=list, repr=False
+    )
 
     def __len__(self) -> int:
         return int(self.uids.shape[0])
@@ -161,17 +170,18 @@ class ProviderIndex:
         ``build(pos)`` makes the bytes of one feature.
         """
         with self._lock:
-            cache = self._features.get(key)
-            if cache is None:
+            entry = self._features.get(key)
+            if entry is None:
                 if len(self._features) > 8:
                     self._features.clear()
-                cache = self._features[key] = np.empty(len(self), dtype=object)
-        out: list[bytes] = []
-        for pos in positions.tolist():
-            data = cache[pos]
-            if data is None:
-                data = cache[pos] = build(pos)
-            out.append(data)
+                n = len(self)
+                entry = self._features[key] = (np.empty(n, dtype=object), np.zeros(n, bool))
+        cache, built = entry
+        # a warm page is two gathers: the Python loop only runs over features not built yet
+        for pos in positions[~built[positions]].tolist():
+            cache[pos] = build(pos)
+            built[pos] = True  # after the bytes are in place (another thread may read them)
+        out: list[bytes] = cache[positions].tolist()
         return out
 
     def view_for(self, audience: str) -> ProviderIndex:
@@ -229,8 +239,11 @@ class ProviderIndex:
         n = len(self) if positions is None else len(positions)
         mask = self.active[rows].copy() if active_only else np.ones(n, dtype=bool)
         if filters.types:
-            codes = [self.type_keys.index(t) for t in filters.types if t in self.type_keys]
-            mask &= np.isin(self.type_code[rows], np.array(codes, dtype=np.int16))
+            # a table over the type codes (last entry: -1, a type not in the taxonomy) is
+            # one gather, where np.isin sorts
+            allowed = np.zeros(len(self.type_keys) + 1, dtype=bool)
+            allowed[[self.type_keys.index(t) for t in filters.types if t in self.type_keys]] = True
+            mask &= allowed[self.type_code[rows]]
         for f in filters.capabilities:
             col = self.caps[:, self.cap_keys.index(f.key)][rows]
             if f.option is not None:
@@ -269,6 +282,9 @@ class ProviderIndex:
             # the same as the envelope query below: edges included, box corners in any order
             west, east = sorted((float(bbox[0]), float(bbox[2])))
             south, north = sorted((float(bbox[1]), float(bbox[3])))
+            found = self._grid().query(west, south, east, north)
+            if found is not None:  # a few cells instead of a strip of the country
+                return found
             lo = int(np.searchsorted(self.sorted_lon, west, side="left"))
             hi = int(np.searchsorted(self.sorted_lon, east, side="right"))
             cand = np.asarray(self.lon_order[lo:hi], dtype=np.int64)
@@ -278,6 +294,14 @@ class ProviderIndex:
         # for points the envelope test is exact (edges included): no predicate needed
         hits = self.point_tree.query(shapely.box(*bbox))
         return np.sort(np.asarray(hits, dtype=np.int64))
+
+    def _grid(self) -> BoxGrid:
+        for lon, lat, grid in self._box_grid:
+            if lon is self.lon and lat is self.lat:
+                return grid
+        grid = BoxGrid.build(self.lon, self.lat)
+        self._box_grid[:] = [(self.lon, self.lat, grid)]
+        return grid
 
     def nearest_tree(self) -> cKDTree:
         """The KD-tree of the positions in metres (built on first use in a mapped index)."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote_plus
 
 import numpy as np
 from flask import Blueprint, Response, current_app, request
@@ -24,7 +24,14 @@ from mapsvc.finder import features, finder_api, ogc, ogc_openapi, temporal
 from mapsvc.web import api_pages
 from mapsvc.web.api_pages import wants_html
 from mapsvc.web.i18n import get_lang
-from mapsvc.web.mapdata import audience, base_url, layer_or_404, provider_index, visible_layers
+from mapsvc.web.mapdata import (
+    audience,
+    base_url,
+    layer_or_404,
+    page_url,
+    provider_index,
+    visible_layers,
+)
 
 bp = Blueprint("api", __name__)
 _JSON_PARAMS = ("f", "lang")
@@ -40,11 +47,11 @@ def _html(text: str) -> Response:
     return _cached(Response(text, mimetype=ogc.HTML))
 
 
-def _cached(response: Response) -> Response:
+def _cached(response: Response, aud: str | None = None) -> Response:
     # content depends on the login (and the format on Accept): shared caches may keep
     # only anonymous answers, per Accept
     response.headers["Vary"] = "Cookie, Accept"
-    if audience() == "public":
+    if (aud or audience()) == "public":
         response.headers["Cache-Control"] = "public, max-age=30"
     else:
         response.headers["Cache-Control"] = "private, no-store"
@@ -147,24 +154,31 @@ def collection(layer_id: str) -> Response:
 def _page_links(
     layer_id: str, matched: int, offset: int, limit: int, fmt: str
 ) -> list[dict[str, Any]]:
-    href = f"{base_url()}/api/collections/{layer_id}/items"
-    kept = [(k, v) for k, vs in request.args.lists() if k != "offset" for v in vs]
+    base = base_url()
+    href = f"{base}/api/collections/{layer_id}/items"
+    # each parameter URL-encoded once (as urlencode does) for the links that keep it
+    encoded = [
+        (k, f"{quote_plus(k)}={quote_plus(v)}") for k, vs in request.args.lists() for v in vs
+    ]
+    kept = [pair for k, pair in encoded if k != "offset"]
     mime = {"csv": "text/csv", "html": ogc.HTML}.get(fmt, ogc.GEOJSON)
 
     def url(new_offset: int | None) -> str:
-        params = list(kept) + ([("offset", str(new_offset))] if new_offset else [])
-        return f"{href}?{urlencode(params)}" if params else href
+        params = kept + ([f"offset={new_offset}"] if new_offset else [])
+        return f"{href}?{'&'.join(params)}" if params else href
 
+    # api_pages.alternate("html"), from the pairs encoded above
+    alternate = "&".join([pair for k, pair in encoded if k != "f"] + ["f=html"])
     links = [
         {"href": url(offset), "rel": "self", "type": mime, "title": "this page"},
         {
-            "href": api_pages.alternate("html"),
+            "href": f"{page_url()}?{alternate}",
             "rel": "alternate",
             "type": ogc.HTML,
             "title": "HTML",
         },
         {
-            "href": f"{base_url()}/api/collections/{layer_id}",
+            "href": f"{base}/api/collections/{layer_id}",
             "rel": "collection",
             "type": ogc.JSON,
             "title": "the layer",
@@ -191,6 +205,7 @@ def items(layer_id: str) -> Response:
     """Providers of a layer in a bbox and period, filtered, paged (GeoJSON, CSV or HTML)."""
     layer = layer_or_404(layer_id)
     index = provider_index()
+    aud = audience()
     cfg = current_app.config
     args = request.args.to_dict(flat=False)
     html = wants_html()
@@ -200,7 +215,7 @@ def items(layer_id: str) -> Response:
     query = features.parse_items_query(
         args,
         index.taxonomy,
-        audience(),
+        aud,
         # a page for people lists fewer rows than a download by default
         default_limit=min(default_limit, HTML_LIMIT) if html else default_limit,
         max_limit=int(cfg["ITEMS_MAX_LIMIT"]),
@@ -211,18 +226,18 @@ def items(layer_id: str) -> Response:
     now = utcnow()
     lang = get_lang()
     if query.format == "csv":
-        body = features.csv_bytes(index, page, audience(), lang, cfg, now)
+        body = features.csv_bytes(index, page, aud, lang, cfg, now)
         response = Response(body, mimetype="text/csv")
         response.headers["Content-Disposition"] = f'attachment; filename="{layer.id}.csv"'
-        return _cached(response)
+        return _cached(response, aud)
     links = _page_links(layer.id, len(positions), query.offset, query.limit, query.format)
-    parts = features.features(index, page, audience(), lang, cfg, now)
+    parts = features.features(index, page, aud, lang, cfg, now)
     body = features.feature_collection(parts, len(positions), links, now)
     if query.format == "html":
         doc = json.loads(body)
         page_html = api_pages.items_page(doc, _collection_doc(layer), parts, query.offset, lang)
         return _html(page_html)
-    return _cached(Response(body, mimetype=ogc.GEOJSON))
+    return _cached(Response(body, mimetype=ogc.GEOJSON), aud)
 
 
 @bp.get("/collections/<layer_id>/items/<uid>")

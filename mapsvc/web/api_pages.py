@@ -20,7 +20,7 @@ from flask import current_app, render_template, request
 from mapsvc.finder.features import capability_text
 from mapsvc.finder.shortlist import CONTACT_FIELDS, contact_href
 from mapsvc.finder.temporal import japan_day
-from mapsvc.web.mapdata import audience, provider_index
+from mapsvc.web.mapdata import audience, page_url, provider_index
 
 
 def wants_html() -> bool:
@@ -29,6 +29,9 @@ def wants_html() -> bool:
     fmt = request.args.get("f")
     if fmt:
         return fmt == "html"
+    header = request.headers.get("Accept", "").lower()
+    if "text/" not in header and "*" not in header:
+        return False  # text/html has quality 0: no need to parse the header
     accept = request.accept_mimetypes
     json_q = max(accept["application/json"], accept["application/geo+json"])
     return accept["text/html"] > json_q
@@ -38,7 +41,7 @@ def alternate(fmt: str) -> str:
     """This URL with ``f=fmt`` (the other representation of the same resource)."""
     params = [(k, v) for k, vs in request.args.lists() if k != "f" for v in vs]
     params.append(("f", fmt))
-    return f"{request.base_url}?{urlencode(params)}"
+    return f"{page_url()}?{urlencode(params)}"
 
 
 def _basemap() -> dict[str, str]:

@@ -132,7 +132,8 @@ def _start_session(user: User) -> None:
 
 
 def current_role() -> str | None:
-    return getattr(current_user, "role", None) if current_user.is_authenticated else None
+    user = current_user._get_current_object()  # once: each use of the proxy looks it up
+    return getattr(user, "role", None) if user.is_authenticated else None
 
 
 def role_required(area: str) -> Callable[[F], F]:

@@ -3,6 +3,7 @@ the road network, and the page's base URL. No routes here."""
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 import weakref
@@ -10,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import current_app, request
+from werkzeug.sansio.utils import get_current_url
 
 from mapsvc.core.errors import NotFound
 from mapsvc.core.layers import Layer, load_layers
@@ -34,10 +36,18 @@ def provider_index() -> ProviderIndex:
 
 def all_layers() -> list[Layer]:
     """Every layer definition (validated once per process)."""
-    folder = str(Path(current_app.config["LAYERS_DIR"]).resolve())
+    # an absolute folder is also kept under its configured text: resolving the path costs
+    # a system call per folder level, on every request of the items endpoint
+    configured = str(current_app.config["LAYERS_DIR"])
+    hit = _LAYERS.get(configured)
+    if hit is not None:
+        return hit
+    folder = str(Path(configured).resolve())
     with _LAYERS_LOCK:
         if folder not in _LAYERS:
             _LAYERS[folder] = load_layers(folder, services().taxonomy)
+        if os.path.isabs(configured):
+            _LAYERS[configured] = _LAYERS[folder]
         return _LAYERS[folder]
 
 
@@ -90,8 +100,29 @@ def road_index() -> RoadIndex | None:
     return value
 
 
+# werkzeug's get_current_url (request.host_url, request.base_url) converts the URL to an
+# IRI on every request; the same inputs give the same text, so it is kept (bounded)
+_URLS: dict[tuple[str, str, str | None, str | None], str] = {}
+
+
+def _current_url(root_path: str | None = None, path: str | None = None) -> str:
+    key = (request.scheme, request.host, root_path, path)
+    url = _URLS.get(key)
+    if url is None:
+        if len(_URLS) >= 1024:
+            _URLS.clear()
+        url = _URLS[key] = get_current_url(*key)
+    return url
+
+
 def base_url() -> str:
-    return request.host_url.rstrip("/") + request.script_root
+    """``request.host_url`` without its slash, then the script root."""
+    return _current_url().rstrip("/") + request.script_root
+
+
+def page_url() -> str:
+    """``request.base_url``: this page's URL without the query string."""
+    return _current_url(request.root_path, request.path)
 
 
 def is_demo() -> bool:
