@@ -21,7 +21,8 @@ from mapsvc.ingest.join import apply_joins, bind_joins, is_companion
 from mapsvc.ingest.mapping import Mapping, load_mapping
 from mapsvc.ingest.plan import Geocode, ImportPlan, Rejection
 from mapsvc.ingest.reader import Table, read_raw, to_table
-from mapsvc.ingest.rows import DERIVED, SKIPPED, RowRejected, resolve, row_to_record
+from mapsvc.ingest.resolve import resolve
+from mapsvc.ingest.rows import DERIVED, SKIPPED, RowRejected, row_to_record
 from mapsvc.ingest.spec import ROW
 
 
