@@ -7,6 +7,7 @@ Alembic (:func:`upgrade`), never by ``create_all``, so both back-ends follow one
 
 from __future__ import annotations
 
+import functools
 import json
 import operator
 from collections.abc import Iterator, Mapping, Sequence
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
+    JSON,
     Boolean,
     DateTime,
     Engine,
@@ -46,6 +48,18 @@ GENERATION_KINDS = ("providers", "areas", "population", "networks")
 _json_dumps = json.JSONEncoder(
     ensure_ascii=False, separators=(",", ":"), check_circular=False
 ).encode
+encode_json = _json_dumps  # how the store writes a JSON value (bulk writers encode ahead)
+
+
+class EncodedJSON:
+    """A JSON column's value already encoded with :func:`encode_json`: :func:`bulk_insert`
+    stores the text as it is (a writer that has the encoding of a part at hand, such as
+    the capabilities inside an audit row, need not encode it twice)."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -174,6 +188,8 @@ def bulk_insert(session: Session, table: Table, rows: Sequence[Mapping[str, Any]
     for i, name in enumerate(names):
         column_type = table.columns[name].type
         process = column_type._cached_bind_processor(dialect)
+        if isinstance(column_type, JSON):
+            process = functools.partial(_json_value, process or (lambda v: v))
         if process is not None:
             memo: dict[Any, Any] | None = (
                 {} if isinstance(column_type, DateTime | Boolean) else None
@@ -204,6 +220,10 @@ def bulk_insert(session: Session, table: Table, rows: Sequence[Mapping[str, Any]
     marker = "?" if dialect.paramstyle == "qmark" else "%s"
     sql = f"INSERT INTO {target} ({columns}) VALUES ({', '.join([marker] * len(names))})"
     conn.exec_driver_sql(sql, params)
+
+
+def _json_value(process: Any, value: Any) -> Any:
+    return value.text if type(value) is EncodedJSON else process(value)
 
 
 def alembic_config(engine: Engine) -> Any:

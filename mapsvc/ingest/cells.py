@@ -61,16 +61,25 @@ def capability_cells(
     row: dict[str, str],
     provider_type: str,
     taxonomy: Taxonomy,
-    memo: dict[tuple[str, str, str | None], tuple[Any, str | None]] | None = None,
+    memo: dict[tuple[str, str, str | None], list[Any]] | None = None,
 ) -> tuple[dict[str, Any], list[tuple[str, str, str]]]:
     """(capabilities, skipped cells as (header, value, reason)) of one row; ``memo``
-    remembers what each (column, cell, note) meant, as a file repeats a handful of words."""
+    remembers what each (column, cell, note cell) meant, as a file repeats a handful of
+    words: the cell's text, its note and, once a provider it applies to has it, the parsed
+    value or why it cannot be read."""
     caps: dict[str, Any] = {}
     skipped: list[tuple[str, str, str]] = []
     memo = {} if memo is None else memo
     for header, key, spec, note_header in columns:
-        raw = nfkc(row.get(header, "") or "")
-        note = clean(row.get(note_header)) if note_header else None
+        cell = row.get(header) or ""
+        note_cell = row.get(note_header) if note_header else None
+        if not cell and not note_cell:
+            continue
+        seen = memo.get((header, cell, note_cell))
+        if seen is None:
+            note = clean(note_cell) if note_header else None
+            seen = memo[(header, cell, note_cell)] = [nfkc(cell), note, None]
+        raw, note, known = seen
         if not raw and not note:
             continue
         if provider_type not in taxonomy.capabilities[key].applies_to:
@@ -78,13 +87,12 @@ def capability_cells(
                 why = f"capability {key} does not apply to provider type {provider_type}"
                 skipped.append((header, raw, why))
             continue
-        known = memo.get((header, raw, note))
         if known is None:
             try:
                 known = (_parse(taxonomy, key, spec, raw, note), None)
             except ValueError as exc:
                 known = (None, f"column {header}: {exc}")
-            memo[(header, raw, note)] = known
+            seen[2] = known
         value, reason = known
         if reason is not None:
             skipped.append((header, raw, reason))
