@@ -5,11 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 from mapsvc.core.codes import header_index, header_key
 from mapsvc.core.taxonomy import Taxonomy
-from mapsvc.ingest.cells import CapabilityColumnBinding
+from mapsvc.ingest.cells import CapabilityColumnBinding, CellMemo
 from mapsvc.ingest.mapping import TEMPLATE_FIELD, Mapping
 from mapsvc.ingest.spec import ROW, TYPE
 from mapsvc.ingest.text import clean, clean_multiline
@@ -34,10 +33,17 @@ class Resolved:
     capability_columns: list[CapabilityColumnBinding]
     extra: dict[str, str]
     filename: str
-    cell_memo: dict[Any, Any] = field(default_factory=dict)  # see cells.capability_cells
+    cell_memo: CellMemo = field(default_factory=CellMemo)  # see cells.capability_cells
     # target -> how to read it (see :meth:`reader`), built on first use: joins bound after
     # resolve() add columns and fallbacks
     readers: dict[str, Reader] = field(default_factory=dict)
+    _given: frozenset[str] | None = None
+
+    def given(self) -> frozenset[str]:
+        """The targets this file fills (a column or a template), settled on first use."""
+        if self._given is None:
+            self._given = frozenset(self.columns) | frozenset(self.templates)
+        return self._given
 
     def reader(self, target: str) -> Reader:
         """How a row gives the value of ``target``: the normaliser, the headers to try in

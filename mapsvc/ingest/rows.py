@@ -34,6 +34,9 @@ _PLAIN_FIELDS = (
     "notes_professional",
     "confirmed_by",
 )
+_AREA_TARGETS = frozenset(
+    {"service_area_geojson", "service_area_codes", "service_area_minutes", "service_area_km"}
+)
 _DANGLING = re.compile(r"^[\s〜~\-@/]+|[\s〜~\-@/]+$")
 # keys a record carries back to the planner (popped there, never stored)
 DERIVED = "@derived_id"
@@ -237,12 +240,13 @@ def row_to_record(res: Resolved, row: dict[str, str], taxonomy: Taxonomy) -> dic
     if uid:
         rec["uid"] = uid
     keep = m.empty == "keep"
+    given = res.given()
     for target in _PLAIN_FIELDS:
-        if target in res.columns or target in res.templates:
+        if target in given:
             value = _value(res, row, target)
             if value or not keep:
                 rec[target] = value or None
-    if ("name" in res.columns or "name" in res.templates) and not rec.get("name"):
+    if "name" in given and not rec.get("name"):
         raise RowRejected("name is empty")
     if "address_detail" in res.columns and rec.get("address"):
         detail = _value(res, row, "address_detail")
@@ -265,7 +269,7 @@ def row_to_record(res: Resolved, row: dict[str, str], taxonomy: Taxonomy) -> dic
     rec["source_id"] = source_id[:200] if source_id else None
 
     cell_skips: list[tuple[str, str, str]] = []
-    if any("municipality_code" in where for where in (res.columns, res.templates, m.defaults)):
+    if "municipality_code" in given or "municipality_code" in m.defaults:
         raw_code = _value(res, row, "municipality_code") or m.defaults.get("municipality_code", "")
         if raw_code and not re.search(r"\d", nfkc(raw_code)):
             # a name where the code goes (「山口県」 in a prefecture's list): the cell, not the row
@@ -280,7 +284,7 @@ def row_to_record(res: Resolved, row: dict[str, str], taxonomy: Taxonomy) -> dic
             except ValueError as exc:
                 raise RowRejected(f"invalid municipality code: {exc}") from None
 
-    if any(t in res.columns or t in res.templates for t in ("lon", "lat")):
+    if "lon" in given or "lat" in given:
         try:
             lon = parse_coordinate(_value(res, row, "lon"))
             lat = parse_coordinate(_value(res, row, "lat"))
@@ -328,7 +332,7 @@ def row_to_record(res: Resolved, row: dict[str, str], taxonomy: Taxonomy) -> dic
         if raw or not keep:
             rec["confirmed_at"] = _parse_date(raw, "confirmed_at") if raw else None
 
-    area = _service_area(res, row)
+    area = _service_area(res, row) if not _AREA_TARGETS.isdisjoint(given) else None
     if area is not None:
         rec["service_area"] = area
     if any(f in res.columns or f in m.defaults for f in ("public", "professional_visible")):
