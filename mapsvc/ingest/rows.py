@@ -3,6 +3,7 @@ bound to the file's header first, by :func:`mapsvc.ingest.resolve.resolve`)."""
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from datetime import datetime
@@ -156,6 +157,7 @@ def derived_id(res: Resolved, row: dict[str, str], rec: dict[str, Any]) -> str:
     return "~" + "|".join(values)
 
 
+@functools.lru_cache(maxsize=4096)  # a file repeats its dates (datetime is immutable)
 def _parse_date(raw: str, what: str) -> datetime:
     text = raw.strip().replace("/", "-").replace(".", "-")
     try:
