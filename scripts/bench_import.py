@@ -12,7 +12,12 @@ a schema of its own, dropped afterwards; the JSON line then also holds ``pg_rows
 ``pg_raw_insert_rows_per_s`` and ``pg_ratio_to_raw``. Goals (issue 13): ≥ 20,000 rows/s
 into SQLite, ≥ 10,000 into PostgreSQL, ≤ 6x the raw insert.
 
-Usage: python scripts/bench_import.py [--rows 100000] [--repeat 3] [--postgres URL]
+With ``--phases`` one more SQLite import is run with the time of each step measured
+(CPU seconds of this process, so other jobs on the machine count less): reading the file,
+mapping rows to records, checking them, preparing the rows to write, the driver's insert
+itself, and the rest (commit, rejects, report).
+
+Usage: python scripts/bench_import.py [--rows 100000] [--repeat 3] [--postgres URL] [--phases]
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ import json
 import random
 import sqlite3
 import statistics
+import sys
 import tempfile
 import time
 import uuid
@@ -153,6 +159,57 @@ def bench_import(
     return elapsed
 
 
+def bench_phases(path: Path, rows: int, workdir: Path) -> dict[str, float]:
+    """CPU seconds per step of one SQLite import (functions wrapped for the run)."""
+    from sqlalchemy.engine import Connection
+
+    from mapsvc.core import registry
+    from mapsvc.ingest import importer, upsert
+
+    spent: dict[str, float] = {}
+    patched: list[tuple[object, str, object]] = []
+
+    def wrap(owner: object, name: str, label: str) -> None:
+        inner = getattr(owner, name)
+
+        def timed(*args: object, **kwargs: object) -> object:
+            start = time.process_time()
+            try:
+                return inner(*args, **kwargs)
+            finally:
+                spent[label] = spent.get(label, 0.0) + time.process_time() - start
+
+        patched.append((owner, name, inner))
+        setattr(owner, name, timed)
+
+    wrap(upsert, "read_table", "read file")
+    wrap(upsert, "row_to_record", "map rows")
+    wrap(upsert, "record_problem", "check records")
+    wrap(importer, "plan_import", "plan")
+    wrap(importer, "insert_records", "write")
+    wrap(registry, "bulk_insert", "bulk_insert")
+    wrap(Connection, "exec_driver_sql", "driver insert")
+    wrap(sys.modules[__name__], "import_file", "import")  # not the store's set-up
+    try:
+        bench_import(path, rows, workdir, 999)
+    finally:
+        for owner, name, inner in patched:
+            setattr(owner, name, inner)
+    total = spent.pop("import")
+    plan, write = spent.pop("plan"), spent.pop("write")
+    driver = spent.pop("driver insert", 0.0)
+    bulk = spent.pop("bulk_insert")
+    return {
+        **spent,
+        "plan, other (match ids, upserts)": plan - sum(spent.values()),
+        "prepare rows: records to row dicts, JSON, uid": write - bulk,
+        "prepare rows: bind values (bulk_insert)": bulk - driver,
+        "driver insert (sqlite3 executemany)": driver,
+        "rest (commit, rejects, report)": total - plan - write,
+        "total": total,
+    }
+
+
 def bench_parse(path: Path, workdir: Path) -> float:
     services = Services.from_config(
         {"INSTANCE_PATH": str(workdir / "instance-parse"), "SECRET_KEY": "bench"}
@@ -231,7 +288,9 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--postgres", default="", help="also measure PostgreSQL at this URL")
+    parser.add_argument("--phases", action="store_true", help="CPU time per step, SQLite")
     args = parser.parse_args()
+    phases: dict[str, float] = {}
     pg_imports: list[float] = []
     pg_raws: list[float] = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -241,6 +300,8 @@ def main() -> None:
         imports = [bench_import(path, args.rows, workdir, i) for i in range(args.repeat)]
         parses = [bench_parse(path, workdir) for _ in range(args.repeat)]
         raws = [bench_raw(args.rows, workdir, i) for i in range(args.repeat)]
+        if args.phases:
+            phases = bench_phases(path, args.rows, workdir)
         for i in range(args.repeat if args.postgres else 0):
             with pg_schema(args.postgres) as url:
                 pg_imports.append(bench_import(path, args.rows, workdir, 100 + i, url))
@@ -282,6 +343,12 @@ def main() -> None:
             pg_ratio_to_raw=round(pg_import / pg_raw, 2),
             pg_import_runs_s=[round(x, 2) for x in pg_imports],
         )
+    if phases:
+        print(f"CPU seconds per step of one more SQLite import ({args.rows} rows):")
+        for label, seconds in phases.items():
+            if not label.startswith("_"):
+                print(f"  {label:50s} {seconds:6.2f}  ({args.rows / seconds:,.0f} rows/s)")
+        result["phases_cpu_s"] = {k: round(v, 3) for k, v in phases.items() if k[0] != "_"}
     print(json.dumps(result))
 
 

@@ -9,12 +9,24 @@ from __future__ import annotations
 
 import functools
 import json
+import operator
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, Table, create_engine, event, inspect, select, update
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Engine,
+    Table,
+    create_engine,
+    event,
+    inspect,
+    select,
+    update,
+)
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -30,7 +42,24 @@ MIGRATIONS_DIR = Path(__file__).resolve().parents[1] / "migrations"
 # planner's road caches.
 GENERATION_KINDS = ("providers", "areas", "population", "networks")
 # Japanese text stays readable in the store (and the JSON is a third smaller).
-_json_dumps = functools.partial(json.dumps, ensure_ascii=False, separators=(",", ":"))
+# One encoder for every value: what ``json.dumps(value, ensure_ascii=False,
+# separators=(",", ":"))`` returns, without building an encoder per call (store values are
+# plain trees, never circular).
+_json_dumps = json.JSONEncoder(
+    ensure_ascii=False, separators=(",", ":"), check_circular=False
+).encode
+encode_json = _json_dumps  # how the store writes a JSON value (bulk writers encode ahead)
+
+
+class EncodedJSON:
+    """A JSON column's value already encoded with :func:`encode_json`: :func:`bulk_insert`
+    stores the text as it is (a writer that has the encoding of a part at hand, such as
+    the capabilities inside an audit row, need not encode it twice)."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -131,12 +160,15 @@ def bump_generation(session: Session, kind: str = "providers") -> None:
 
 
 def bulk_insert(session: Session, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
-    """Insert ``rows`` (all with the same keys) through the driver's ``executemany``.
+    """Insert ``rows`` (all with the same keys) through the driver's ``executemany`` (on
+    PostgreSQL a ``COPY``).
 
     Stores exactly what ``session.execute(insert(table), rows)`` stores: each column's
     bind processor (JSON, dates) and Python-side default are taken from SQLAlchemy, but
     looked up once per call instead of once per value, which is most of the cost of a
-    bulk insert through the ORM layer (several times the raw insert itself).
+    bulk insert through the ORM layer (several times the raw insert itself). Dates and
+    booleans repeat (one import stamps every row with the same time), so each distinct
+    value is converted once.
     """
     if not rows:
         return
@@ -146,26 +178,52 @@ def bulk_insert(session: Session, table: Table, rows: Sequence[Mapping[str, Any]
     names = given + [
         c.name for c in table.columns if c.name not in rows[0] and c.default is not None
     ]
-    defaults: dict[str, Any] = {}
+    tail: list[Any] = []
     for name in names[len(given) :]:
         default = table.columns[name].default
         arg = getattr(default, "arg", None)
         # callables (utcnow, dict) are wrapped by SQLAlchemy to take an execution context
-        defaults[name] = arg(None) if callable(arg) else arg
-    processors = [table.columns[name].type._cached_bind_processor(dialect) for name in names]
-    quote = dialect.identifier_preparer.quote
-    marker = "?" if dialect.paramstyle == "qmark" else "%s"
-    sql = (
-        f"INSERT INTO {dialect.identifier_preparer.format_table(table)} "
-        f"({', '.join(quote(n) for n in names)}) VALUES ({', '.join([marker] * len(names))})"
-    )
-    params = []
+        tail.append(arg(None) if callable(arg) else arg)
+    processed: list[tuple[int, Any, dict[Any, Any] | None]] = []
+    for i, name in enumerate(names):
+        column_type = table.columns[name].type
+        process = column_type._cached_bind_processor(dialect)
+        if isinstance(column_type, JSON):
+            process = functools.partial(_json_value, process or (lambda v: v))
+        if process is not None:
+            memo: dict[Any, Any] | None = (
+                {} if isinstance(column_type, DateTime | Boolean) else None
+            )
+            processed.append((i, process, memo))
+    get = operator.itemgetter(*given)
+    params: list[tuple[Any, ...]] = []
     for row in rows:
-        values = [row[n] for n in given] + [defaults[n] for n in names[len(given) :]]
-        params.append(
-            tuple(v if p is None else p(v) for v, p in zip(values, processors, strict=True))
-        )
+        values = [*get(row), *tail] if len(given) > 1 else [row[given[0]], *tail]
+        for i, process, memo in processed:
+            value = values[i]
+            if memo is None:
+                values[i] = process(value)
+            elif value in memo:
+                values[i] = memo[value]
+            else:
+                values[i] = memo[value] = process(value)
+        params.append(tuple(values))
+    quote = dialect.identifier_preparer.quote
+    columns = ", ".join(quote(n) for n in names)
+    target = dialect.identifier_preparer.format_table(table)
+    if dialect.name == "postgresql" and dialect.driver == "psycopg":
+        with conn.connection.dbapi_connection.cursor() as cur:  # type: ignore[union-attr]
+            with cur.copy(f"COPY {target} ({columns}) FROM STDIN") as copy:
+                for param in params:
+                    copy.write_row(param)
+        return
+    marker = "?" if dialect.paramstyle == "qmark" else "%s"
+    sql = f"INSERT INTO {target} ({columns}) VALUES ({', '.join([marker] * len(names))})"
     conn.exec_driver_sql(sql, params)
+
+
+def _json_value(process: Any, value: Any) -> Any:
+    return value.text if type(value) is EncodedJSON else process(value)
 
 
 def alembic_config(engine: Engine) -> Any:

@@ -11,16 +11,18 @@ import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from hashlib import sha1
 from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from mapsvc.core.db import bulk_insert, bump_generation
+from mapsvc.core.db import EncodedJSON, bulk_insert, bump_generation, encode_json
 from mapsvc.core.errors import NotFound
 from mapsvc.core.models import AuditEntry, Provider, utcnow
 
 UID_NAMESPACE = uuid.UUID("6f0d3c1e-4a55-4d8e-9a59-6d6170737663")
+_UID_PREFIX = UID_NAMESPACE.bytes
 
 # Fields a data source can set (the record content); capabilities are merged per key.
 CONTENT_FIELDS: tuple[str, ...] = (
@@ -63,11 +65,23 @@ RECORD_FIELDS: tuple[str, ...] = (
 
 
 _STAMPS = frozenset({"created_at", "updated_at"})
+# an inserted provider's audit `after`: the row's keys in order, without the stamps, with
+# the capabilities (the last key) added already encoded by insert_records
+_AFTER_KEYS = (*CONTENT_FIELDS, "uid", "source", "source_id")
 
 
 def provider_uid(source: str, source_id: str) -> str:
-    """Stable public id: the same source row always gets the same id, in any store."""
-    return str(uuid.uuid5(UID_NAMESPACE, f"{source}\x1f{source_id}"))
+    """Stable public id: the same source row always gets the same id, in any store.
+
+    ``str(uuid.uuid5(UID_NAMESPACE, f"{source}\\x1f{source_id}"))``, spelt out (the SHA-1
+    name hash with the version and variant bits set) without building a UUID object: an
+    import computes one per row.
+    """
+    digest = bytearray(sha1(_UID_PREFIX + f"{source}\x1f{source_id}".encode()).digest()[:16])
+    digest[6] = (digest[6] & 0x0F) | 0x50  # version 5
+    digest[8] = (digest[8] & 0x3F) | 0x80  # RFC 4122 variant
+    h = digest.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 def _jsonable(value: Any) -> Any:
@@ -170,13 +184,15 @@ def insert_records(
             audits.clear()
 
     for rec in records:
-        uid = provider_uid(source, rec["source_id"])
+        source_id = rec["source_id"]
+        uid = provider_uid(source, source_id)
         row = {f: rec.get(f) for f in CONTENT_FIELDS}
+        capabilities = dict(rec.get("capabilities") or {})
         row.update(
             uid=uid,
             source=source,
-            source_id=rec["source_id"],
-            capabilities=dict(rec.get("capabilities") or {}),
+            source_id=source_id,
+            capabilities=capabilities,
             extra=dict(rec.get("extra") or {}),
             created_at=now,
             updated_at=now,
@@ -185,14 +201,17 @@ def insert_records(
             public=rec.get("public") is not False,
             professional_visible=rec.get("professional_visible") is not False,
         )
-        batch.append(row)
-        after = {
-            k: v
-            for k, v in row.items()
-            if v is not None and v != "" and v != {} and k not in _STAMPS
-        }
+        after = {k: v for k in _AFTER_KEYS if (v := row[k]) is not None and v != "" and v != {}}
         if "confirmed_at" in after:
             after["confirmed_at"] = _jsonable(after["confirmed_at"])
+        # the capabilities are encoded once, for the provider row and its audit row (last
+        # key of `after`: a JSON object is its members' encodings joined)
+        caps_json = encode_json(capabilities)
+        row["capabilities"] = EncodedJSON(caps_json)
+        after_json = encode_json(after)
+        if capabilities:
+            after_json = f'{after_json[:-1]},"capabilities":{caps_json}}}'
+        batch.append(row)
         audits.append(
             dict(
                 at=now,
@@ -201,7 +220,7 @@ def insert_records(
                 entity="provider",
                 entity_id=uid,
                 before=None,
-                after=after,
+                after=EncodedJSON(after_json),
                 import_run_id=import_run_id,
             )
         )

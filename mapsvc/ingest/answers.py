@@ -30,7 +30,7 @@ from mapsvc.core.taxonomy import UNKNOWN, Taxonomy
 from mapsvc.ingest.mapping import Mapping
 from mapsvc.ingest.plan import ImportPlan, Rejection
 from mapsvc.ingest.reader import Table
-from mapsvc.ingest.rows import _find
+from mapsvc.ingest.resolve import _find
 
 _STRENGTH = {"active": 4, "accept": 3, "yes": 3, "consult": 2, "no": 1, UNKNOWN: 0}
 PLANNED_NOTE = "予定"

@@ -11,6 +11,8 @@ silently, and ``reject`` (the default) skips the cell with the reason.
 
 from __future__ import annotations
 
+import operator
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from mapsvc.core.codes import nfkc
@@ -56,21 +58,56 @@ def _parse(
         raise
 
 
+class CellMemo:
+    """One file's capability cells: what each (column, cell, note cell) meant, as a file
+    repeats a handful of words (the cell's text, its note and, once a provider it applies
+    to has it, the parsed value or why it cannot be read), and the columns' reader."""
+
+    __slots__ = ("cells", "headers", "getter")
+
+    def __init__(self) -> None:
+        self.cells: dict[tuple[str, str, str | None], list[Any]] = {}
+        self.headers: tuple[str, ...] | None = None
+        self.getter: Callable[[dict[str, str]], Any] = tuple
+
+    def read(self, columns: list[CapabilityColumnBinding], row: dict[str, str]) -> Sequence[Any]:
+        """The row's cell of every column, in order (None where the row has none)."""
+        if self.headers is None:
+            self.headers = tuple(c[0] for c in columns)
+            if len(self.headers) > 1:
+                self.getter = operator.itemgetter(*self.headers)
+        if len(self.headers) < 2:
+            return [row.get(h) for h in self.headers]
+        try:
+            return self.getter(row)  # type: ignore[no-any-return]
+        except KeyError:  # a spreadsheet row without its trailing empty cells
+            return [row.get(h) for h in self.headers]
+
+
 def capability_cells(
     columns: list[CapabilityColumnBinding],
     row: dict[str, str],
     provider_type: str,
     taxonomy: Taxonomy,
-    memo: dict[tuple[str, str, str | None], tuple[Any, str | None]] | None = None,
+    memo: CellMemo | None = None,
 ) -> tuple[dict[str, Any], list[tuple[str, str, str]]]:
-    """(capabilities, skipped cells as (header, value, reason)) of one row; ``memo``
-    remembers what each (column, cell, note) meant, as a file repeats a handful of words."""
+    """(capabilities, skipped cells as (header, value, reason)) of one row; ``memo`` is
+    the file's :class:`CellMemo` (one per file: the columns are the same for every row)."""
     caps: dict[str, Any] = {}
     skipped: list[tuple[str, str, str]] = []
-    memo = {} if memo is None else memo
-    for header, key, spec, note_header in columns:
-        raw = nfkc(row.get(header, "") or "")
-        note = clean(row.get(note_header)) if note_header else None
+    memo = CellMemo() if memo is None else memo
+    cells = memo.cells
+    for (header, key, spec, note_header), cell in zip(
+        columns, memo.read(columns, row), strict=True
+    ):
+        note_cell = row.get(note_header) if note_header else None
+        if not cell and not note_cell:
+            continue
+        seen = cells.get((header, cell, note_cell))
+        if seen is None:
+            note = clean(note_cell) if note_header else None
+            seen = cells[(header, cell, note_cell)] = [nfkc(cell or ""), note, None]
+        raw, note, known = seen
         if not raw and not note:
             continue
         if provider_type not in taxonomy.capabilities[key].applies_to:
@@ -78,13 +115,12 @@ def capability_cells(
                 why = f"capability {key} does not apply to provider type {provider_type}"
                 skipped.append((header, raw, why))
             continue
-        known = memo.get((header, raw, note))
         if known is None:
             try:
                 known = (_parse(taxonomy, key, spec, raw, note), None)
             except ValueError as exc:
                 known = (None, f"column {header}: {exc}")
-            memo[(header, raw, note)] = known
+            seen[2] = known
         value, reason = known
         if reason is not None:
             skipped.append((header, raw, reason))

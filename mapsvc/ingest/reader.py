@@ -263,10 +263,17 @@ def _read_xls(path: Path, data: bytes) -> RawTable:
     return RawTable(path, "xlsx", None, rows)
 
 
-def to_table(raw: RawTable, known_headers: set[str], metadata_prefix: str | None) -> Table:
-    """Find the header row (the early row naming the most known columns) and key the rows."""
+def table_header(raw: RawTable, known_headers: set[str]) -> list[str]:
+    """``to_table(raw, known_headers, None).header`` without keying every row (detecting
+    the format needs the header only)."""
     if raw.features is not None:
-        return _geojson_table(raw)
+        return _geojson_table(raw).header
+    return _header_row(raw, known_headers)[1]
+
+
+def _header_row(raw: RawTable, known_headers: set[str]) -> tuple[int, list[str]]:
+    """Where the header row is in ``raw.rows`` (the early row naming the most known
+    columns) and its cells."""
     if not raw.rows:
         raise ImportFailed(f"{raw.path}: the file has no rows", field="file")
     best_line_index, best_score = 0, -1
@@ -278,8 +285,16 @@ def to_table(raw: RawTable, known_headers: set[str], metadata_prefix: str | None
         )
         if score > best_score:
             best_line_index, best_score = i, score
-    header_line, header_cells = raw.rows[best_line_index]
-    header = [c.replace("\ufeff", "").strip() for c in header_cells]
+    header_cells = raw.rows[best_line_index][1]
+    return best_line_index, [c.replace("\ufeff", "").strip() for c in header_cells]
+
+
+def to_table(raw: RawTable, known_headers: set[str], metadata_prefix: str | None) -> Table:
+    """Find the header row (the early row naming the most known columns) and key the rows."""
+    if raw.features is not None:
+        return _geojson_table(raw)
+    best_line_index, header = _header_row(raw, known_headers)
+    header_line = raw.rows[best_line_index][0]
     # trailing unnamed header cells are padding, not columns a row must fill
     width = len(header)
     while width and not header[width - 1]:

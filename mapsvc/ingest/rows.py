@@ -1,27 +1,22 @@
-"""Turning one data row into a provider record, or a reason to reject it."""
+"""Turning one data row into a provider record, or a reason to reject it (the mapping is
+bound to the file's header first, by :func:`mapsvc.ingest.resolve.resolve`)."""
 
 from __future__ import annotations
 
+import functools
 import json
 import re
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from mapsvc.core.addresses import normalise as normalise_address
-from mapsvc.core.codes import (
-    header_index,
-    header_key,
-    in_japan,
-    nfkc,
-    normalise_municipality_code,
-    parse_coordinate,
-)
+from mapsvc.core.codes import in_japan, nfkc, normalise_municipality_code, parse_coordinate
 from mapsvc.core.publication import dropped_coordinates, publication
 from mapsvc.core.taxonomy import Taxonomy
-from mapsvc.ingest.cells import CapabilityColumnBinding, capability_cells
-from mapsvc.ingest.mapping import TEMPLATE_FIELD, Mapping
+from mapsvc.ingest.cells import capability_cells
+from mapsvc.ingest.mapping import TEMPLATE_FIELD
 from mapsvc.ingest.reader import GEOMETRY
+from mapsvc.ingest.resolve import FILENAME, Resolved
 from mapsvc.ingest.spec import ROW, TYPE
 from mapsvc.ingest.text import clean, clean_multiline
 
@@ -40,9 +35,10 @@ _PLAIN_FIELDS = (
     "notes_professional",
     "confirmed_by",
 )
+_AREA_TARGETS = frozenset(
+    {"service_area_geojson", "service_area_codes", "service_area_minutes", "service_area_km"}
+)
 _DANGLING = re.compile(r"^[\s〜~\-@/]+|[\s〜~\-@/]+$")
-FILENAME = "@filename"  # rule column that tests the file name instead of a cell
-_MULTILINE = frozenset({"hours", "notes_professional", "contact_hours"})
 # keys a record carries back to the planner (popped there, never stored)
 DERIVED = "@derived_id"
 SKIPPED = "@skipped_cells"
@@ -52,130 +48,19 @@ class RowRejected(ValueError):
     """The row cannot become a record; the message is the reason written to the rejects file."""
 
 
-@dataclass
-class Resolved:
-    """A mapping bound to one file's header: target field -> actual header name."""
-
-    mapping: Mapping
-    columns: dict[str, str]
-    templates: dict[str, str]
-    # further header variants present in the file, tried in order when the first is empty
-    fallbacks: dict[str, list[str]]
-    type_column: str | None
-    rule_columns: dict[tuple[str, ...], str | None]
-    capability_columns: list[CapabilityColumnBinding]
-    extra: dict[str, str]
-    filename: str
-    cell_memo: dict[Any, Any] = field(default_factory=dict)  # see cells.capability_cells
-
-
-def _find(header_keys: dict[str, str], variants: tuple[str, ...]) -> str | None:
-    for v in variants:
-        actual = header_keys.get(header_key(v))
-        if actual is not None:
-            return actual
-    return None
-
-
-def resolve(mapping: Mapping, header: list[str], taxonomy: Taxonomy, filename: str) -> Resolved:
-    """Bind a mapping to a header; raise ``ValueError`` listing missing required columns."""
-    keys = header_index(header)
-    keys.setdefault(ROW, ROW)
-    keys.setdefault(TYPE, TYPE)
-    columns: dict[str, str] = {}
-    templates: dict[str, str] = {}
-    fallbacks: dict[str, list[str]] = {}
-    for target, spec in mapping.columns.items():
-        present = list(dict.fromkeys(a for v in spec.headers if (a := keys.get(header_key(v)))))
-        if present:
-            columns[target] = present[0]
-            if len(present) > 1:
-                fallbacks[target] = present[1:]
-        # a template fills in whatever of its columns the file has (missing ones render
-        # empty); a source id template only when the file has every column it names
-        need = all if target == "source_id" else any
-        if spec.template and need(header_key(h) in keys for h in spec.template_headers()):
-            templates[target] = TEMPLATE_FIELD.sub(
-                lambda m: (
-                    "{"
-                    + "|".join(
-                        [
-                            keys.get(header_key(m.group(1).split("|")[0]), "@missing"),
-                            *m.group(1).split("|")[1:],
-                        ]
-                    )
-                    + "}"
-                ),
-                spec.template,
-            )
-    missing = [t for t in mapping.required_columns if t not in columns and t not in templates]
-    if missing:
-        wanted = "; ".join(
-            f"{t} (one of: {', '.join(mapping.columns[t].headers) or mapping.columns[t].template})"
-            for t in missing
-        )
-        raise ValueError(f"missing required column(s): {wanted}")
-    rule_columns: dict[tuple[str, ...], str | None] = {}
-    for rule in (*mapping.type_rules, *mapping.status_rules):
-        rule_columns[rule.column] = (
-            FILENAME if rule.column == (FILENAME,) else _find(keys, rule.column)
-        )
-    cap_cols: list[CapabilityColumnBinding] = []
-    for cap_spec in mapping.capability_columns:
-        actual = _find(keys, cap_spec.headers)
-        if actual is not None:
-            cap_cols.append(
-                (
-                    actual,
-                    cap_spec.capability,
-                    cap_spec,
-                    _find(keys, cap_spec.note_headers) if cap_spec.note_headers else None,
-                )
-            )
-    if mapping.capabilities_from_headers:
-        claimed = {c[0] for c in cap_cols}
-        for key in taxonomy.capabilities:
-            actual = keys.get(header_key(key))
-            if actual is not None and actual not in claimed:
-                cap_cols.append((actual, key, None, keys.get(header_key(f"{key}_note"))))
-    extra = {
-        name: actual
-        for name, variants in mapping.extra.items()
-        if (actual := _find(keys, variants))
-    }
-    return Resolved(
-        mapping,
-        columns,
-        templates,
-        fallbacks,
-        _find(keys, mapping.type_column) if mapping.type_column else None,
-        rule_columns,
-        cap_cols,
-        extra,
-        filename,
-    )
-
-
 def _value(res: Resolved, row: dict[str, str], target: str) -> str:
     """The cleaned value of a target: the first non-empty header variant, else the template
     (a source id template only when every part it names is filled)."""
-    norm = clean_multiline if target in _MULTILINE else clean
-    if target in res.columns:
-        value = norm(row.get(res.columns[target]))
+    norm, headers, template, parts = res.readers.get(target) or res.reader(target)
+    for header in headers:
+        value = norm(row.get(header))
         if value:
             return value
-        for other in res.fallbacks.get(target, ()):
-            value = norm(row.get(other))
-            if value:
-                return value
-    if target in res.templates:
-        parts = [p.split("|", 1)[0] for p in TEMPLATE_FIELD.findall(res.templates[target])]
+    if template is not None:
         filled = [bool(clean(row.get(p))) for p in parts]
         if not any(filled) or (target == "source_id" and not all(filled)):
             return ""
-        text = clean(
-            TEMPLATE_FIELD.sub(lambda m: _render_field(m.group(1), row), res.templates[target])
-        )
+        text = clean(TEMPLATE_FIELD.sub(lambda m: _render_field(m.group(1), row), template))
         return _DANGLING.sub("", text)
     return ""
 
@@ -272,6 +157,7 @@ def derived_id(res: Resolved, row: dict[str, str], rec: dict[str, Any]) -> str:
     return "~" + "|".join(values)
 
 
+@functools.lru_cache(maxsize=4096)  # a file repeats its dates (datetime is immutable)
 def _parse_date(raw: str, what: str) -> datetime:
     text = raw.strip().replace("/", "-").replace(".", "-")
     try:
@@ -356,12 +242,13 @@ def row_to_record(res: Resolved, row: dict[str, str], taxonomy: Taxonomy) -> dic
     if uid:
         rec["uid"] = uid
     keep = m.empty == "keep"
+    given = res.given()
     for target in _PLAIN_FIELDS:
-        if target in res.columns or target in res.templates:
+        if target in given:
             value = _value(res, row, target)
             if value or not keep:
                 rec[target] = value or None
-    if ("name" in res.columns or "name" in res.templates) and not rec.get("name"):
+    if "name" in given and not rec.get("name"):
         raise RowRejected("name is empty")
     if "address_detail" in res.columns and rec.get("address"):
         detail = _value(res, row, "address_detail")
@@ -384,7 +271,7 @@ def row_to_record(res: Resolved, row: dict[str, str], taxonomy: Taxonomy) -> dic
     rec["source_id"] = source_id[:200] if source_id else None
 
     cell_skips: list[tuple[str, str, str]] = []
-    if any("municipality_code" in where for where in (res.columns, res.templates, m.defaults)):
+    if "municipality_code" in given or "municipality_code" in m.defaults:
         raw_code = _value(res, row, "municipality_code") or m.defaults.get("municipality_code", "")
         if raw_code and not re.search(r"\d", nfkc(raw_code)):
             # a name where the code goes (「山口県」 in a prefecture's list): the cell, not the row
@@ -399,7 +286,7 @@ def row_to_record(res: Resolved, row: dict[str, str], taxonomy: Taxonomy) -> dic
             except ValueError as exc:
                 raise RowRejected(f"invalid municipality code: {exc}") from None
 
-    if any(t in res.columns or t in res.templates for t in ("lon", "lat")):
+    if "lon" in given or "lat" in given:
         try:
             lon = parse_coordinate(_value(res, row, "lon"))
             lat = parse_coordinate(_value(res, row, "lat"))
@@ -447,7 +334,7 @@ def row_to_record(res: Resolved, row: dict[str, str], taxonomy: Taxonomy) -> dic
         if raw or not keep:
             rec["confirmed_at"] = _parse_date(raw, "confirmed_at") if raw else None
 
-    area = _service_area(res, row)
+    area = _service_area(res, row) if not _AREA_TARGETS.isdisjoint(given) else None
     if area is not None:
         rec["service_area"] = area
     if any(f in res.columns or f in m.defaults for f in ("public", "professional_visible")):

@@ -20,8 +20,9 @@ from mapsvc.ingest.detect import detect_mapping, mapping_by_name, shipped_mappin
 from mapsvc.ingest.join import apply_joins, bind_joins, is_companion
 from mapsvc.ingest.mapping import Mapping, load_mapping
 from mapsvc.ingest.plan import Geocode, ImportPlan, Rejection
-from mapsvc.ingest.reader import Table, read_raw, to_table
-from mapsvc.ingest.rows import DERIVED, SKIPPED, RowRejected, resolve, row_to_record
+from mapsvc.ingest.reader import Table, read_raw, table_header, to_table
+from mapsvc.ingest.resolve import resolve
+from mapsvc.ingest.rows import DERIVED, SKIPPED, RowRejected, row_to_record
 from mapsvc.ingest.spec import ROW
 
 
@@ -48,9 +49,8 @@ def read_table(path: Path, taxonomy: Taxonomy, mapping: Mapping | None) -> tuple
     known: set[str] = set()
     for m in shipped_mappings(taxonomy):
         known |= m.known_headers()
-    table = to_table(raw, known, None)
     try:
-        mapping = detect_mapping(table.header, path.name, taxonomy)
+        mapping = detect_mapping(table_header(raw, known), path.name, taxonomy)
     except InvalidMapping as exc:
         for m in shipped_mappings(taxonomy):
             if is_companion(path, m):
