@@ -7,6 +7,7 @@ in-process indexes refresh. Nothing here knows about Flask.
 
 from __future__ import annotations
 
+import secrets
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from mapsvc.core.db import bulk_insert, bump_generation
 from mapsvc.core.errors import NotFound
-from mapsvc.core.models import AuditEntry, Provider, utcnow
+from mapsvc.core.models import AuditEntry, Provider, ProviderChange, utcnow
 
 UID_NAMESPACE = uuid.UUID("6f0d3c1e-4a55-4d8e-9a59-6d6170737663")
 
@@ -63,6 +64,17 @@ RECORD_FIELDS: tuple[str, ...] = (
 
 
 _STAMPS = frozenset({"created_at", "updated_at"})
+
+
+def _change_token() -> int:
+    """A random id for one transaction's provider changes (positive, fits a BIGINT)."""
+    return secrets.randbits(62) + 1
+
+
+def _changed(session: Session, token: int) -> None:
+    """Bump the providers generation and record which generation ``token``'s rows belong
+    to (:class:`~mapsvc.core.models.ProviderChange`), at the end of the transaction."""
+    session.add(ProviderChange(token=token, generation=bump_generation(session)))
 
 
 def provider_uid(source: str, source_id: str) -> str:
@@ -158,6 +170,7 @@ def insert_records(
 ) -> int:
     """Insert new providers in bulk, with one audit row each. Returns how many."""
     now = utcnow()
+    token = _change_token()
     count = 0
     batch: list[dict[str, Any]] = []
     audits: list[dict[str, Any]] = []
@@ -180,6 +193,7 @@ def insert_records(
             extra=dict(rec.get("extra") or {}),
             created_at=now,
             updated_at=now,
+            change_token=token,
             geocode_status=rec.get("geocode_status") or "pending",
             status=rec.get("status") or "active",
             public=rec.get("public") is not False,
@@ -189,7 +203,7 @@ def insert_records(
         after = {
             k: v
             for k, v in row.items()
-            if v is not None and v != "" and v != {} and k not in _STAMPS
+            if v is not None and v != "" and v != {} and k not in _STAMPS and k != "change_token"
         }
         if "confirmed_at" in after:
             after["confirmed_at"] = _jsonable(after["confirmed_at"])
@@ -210,7 +224,7 @@ def insert_records(
             flush()
     flush()
     if count:
-        bump_generation(session)
+        _changed(session, token)
     return count
 
 
@@ -229,11 +243,13 @@ def apply_changes(
     (an approved self-update confirms the record).
     """
     now = utcnow()
+    token = _change_token()
     count = 0
     audits: list[dict[str, Any]] = []
     for ch in changes:
         values = merged_values(ch.current, ch.after)
         values["updated_at"] = now
+        values["change_token"] = token
         before, after = dict(ch.before), dict(ch.after)
         if confirm:
             values["confirmed_at"] = now
@@ -263,7 +279,7 @@ def apply_changes(
     if audits:
         bulk_insert(session, AuditEntry.__table__, audits)
     if count:
-        bump_generation(session)
+        _changed(session, token)
     return count
 
 
