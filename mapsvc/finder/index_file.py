@@ -36,6 +36,7 @@ import os
 import shutil
 import tempfile
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -47,100 +48,101 @@ from pyproj import CRS
 
 from mapsvc.core.taxonomy import Taxonomy
 from mapsvc.finder.index import INDEX_KINDS, ProviderIndex, _plain
-from mapsvc.finder.index_records import (
-    RecordColumns,
-    blob_pieces,
-    column_kind,
-    read_blob,
-    write_blob,
+from mapsvc.finder.index_records import RecordColumns, blob_pieces, read_blob, write_blob
+from mapsvc.finder.index_rows import (
+    ARRAYS,
+    SOURCES,
+    Rows,
+    _dumps,
+    census_of,
+    encode_rows,
+    layout_of,
+    plain_columns,
 )
-from mapsvc.finder.temporal import confirmed_times
 
-FORMAT = 2  # 2: flag columns as int8 arrays
-ARRAYS = ("lon", "lat", "xy", "type_code", "active", "caps", "rule", "radius_m", "minutes")
-SOURCES = ("explicit", "provider", "type_default", "unresolved")
-TEXT_COLUMNS = ("capabilities",)  # JSON text in the index (an empty text is None)
-_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
+FORMAT = 3  # 2: flag columns as int8 arrays; 3: row arrays/blobs listed, ids, census
 
 
-def write_index(index: ProviderIndex, folder: Path) -> Path:
+def write_index(index: ProviderIndex, folder: Path, *, base: dict[str, int] | None = None) -> Path:
     """Write ``index`` as ``folder`` (atomically: a temporary folder renamed into place).
-    When another process wrote the same folder first, theirs is kept."""
+    When another process wrote the same folder first, theirs is kept.
+
+    ``base``: the store's counters (``Store.generations(*INDEX_KINDS)``) read before the
+    index was read from the store: every change up to them is in it (an incremental build
+    starts from there)."""
+    plain = plain_columns(index)
+    census = census_of(plain)
+    layout = layout_of(list(index.columns), census)
+    rows = encode_rows(index, layout, plain)
+    del plain
+
+    def areas_files(tmp: Path) -> dict[str, Any] | None:
+        areas = index.areas
+        if areas is None:
+            return None
+        area_columns = [c for c in areas.columns if c != areas.geometry.name]
+        frame = pd.DataFrame(areas[area_columns]).astype(object)
+        records = [[_plain(v) for v in row] for row in frame.itertuples(index=False)]
+        (tmp / "areas.json").write_text(_dumps(records), encoding="utf-8")
+        write_blob(tmp, "areas", [shapely.to_wkb(g) for g in areas.geometry])
+        return {
+            "columns": area_columns,
+            "dtypes": [str(areas[c].dtype) for c in area_columns],
+            "crs": str(areas.crs),
+        }
+
+    def blobs(tmp: Path) -> None:
+        for name, items in rows.blobs.items():
+            write_blob(tmp, name, items)
+
+    meta = {
+        "format": FORMAT,
+        "generation": index.generation,
+        "generations": base,
+        "n": len(index),
+        "crs": index.crs.to_wkt(),
+        "type_keys": list(index.type_keys),
+        "cap_keys": list(index.cap_keys),
+        "columns": list(layout.names),
+        "text_columns": list(layout.texts),
+        "flag_columns": list(layout.flags),
+        "column_kinds": list(layout.kinds),
+        "census": census,
+        "row_blobs": sorted(rows.blobs),
+        "built_at": index.built_at,
+    }
+    return write_folder(folder, rows, meta, blobs, areas_files)
+
+
+def write_folder(
+    folder: Path,
+    rows: Rows,
+    meta: dict[str, Any],
+    blobs: Callable[[Path], None],
+    areas: Callable[[Path], dict[str, Any] | None],
+) -> Path:
+    """Write a folder from its per-row data (the blobs and areas files by the callables,
+    into the temporary folder they are given), ``meta.json`` last, then rename it."""
     folder.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
     try:
-        for name in ARRAYS:
-            np.save(tmp / f"{name}.npy", getattr(index, name))
-        np.save(tmp / "poly_pos.npy", index.poly_pos)
-        np.save(tmp / "confirmed_at.npy", confirmed_times(index))
-        source_code = {s: i for i, s in enumerate(SOURCES)}
-        np.save(
-            tmp / "rule_source.npy", np.array([source_code[s] for s in index.rule_source], np.int8)
-        )
-        names = list(index.columns)
-        texts = [n for n in TEXT_COLUMNS if n in index.columns]
-        for name in texts:
-            values = index.columns[name]
-            if any(v is not None and not isinstance(v, str) for v in values):
-                raise TypeError(f"index column {name} holds non-text values")
-            write_blob(tmp, name, [b"" if not v else v.encode("utf-8") for v in values])
-        flags = []
-        for name in names:
-            if name in texts:
-                continue
-            values = [_plain(v) for v in index.columns[name]]
-            if values and all(v is None or type(v) is bool for v in values):
-                codes = [-1 if v is None else int(v) for v in values]
-                np.save(tmp / f"flag-{name}.npy", np.array(codes, dtype=np.int8))
-                flags.append(name)
-        stored = [n for n in names if n not in texts and n not in flags]
-        columns = [[_plain(v) for v in index.columns[name]] for name in stored]
-        kinds = [column_kind(values) for values in columns]
-        rows = []
-        for values in zip(*columns, strict=True) if columns else ():
-            row = [
-                v.isoformat() if k != "json" and v is not None else v
-                for v, k in zip(values, kinds, strict=True)
-            ]
-            rows.append(_dumps(row).encode("utf-8"))
-        write_blob(tmp, "records", rows)
-        uids = [str(u) for u in index.uids]
-        if any("\n" in u for u in uids):
-            raise ValueError("a provider id holds a line break")
-        (tmp / "uids.txt").write_text("\n".join(uids), encoding="utf-8")
-        order = np.argsort(np.asarray(index.lon), kind="stable").astype(np.int64)
+        for name, values in rows.arrays.items():
+            np.save(tmp / f"{name}.npy", values)
+        blobs(tmp)
+        (tmp / "uids.txt").write_text("\n".join(rows.uids), encoding="utf-8")
+        lon = np.asarray(rows.arrays["lon"])
+        order = np.argsort(lon, kind="stable").astype(np.int64)
         np.save(tmp / "lon_order.npy", order)
-        np.save(tmp / "sorted_lon.npy", np.asarray(index.lon)[order])
-        write_blob(tmp, "polygons", [shapely.to_wkb(g) for g in index.polygons])
-        areas = index.areas
-        area_columns: list[str] = []
-        if areas is not None:
-            area_columns = [c for c in areas.columns if c != areas.geometry.name]
-            plain = pd.DataFrame(areas[area_columns]).astype(object)
-            records = [[_plain(v) for v in row] for row in plain.itertuples(index=False)]
-            (tmp / "areas.json").write_text(_dumps(records), encoding="utf-8")
-            write_blob(tmp, "areas", [shapely.to_wkb(g) for g in areas.geometry])
+        np.save(tmp / "sorted_lon.npy", lon[order])
+        positions = sorted(rows.polygons)
+        np.save(tmp / "poly_pos.npy", np.array(positions, dtype=np.int64))
+        write_blob(tmp, "polygons", [rows.polygons[p] for p in positions])
         meta = {
-            "format": FORMAT,
-            "generation": index.generation,
-            "n": len(index),
-            "crs": index.crs.to_wkt(),
-            "type_keys": list(index.type_keys),
-            "cap_keys": list(index.cap_keys),
-            "columns": names,
-            "text_columns": texts,
-            "flag_columns": flags,
-            "column_kinds": kinds,
-            "area_names": {str(k): v for k, v in index.area_names.items()},
-            "problems": index.problems,
-            "areas": None
-            if areas is None
-            else {
-                "columns": area_columns,
-                "dtypes": [str(areas[c].dtype) for c in area_columns],
-                "crs": str(areas.crs),
-            },
-            "built_at": index.built_at,
+            **meta,
+            "row_arrays": list(rows.arrays),
+            "area_names": {str(p): rows.area_names[p] for p in sorted(rows.area_names)},
+            "problems": [x for p in sorted(rows.problems) for x in rows.problems[p]],
+            "areas": areas(tmp),
         }
         (tmp / "meta.json").write_text(_dumps(meta), encoding="utf-8")
         try:
@@ -287,13 +289,19 @@ def _release_memory() -> None:
 def _build(services: Any, directory: Path, key: str, folder_of: Any) -> None:
     """Build and write the current generation (the caller holds the lock)."""
     from mapsvc.finder.index_build import load_index
+    from mapsvc.finder.index_delta import build_changes
 
-    if (folder_of(services.store.generation(*INDEX_KINDS)) / "meta.json").exists():
+    base = services.store.generations(*INDEX_KINDS)
+    current = folder_of(sum(base.values()))
+    if (current / "meta.json").exists():
         return
-    built = load_index(services)
-    current = write_index(built, folder_of(built.generation))
-    del built
-    _release_memory()
+    # only the providers changed since the previous folder, when few did (else None)
+    written = build_changes(services, directory.glob(f"providers-{key}-*"), base, current)
+    if written is None:
+        built = load_index(services)
+        current = write_index(built, folder_of(built.generation), base=base)
+        del built
+        _release_memory()
     for old in directory.glob(f"providers-{key}-*"):
         if old != current:  # workers that mapped it keep their (unlinked) pages
             shutil.rmtree(old, ignore_errors=True)

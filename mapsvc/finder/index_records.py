@@ -137,18 +137,6 @@ class RecordColumns(Mapping[str, list[Any]]):
         return len(self._names)
 
 
-def column_kind(values: list[Any]) -> str:
-    kinds = {type(v) for v in values if v is not None}
-    if kinds == {dt.datetime}:
-        return "datetime"
-    if kinds == {dt.date}:
-        return "date"
-    for kind in kinds:
-        if kind not in (str, int, float, bool, dict, list):
-            raise TypeError(f"index column holds {kind.__name__}, which the file cannot keep")
-    return "json"
-
-
 def write_blob(folder: Path, name: str, items: list[bytes]) -> None:
     offsets = np.zeros(len(items) + 1, dtype=np.int64)
     if items:
