@@ -231,3 +231,25 @@ def test_folders_of_other_stores_or_formats_are_not_started_from(sqlite_services
     index = file_index(services)
     assert len(counted) == 2 and index.record(index.position(uids[0]))["name"] == "別"
     assert np.asarray(index.lon).size == 22
+
+
+def test_a_change_made_around_the_registry_builds_in_full(services, tmp_path, counted):
+    """A direct UPDATE with a bump of the counter (as some set-ups do) records no change:
+    the folder cannot know what changed, so the whole store is read again."""
+    from sqlalchemy import update
+
+    from mapsvc.core.db import bump_generation
+    from mapsvc.core.models import Provider
+
+    uids = _store(services)
+    file_index(services)
+    _edit(services, uids[1], name="記録された変更")
+    with services.store.session() as session:
+        session.execute(update(Provider).where(Provider.uid == uids[0]).values(public=False))
+        bump_generation(session)
+    index = file_index(services)
+    assert len(counted) == 2
+    assert not index.view_for("public").active[index.position(uids[0])]
+    assert index.record(index.position(uids[1]))["name"] == "記録された変更"
+    _edit(services, uids[2], name="また記録された")  # recorded again: incremental
+    _check_same_as_full(services, tmp_path, counted, 2)

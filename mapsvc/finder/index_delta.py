@@ -11,7 +11,8 @@ folder's per-row arrays and blobs (the unchanged byte ranges copied as they are)
 folder written equals a full build's file for file (``tests/test_index_delta.py``).
 
 ``None`` (the caller builds in full) when there is no usable previous folder (none of
-this format, areas changed since, no store ids), when more than :data:`MAX_SHARE` of the
+this format, areas changed since, no store ids), when a bump of the providers counter
+since has no recorded change (a writer that went around the registry), when more than :data:`MAX_SHARE` of the
 index changed, or when the change would change how the folder is laid out: another
 projection (the median longitude moved to another UTM zone) or another column layout (a
 column's first non-empty value, say).
@@ -28,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from mapsvc.core.models import Provider, ProviderChange
 from mapsvc.core.projection import utm_crs_for_extent
@@ -85,6 +86,16 @@ def build_changes(
     since = int(meta["generations"]["providers"])
     tokens = select(ProviderChange.token).where(ProviderChange.generation > since)
     with services.store.session() as session:
+        # every bump of the counter since the folder must be a recorded change: one made
+        # another way (a direct UPDATE and bump_generation) says nothing of what changed
+        recorded = session.scalar(
+            select(func.count())
+            .select_from(ProviderChange)
+            .where(ProviderChange.generation > since)
+            .where(ProviderChange.generation <= base["providers"])
+        )
+        if recorded != base["providers"] - since:
+            return None
         changed = load_providers_frame(
             session, located_only=False, where=Provider.change_token.in_(tokens)
         ).sort_values("id", kind="stable")

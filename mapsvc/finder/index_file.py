@@ -18,7 +18,14 @@ Layout of ``<instance>/index/providers-<key>-<generation>/``:
   ``professional_visible``) as int8 -1/0/1, kept out of the records;
 * ``polygons.bin`` + ``polygons.npy``: the explicit service-area polygons as WKB;
 * ``areas.bin`` + ``areas.npy`` + ``areas.json``: the loaded areas (WKB and their columns);
-* ``meta.json`` (written last): generation, CRS, keys, area names, problems.
+* ``ids.npy``: the store's ids (ascending: a full build reads the store in id order);
+* ``meta.json`` (written last): generation and the store's counters the folder starts
+  from (``generations``), CRS, keys, area names, problems, the per-row arrays and blobs
+  (``row_arrays``, ``row_blobs``: :mod:`mapsvc.finder.index_rows`) and each column's census.
+
+After a change of a few providers, the next generation is written from the previous folder
+and the changed rows only (:mod:`mapsvc.finder.index_delta`), file for file as a full
+build would write it.
 
 A folder is written under a temporary name and renamed into place (atomic), so a reader
 never sees half an index. ``key`` covers the store, the taxonomy file and the
