@@ -19,6 +19,7 @@ from mapsvc.finder import index_build, index_delta
 from mapsvc.finder.index import INDEX_KINDS
 from mapsvc.finder.index_build import load_index as full_load
 from mapsvc.finder.index_file import file_index, read_index, write_index
+from mapsvc.finder.index_records import read_rows
 
 
 def _square(lon: float, lat: float, d: float) -> dict[str, Any]:
@@ -77,7 +78,16 @@ def _store(services: Any) -> list[str]:
 
 
 def _files(folder: Path) -> dict[str, bytes]:
-    return {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.name != "meta.json"}
+    """Every file but the meta and the per-row blobs (compared row by row: an incremental
+    build may append changed rows to the previous blob)."""
+    blobs = json.loads((folder / "meta.json").read_text(encoding="utf-8"))["row_blobs"]
+    skip = {"meta.json"} | {f"{b}{ext}" for b in blobs for ext in (".bin", ".npy", ".ends.npy")}
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.name not in skip}
+
+
+def _rows(folder: Path, name: str) -> list[bytes]:
+    blob, starts, ends = read_rows(folder, name)
+    return [blob[s:e] if e > s else b"" for s, e in zip(starts, ends, strict=True)]
 
 
 def _meta(folder: Path) -> dict[str, Any]:
@@ -114,6 +124,8 @@ def _check_same_as_full(services: Any, tmp_path: Path, builds: list[int], full_b
     for name in expected:
         assert files[name] == expected[name], name
     assert _meta(current) == _meta(full)
+    for name in _meta(full)["row_blobs"]:
+        assert _rows(current, name) == _rows(full, name), name
     _same(read_index(full, services.taxonomy), index)
     return index
 
@@ -253,3 +265,32 @@ def test_a_change_made_around_the_registry_builds_in_full(services, tmp_path, co
     assert index.record(index.position(uids[1]))["name"] == "記録された変更"
     _edit(services, uids[2], name="また記録された")  # recorded again: incremental
     _check_same_as_full(services, tmp_path, counted, 2)
+
+
+def test_an_edit_links_what_it_does_not_change_and_appends_the_changed_record(
+    services, tmp_path, counted
+):
+    uids = _store(services)
+    file_index(services)
+    directory = Path(services.instance_path) / "index"
+    (first,) = directory.glob("providers-*")
+    inodes = {p.name: p.stat().st_ino for p in first.iterdir()}
+    _edit(services, uids[0], name="名前だけ")
+    _check_same_as_full(services, tmp_path, counted, 1)
+    (second,) = directory.glob("providers-*")
+    same = {p.name for p in second.iterdir() if inodes.get(p.name) == p.stat().st_ino}
+    # the coordinates, the sort by longitude, the ids and the capabilities are the same files
+    assert {"lon.npy", "lon_order.npy", "ids.npy", "caps.npy", "uids.txt"} <= same
+    assert {"records.bin", "capabilities.bin"} <= same  # appended to, not copied
+    assert (second / "records.ends.npy").exists() and "records.npy" not in same
+    # once a quarter of a blob would be dead bytes, it is rewritten in row order
+    appended = []
+    for i in range(15):
+        _edit(services, uids[i % 3], name=f"何度も{i}" + "長" * 290)
+        file_index(services)
+        (folder,) = directory.glob("providers-*")
+        appended.append((folder / "records.ends.npy").exists())
+        live = sum(len(r) for r in _rows(folder, "records"))
+        assert (folder / "records.bin").stat().st_size <= live / (1 - index_delta.MAX_DEAD)
+    assert True in appended and False in appended
+    _check_same_as_full(services, tmp_path, counted, 1)

@@ -55,7 +55,14 @@ from pyproj import CRS
 
 from mapsvc.core.taxonomy import Taxonomy
 from mapsvc.finder.index import INDEX_KINDS, ProviderIndex, _plain
-from mapsvc.finder.index_records import RecordColumns, blob_pieces, read_blob, write_blob
+from mapsvc.finder.index_records import (
+    RecordColumns,
+    blob_pieces,
+    link_file,
+    read_blob,
+    read_rows,
+    write_blob,
+)
 from mapsvc.finder.index_rows import (
     ARRAYS,
     SOURCES,
@@ -132,18 +139,29 @@ def write_folder(
     into the temporary folder they are given), ``meta.json`` last, then rename it."""
     folder.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+
+    def unless_linked(*names: str) -> bool:  # True: write these files (else linked)
+        for name in names:
+            if name in rows.linked:
+                link_file(rows.linked[name], tmp / name)
+        return not any(name in rows.linked for name in names)
+
     try:
         for name, values in rows.arrays.items():
-            np.save(tmp / f"{name}.npy", values)
+            if unless_linked(f"{name}.npy"):
+                np.save(tmp / f"{name}.npy", values)
         blobs(tmp)
-        (tmp / "uids.txt").write_text("\n".join(rows.uids), encoding="utf-8")
-        lon = np.asarray(rows.arrays["lon"])
-        order = np.argsort(lon, kind="stable").astype(np.int64)
-        np.save(tmp / "lon_order.npy", order)
-        np.save(tmp / "sorted_lon.npy", lon[order])
-        positions = sorted(rows.polygons)
-        np.save(tmp / "poly_pos.npy", np.array(positions, dtype=np.int64))
-        write_blob(tmp, "polygons", [rows.polygons[p] for p in positions])
+        if unless_linked("uids.txt"):
+            (tmp / "uids.txt").write_text("\n".join(rows.uids), encoding="utf-8")
+        if unless_linked("lon_order.npy", "sorted_lon.npy"):
+            lon = np.asarray(rows.arrays["lon"])
+            order = np.argsort(lon, kind="stable").astype(np.int64)
+            np.save(tmp / "lon_order.npy", order)
+            np.save(tmp / "sorted_lon.npy", lon[order])
+        if unless_linked("poly_pos.npy", "polygons.npy", "polygons.bin"):
+            positions = sorted(rows.polygons)
+            np.save(tmp / "poly_pos.npy", np.array(positions, dtype=np.int64))
+            write_blob(tmp, "polygons", [rows.polygons[p] for p in positions])
         meta = {
             **meta,
             "row_arrays": list(rows.arrays),
@@ -171,6 +189,20 @@ def _mapped(path: Path) -> np.ndarray:
     return mapped
 
 
+def read_areas(folder: Path, meta: dict[str, Any]) -> gpd.GeoDataFrame | None:
+    """The areas kept in an index folder (EPSG:4326), as the full build had them."""
+    if meta["areas"] is None:
+        return None
+    area_blob, area_off = read_blob(folder, "areas")
+    records = json.loads((folder / "areas.json").read_text(encoding="utf-8"))
+    frame = pd.DataFrame(records, columns=meta["areas"]["columns"], dtype=object)
+    for name, dtype in zip(meta["areas"]["columns"], meta["areas"]["dtypes"], strict=True):
+        if dtype != "object":
+            frame[name] = frame[name].astype(dtype)
+    geoms = shapely.from_wkb(blob_pieces(area_blob, area_off)) if len(records) else []
+    return gpd.GeoDataFrame(frame, geometry=list(geoms), crs=meta["areas"]["crs"])
+
+
 def read_index(folder: Path, taxonomy: Taxonomy) -> ProviderIndex:
     """Map an index folder written by :func:`write_index` (read-only arrays)."""
     meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
@@ -179,10 +211,10 @@ def read_index(folder: Path, taxonomy: Taxonomy) -> ProviderIndex:
     arrays = {name: _mapped(folder / f"{name}.npy") for name in ARRAYS}
     n = int(meta["n"])
     columns = RecordColumns(
-        read_blob(folder, "records"),
+        read_rows(folder, "records"),
         meta["columns"],
         meta["column_kinds"],
-        {name: read_blob(folder, name) for name in meta["text_columns"]},
+        {name: read_rows(folder, name) for name in meta["text_columns"]},
         {name: _mapped(folder / f"flag-{name}.npy") for name in meta["flag_columns"]},
     )
     text = (folder / "uids.txt").read_text(encoding="utf-8")  # records stay on disk
@@ -191,16 +223,7 @@ def read_index(folder: Path, taxonomy: Taxonomy) -> ProviderIndex:
     polygons = np.array(shapely.from_wkb(blob_pieces(poly_blob, poly_off)), dtype=object).reshape(
         -1
     )
-    areas = None
-    if meta["areas"] is not None:
-        area_blob, area_off = read_blob(folder, "areas")
-        records = json.loads((folder / "areas.json").read_text(encoding="utf-8"))
-        frame = pd.DataFrame(records, columns=meta["areas"]["columns"], dtype=object)
-        for name, dtype in zip(meta["areas"]["columns"], meta["areas"]["dtypes"], strict=True):
-            if dtype != "object":
-                frame[name] = frame[name].astype(dtype)
-        geoms = shapely.from_wkb(blob_pieces(area_blob, area_off)) if len(records) else []
-        areas = gpd.GeoDataFrame(frame, geometry=list(geoms), crs=meta["areas"]["crs"])
+    areas = read_areas(folder, meta)
     lon, lat, xy = arrays["lon"], arrays["lat"], arrays["xy"]
     source = np.array(SOURCES, dtype=object)[np.load(folder / "rule_source.npy")]
     confirmed = folder / "confirmed_at.npy"  # absent in folders written before it

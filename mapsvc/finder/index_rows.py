@@ -22,6 +22,7 @@ import json
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -65,6 +66,8 @@ class Rows:
     polygons: dict[int, bytes] = field(default_factory=dict)  # position -> WKB (metres)
     area_names: dict[int, list[str]] = field(default_factory=dict)
     problems: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
+    # files of the folder that are the same as a previous folder's: linked, not written
+    linked: dict[str, Path] = field(default_factory=dict)
 
 
 def kind_of(type_names: set[str]) -> str:
