@@ -149,14 +149,18 @@ def _check_kind(kind: str) -> None:
         raise ValueError(f"unknown generation kind {kind!r}; known: {', '.join(GENERATION_KINDS)}")
 
 
-def bump_generation(session: Session, kind: str = "providers") -> None:
-    """Mark one kind of data (``GENERATION_KINDS``) as changed, in the caller's transaction."""
+def bump_generation(session: Session, kind: str = "providers") -> int:
+    """Mark one kind of data (``GENERATION_KINDS``) as changed, in the caller's transaction;
+    returns the kind's new counter (the row stays locked until the transaction ends)."""
     _check_kind(kind)
     updated = session.execute(
         update(StoreState).where(StoreState.key == kind).values(value=StoreState.value + 1)
     ).rowcount  # type: ignore[attr-defined]
     if not updated:
         session.add(StoreState(key=kind, value=1))
+        session.flush()
+    value = session.scalar(select(StoreState.value).where(StoreState.key == kind))
+    return int(value or 0)
 
 
 def bulk_insert(session: Session, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:

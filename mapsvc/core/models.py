@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     DateTime,
     Float,
@@ -47,6 +48,7 @@ class Provider(Base):
         UniqueConstraint("source", "source_id", name="uq_provider_source"),
         Index("ix_provider_type", "type"),
         Index("ix_provider_geocode_status", "geocode_status"),
+        Index("ix_provider_change_token", "change_token"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -91,6 +93,9 @@ class Provider(Base):
     confirmed_by: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, default=utcnow)
+    # the change (ProviderChange.token) that last wrote this row: the shared index finds
+    # what changed since its previous generation from it (mapsvc.finder.index_delta)
+    change_token: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class AuditEntry(Base):
@@ -358,6 +363,21 @@ class StoreState(Base):
 
     key: Mapped[str] = mapped_column(String(40), primary_key=True)
     value: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+
+
+class ProviderChange(Base):
+    """One transaction that changed providers: the rows it wrote carry its random
+    ``token`` (``Provider.change_token``, set without any lock), and ``generation`` is the
+    providers counter it bumped to at its end. Counters are bumped one transaction at a
+    time, so every change with ``generation`` <= a counter value read from the store has
+    committed: rows changed since an index built at generation G are those whose token
+    has a generation > G."""
+
+    __tablename__ = "provider_changes"
+    __table_args__ = (Index("ix_provider_changes_generation", "generation"),)
+
+    token: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    generation: Mapped[int] = mapped_column(Integer, nullable=False)
 
 
 class WhatIfScenario(Base):

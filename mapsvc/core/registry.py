@@ -7,6 +7,7 @@ in-process indexes refresh. Nothing here knows about Flask.
 
 from __future__ import annotations
 
+import secrets
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from mapsvc.core.db import EncodedJSON, bulk_insert, bump_generation, encode_json
 from mapsvc.core.errors import NotFound
-from mapsvc.core.models import AuditEntry, Provider, utcnow
+from mapsvc.core.models import AuditEntry, Provider, ProviderChange, utcnow
 
 UID_NAMESPACE = uuid.UUID("6f0d3c1e-4a55-4d8e-9a59-6d6170737663")
 _UID_PREFIX = UID_NAMESPACE.bytes
@@ -68,6 +69,17 @@ _STAMPS = frozenset({"created_at", "updated_at"})
 # an inserted provider's audit `after`: the row's keys in order, without the stamps, with
 # the capabilities (the last key) added already encoded by insert_records
 _AFTER_KEYS = (*CONTENT_FIELDS, "uid", "source", "source_id")
+
+
+def _change_token() -> int:
+    """A random id for one transaction's provider changes (positive, fits a BIGINT)."""
+    return secrets.randbits(62) + 1
+
+
+def _changed(session: Session, token: int) -> None:
+    """Bump the providers generation and record which generation ``token``'s rows belong
+    to (:class:`~mapsvc.core.models.ProviderChange`), at the end of the transaction."""
+    session.add(ProviderChange(token=token, generation=bump_generation(session)))
 
 
 def provider_uid(source: str, source_id: str) -> str:
@@ -172,6 +184,7 @@ def insert_records(
 ) -> int:
     """Insert new providers in bulk, with one audit row each. Returns how many."""
     now = utcnow()
+    token = _change_token()
     count = 0
     batch: list[dict[str, Any]] = []
     audits: list[dict[str, Any]] = []
@@ -196,6 +209,7 @@ def insert_records(
             extra=dict(rec.get("extra") or {}),
             created_at=now,
             updated_at=now,
+            change_token=token,
             geocode_status=rec.get("geocode_status") or "pending",
             status=rec.get("status") or "active",
             public=rec.get("public") is not False,
@@ -229,7 +243,7 @@ def insert_records(
             flush()
     flush()
     if count:
-        bump_generation(session)
+        _changed(session, token)
     return count
 
 
@@ -248,11 +262,13 @@ def apply_changes(
     (an approved self-update confirms the record).
     """
     now = utcnow()
+    token = _change_token()
     count = 0
     audits: list[dict[str, Any]] = []
     for ch in changes:
         values = merged_values(ch.current, ch.after)
         values["updated_at"] = now
+        values["change_token"] = token
         before, after = dict(ch.before), dict(ch.after)
         if confirm:
             values["confirmed_at"] = now
@@ -282,7 +298,7 @@ def apply_changes(
     if audits:
         bulk_insert(session, AuditEntry.__table__, audits)
     if count:
-        bump_generation(session)
+        _changed(session, token)
     return count
 
 

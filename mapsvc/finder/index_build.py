@@ -225,7 +225,9 @@ def load_index(services: Any) -> ProviderIndex:
 
     generation = services.store.generation(*INDEX_KINDS)
     with services.store.session() as session:
-        frame = load_providers_frame(session)
+        # in the order of the store's ids, on every back-end: an incremental build
+        # (mapsvc.finder.index_delta) merges changed rows into a folder by id
+        frame = load_providers_frame(session).sort_values("id", kind="stable")
         frames = [areas_frame(session, kind) for kind in AREA_KINDS]
     frames = [f for f in frames if len(f)]
     areas = (

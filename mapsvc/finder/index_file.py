@@ -18,7 +18,14 @@ Layout of ``<instance>/index/providers-<key>-<generation>/``:
   ``professional_visible``) as int8 -1/0/1, kept out of the records;
 * ``polygons.bin`` + ``polygons.npy``: the explicit service-area polygons as WKB;
 * ``areas.bin`` + ``areas.npy`` + ``areas.json``: the loaded areas (WKB and their columns);
-* ``meta.json`` (written last): generation, CRS, keys, area names, problems.
+* ``ids.npy``: the store's ids (ascending: a full build reads the store in id order);
+* ``meta.json`` (written last): generation and the store's counters the folder starts
+  from (``generations``), CRS, keys, area names, problems, the per-row arrays and blobs
+  (``row_arrays``, ``row_blobs``: :mod:`mapsvc.finder.index_rows`) and each column's census.
+
+After a change of a few providers, the next generation is written from the previous folder
+and the changed rows only (:mod:`mapsvc.finder.index_delta`), file for file as a full
+build would write it.
 
 A folder is written under a temporary name and renamed into place (atomic), so a reader
 never sees half an index. ``key`` covers the store, the taxonomy file and the
@@ -36,6 +43,7 @@ import os
 import shutil
 import tempfile
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -50,97 +58,116 @@ from mapsvc.finder.index import INDEX_KINDS, ProviderIndex, _plain
 from mapsvc.finder.index_records import (
     RecordColumns,
     blob_pieces,
-    column_kind,
+    link_file,
     read_blob,
+    read_rows,
     write_blob,
 )
-from mapsvc.finder.temporal import confirmed_times
+from mapsvc.finder.index_rows import (
+    ARRAYS,
+    SOURCES,
+    Rows,
+    _dumps,
+    census_of,
+    encode_rows,
+    layout_of,
+    plain_columns,
+)
 
-FORMAT = 2  # 2: flag columns as int8 arrays
-ARRAYS = ("lon", "lat", "xy", "type_code", "active", "caps", "rule", "radius_m", "minutes")
-SOURCES = ("explicit", "provider", "type_default", "unresolved")
-TEXT_COLUMNS = ("capabilities",)  # JSON text in the index (an empty text is None)
-_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
+FORMAT = 3  # 2: flag columns as int8 arrays; 3: row arrays/blobs listed, ids, census
 
 
-def write_index(index: ProviderIndex, folder: Path) -> Path:
+def write_index(index: ProviderIndex, folder: Path, *, base: dict[str, int] | None = None) -> Path:
     """Write ``index`` as ``folder`` (atomically: a temporary folder renamed into place).
-    When another process wrote the same folder first, theirs is kept."""
+    When another process wrote the same folder first, theirs is kept.
+
+    ``base``: the store's counters (``Store.generations(*INDEX_KINDS)``) read before the
+    index was read from the store: every change up to them is in it (an incremental build
+    starts from there)."""
+    plain = plain_columns(index)
+    census = census_of(plain)
+    layout = layout_of(list(index.columns), census)
+    rows = encode_rows(index, layout, plain)
+    del plain
+
+    def areas_files(tmp: Path) -> dict[str, Any] | None:
+        areas = index.areas
+        if areas is None:
+            return None
+        area_columns = [c for c in areas.columns if c != areas.geometry.name]
+        frame = pd.DataFrame(areas[area_columns]).astype(object)
+        records = [[_plain(v) for v in row] for row in frame.itertuples(index=False)]
+        (tmp / "areas.json").write_text(_dumps(records), encoding="utf-8")
+        write_blob(tmp, "areas", [shapely.to_wkb(g) for g in areas.geometry])
+        return {
+            "columns": area_columns,
+            "dtypes": [str(areas[c].dtype) for c in area_columns],
+            "crs": str(areas.crs),
+        }
+
+    def blobs(tmp: Path) -> None:
+        for name, items in rows.blobs.items():
+            write_blob(tmp, name, items)
+
+    meta = {
+        "format": FORMAT,
+        "generation": index.generation,
+        "generations": base,
+        "n": len(index),
+        "crs": index.crs.to_wkt(),
+        "type_keys": list(index.type_keys),
+        "cap_keys": list(index.cap_keys),
+        "columns": list(layout.names),
+        "text_columns": list(layout.texts),
+        "flag_columns": list(layout.flags),
+        "column_kinds": list(layout.kinds),
+        "census": census,
+        "row_blobs": sorted(rows.blobs),
+        "built_at": index.built_at,
+    }
+    return write_folder(folder, rows, meta, blobs, areas_files)
+
+
+def write_folder(
+    folder: Path,
+    rows: Rows,
+    meta: dict[str, Any],
+    blobs: Callable[[Path], None],
+    areas: Callable[[Path], dict[str, Any] | None],
+) -> Path:
+    """Write a folder from its per-row data (the blobs and areas files by the callables,
+    into the temporary folder they are given), ``meta.json`` last, then rename it."""
     folder.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
-    try:
-        for name in ARRAYS:
-            np.save(tmp / f"{name}.npy", getattr(index, name))
-        np.save(tmp / "poly_pos.npy", index.poly_pos)
-        np.save(tmp / "confirmed_at.npy", confirmed_times(index))
-        source_code = {s: i for i, s in enumerate(SOURCES)}
-        np.save(
-            tmp / "rule_source.npy", np.array([source_code[s] for s in index.rule_source], np.int8)
-        )
-        names = list(index.columns)
-        texts = [n for n in TEXT_COLUMNS if n in index.columns]
-        for name in texts:
-            values = index.columns[name]
-            if any(v is not None and not isinstance(v, str) for v in values):
-                raise TypeError(f"index column {name} holds non-text values")
-            write_blob(tmp, name, [b"" if not v else v.encode("utf-8") for v in values])
-        flags = []
+
+    def unless_linked(*names: str) -> bool:  # True: write these files (else linked)
         for name in names:
-            if name in texts:
-                continue
-            values = [_plain(v) for v in index.columns[name]]
-            if values and all(v is None or type(v) is bool for v in values):
-                codes = [-1 if v is None else int(v) for v in values]
-                np.save(tmp / f"flag-{name}.npy", np.array(codes, dtype=np.int8))
-                flags.append(name)
-        stored = [n for n in names if n not in texts and n not in flags]
-        columns = [[_plain(v) for v in index.columns[name]] for name in stored]
-        kinds = [column_kind(values) for values in columns]
-        rows = []
-        for values in zip(*columns, strict=True) if columns else ():
-            row = [
-                v.isoformat() if k != "json" and v is not None else v
-                for v, k in zip(values, kinds, strict=True)
-            ]
-            rows.append(_dumps(row).encode("utf-8"))
-        write_blob(tmp, "records", rows)
-        uids = [str(u) for u in index.uids]
-        if any("\n" in u for u in uids):
-            raise ValueError("a provider id holds a line break")
-        (tmp / "uids.txt").write_text("\n".join(uids), encoding="utf-8")
-        order = np.argsort(np.asarray(index.lon), kind="stable").astype(np.int64)
-        np.save(tmp / "lon_order.npy", order)
-        np.save(tmp / "sorted_lon.npy", np.asarray(index.lon)[order])
-        write_blob(tmp, "polygons", [shapely.to_wkb(g) for g in index.polygons])
-        areas = index.areas
-        area_columns: list[str] = []
-        if areas is not None:
-            area_columns = [c for c in areas.columns if c != areas.geometry.name]
-            plain = pd.DataFrame(areas[area_columns]).astype(object)
-            records = [[_plain(v) for v in row] for row in plain.itertuples(index=False)]
-            (tmp / "areas.json").write_text(_dumps(records), encoding="utf-8")
-            write_blob(tmp, "areas", [shapely.to_wkb(g) for g in areas.geometry])
+            if name in rows.linked:
+                link_file(rows.linked[name], tmp / name)
+        return not any(name in rows.linked for name in names)
+
+    try:
+        for name, values in rows.arrays.items():
+            if unless_linked(f"{name}.npy"):
+                np.save(tmp / f"{name}.npy", values)
+        blobs(tmp)
+        if unless_linked("uids.txt"):
+            (tmp / "uids.txt").write_text("\n".join(rows.uids), encoding="utf-8")
+        if unless_linked("lon_order.npy", "sorted_lon.npy"):
+            lon = np.asarray(rows.arrays["lon"])
+            order = np.argsort(lon, kind="stable").astype(np.int64)
+            np.save(tmp / "lon_order.npy", order)
+            np.save(tmp / "sorted_lon.npy", lon[order])
+        if unless_linked("poly_pos.npy", "polygons.npy", "polygons.bin"):
+            positions = sorted(rows.polygons)
+            np.save(tmp / "poly_pos.npy", np.array(positions, dtype=np.int64))
+            write_blob(tmp, "polygons", [rows.polygons[p] for p in positions])
         meta = {
-            "format": FORMAT,
-            "generation": index.generation,
-            "n": len(index),
-            "crs": index.crs.to_wkt(),
-            "type_keys": list(index.type_keys),
-            "cap_keys": list(index.cap_keys),
-            "columns": names,
-            "text_columns": texts,
-            "flag_columns": flags,
-            "column_kinds": kinds,
-            "area_names": {str(k): v for k, v in index.area_names.items()},
-            "problems": index.problems,
-            "areas": None
-            if areas is None
-            else {
-                "columns": area_columns,
-                "dtypes": [str(areas[c].dtype) for c in area_columns],
-                "crs": str(areas.crs),
-            },
-            "built_at": index.built_at,
+            **meta,
+            "row_arrays": list(rows.arrays),
+            "area_names": {str(p): rows.area_names[p] for p in sorted(rows.area_names)},
+            "problems": [x for p in sorted(rows.problems) for x in rows.problems[p]],
+            "areas": areas(tmp),
         }
         (tmp / "meta.json").write_text(_dumps(meta), encoding="utf-8")
         try:
@@ -162,6 +189,20 @@ def _mapped(path: Path) -> np.ndarray:
     return mapped
 
 
+def read_areas(folder: Path, meta: dict[str, Any]) -> gpd.GeoDataFrame | None:
+    """The areas kept in an index folder (EPSG:4326), as the full build had them."""
+    if meta["areas"] is None:
+        return None
+    area_blob, area_off = read_blob(folder, "areas")
+    records = json.loads((folder / "areas.json").read_text(encoding="utf-8"))
+    frame = pd.DataFrame(records, columns=meta["areas"]["columns"], dtype=object)
+    for name, dtype in zip(meta["areas"]["columns"], meta["areas"]["dtypes"], strict=True):
+        if dtype != "object":
+            frame[name] = frame[name].astype(dtype)
+    geoms = shapely.from_wkb(blob_pieces(area_blob, area_off)) if len(records) else []
+    return gpd.GeoDataFrame(frame, geometry=list(geoms), crs=meta["areas"]["crs"])
+
+
 def read_index(folder: Path, taxonomy: Taxonomy) -> ProviderIndex:
     """Map an index folder written by :func:`write_index` (read-only arrays)."""
     meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
@@ -170,10 +211,10 @@ def read_index(folder: Path, taxonomy: Taxonomy) -> ProviderIndex:
     arrays = {name: _mapped(folder / f"{name}.npy") for name in ARRAYS}
     n = int(meta["n"])
     columns = RecordColumns(
-        read_blob(folder, "records"),
+        read_rows(folder, "records"),
         meta["columns"],
         meta["column_kinds"],
-        {name: read_blob(folder, name) for name in meta["text_columns"]},
+        {name: read_rows(folder, name) for name in meta["text_columns"]},
         {name: _mapped(folder / f"flag-{name}.npy") for name in meta["flag_columns"]},
     )
     text = (folder / "uids.txt").read_text(encoding="utf-8")  # records stay on disk
@@ -182,16 +223,7 @@ def read_index(folder: Path, taxonomy: Taxonomy) -> ProviderIndex:
     polygons = np.array(shapely.from_wkb(blob_pieces(poly_blob, poly_off)), dtype=object).reshape(
         -1
     )
-    areas = None
-    if meta["areas"] is not None:
-        area_blob, area_off = read_blob(folder, "areas")
-        records = json.loads((folder / "areas.json").read_text(encoding="utf-8"))
-        frame = pd.DataFrame(records, columns=meta["areas"]["columns"], dtype=object)
-        for name, dtype in zip(meta["areas"]["columns"], meta["areas"]["dtypes"], strict=True):
-            if dtype != "object":
-                frame[name] = frame[name].astype(dtype)
-        geoms = shapely.from_wkb(blob_pieces(area_blob, area_off)) if len(records) else []
-        areas = gpd.GeoDataFrame(frame, geometry=list(geoms), crs=meta["areas"]["crs"])
+    areas = read_areas(folder, meta)
     lon, lat, xy = arrays["lon"], arrays["lat"], arrays["xy"]
     source = np.array(SOURCES, dtype=object)[np.load(folder / "rule_source.npy")]
     confirmed = folder / "confirmed_at.npy"  # absent in folders written before it
@@ -287,13 +319,19 @@ def _release_memory() -> None:
 def _build(services: Any, directory: Path, key: str, folder_of: Any) -> None:
     """Build and write the current generation (the caller holds the lock)."""
     from mapsvc.finder.index_build import load_index
+    from mapsvc.finder.index_delta import build_changes
 
-    if (folder_of(services.store.generation(*INDEX_KINDS)) / "meta.json").exists():
+    base = services.store.generations(*INDEX_KINDS)
+    current = folder_of(sum(base.values()))
+    if (current / "meta.json").exists():
         return
-    built = load_index(services)
-    current = write_index(built, folder_of(built.generation))
-    del built
-    _release_memory()
+    # only the providers changed since the previous folder, when few did (else None)
+    written = build_changes(services, directory.glob(f"providers-{key}-*"), base, current)
+    if written is None:
+        built = load_index(services)
+        current = write_index(built, folder_of(built.generation), base=base)
+        del built
+        _release_memory()
     for old in directory.glob(f"providers-{key}-*"):
         if old != current:  # workers that mapped it keep their (unlinked) pages
             shutil.rmtree(old, ignore_errors=True)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import shutil
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ from typing import Any
 import numpy as np
 
 _FLAG_VALUES = (None, False, True)  # a flag column's int8 codes -1, 0, 1
+RowBlob = tuple[Any, list[int], list[int]]  # blob, start and end of each row's bytes
 
 
 class RecordColumns(Mapping[str, list[Any]]):
@@ -26,14 +28,13 @@ class RecordColumns(Mapping[str, list[Any]]):
 
     def __init__(
         self,
-        blob: tuple[Any, np.ndarray],
+        blob: RowBlob,
         names: list[str],
         kinds: list[str],
-        texts: dict[str, tuple[Any, np.ndarray]],
+        texts: dict[str, RowBlob],
         flags: dict[str, np.ndarray] | None = None,
     ) -> None:
-        self._blob, offsets = blob
-        self._offsets = offsets.tolist()  # plain ints: faster than memmap scalars
+        self._blob, self._starts, self._ends = blob
         self._flags = flags or {}
         self._stored = [n for n in names if n not in texts and n not in self._flags]
         self._names = names
@@ -41,7 +42,7 @@ class RecordColumns(Mapping[str, list[Any]]):
         self._kinds = [(i, k) for i, k in enumerate(kinds) if k != "json"]
         # text columns (the capability answers) have their own blob: the finder reads
         # them for every candidate, without decoding the rest of the record
-        self._texts = {name: (b, o.tolist()) for name, (b, o) in texts.items()}
+        self._texts = texts
         self._whole: dict[str, list[Any]] = {}
         self._plans: dict[tuple[str, ...], Any] = {}  # pick(): names -> where they are
 
@@ -53,12 +54,11 @@ class RecordColumns(Mapping[str, list[Any]]):
         return values
 
     def _values(self, pos: int) -> list[Any]:
-        blob, offsets = self._blob, self._offsets
-        return self._parse(json.loads(blob[offsets[pos] : offsets[pos + 1]]))
+        return self._parse(json.loads(self._blob[self._starts[pos] : self._ends[pos]]))
 
     def _text(self, name: str, pos: int) -> str | None:
-        blob, offsets = self._texts[name]
-        start, end = offsets[pos], offsets[pos + 1]
+        blob, starts, ends = self._texts[name]
+        start, end = starts[pos], ends[pos]
         return None if start == end else blob[start:end].decode("utf-8")
 
     def row(self, pos: int) -> dict[str, Any]:
@@ -102,17 +102,23 @@ class RecordColumns(Mapping[str, list[Any]]):
         return self._flags.get(name)
 
     def _decode_all(self, name: str) -> list[Any]:
-        count = len(self._offsets) - 1
+        count = len(self._starts)
         if name in self._texts:
             return [self._text(name, i) for i in range(count)]
         if name in self._flags:
             return [_FLAG_VALUES[c + 1] for c in self._flags[name].tolist()]
         col, out = self._col[name], list[Any]()
-        blob, offsets = self._blob, self._offsets
+        blob, starts, ends = self._blob, self._starts, self._ends
         for start in range(0, count, 20_000):  # one json.loads per batch of records
             stop = min(start + 20_000, count)
-            data, base = blob[offsets[start] : offsets[stop]], offsets[start]
-            pieces = [data[offsets[i] - base : offsets[i + 1] - base] for i in range(start, stop)]
+            # one read for the batch; a record written elsewhere (appended by an
+            # incremental build: mapsvc.finder.index_delta) is read on its own
+            base, top = starts[start], ends[stop - 1]
+            data = blob[base:top] if top > base else b""
+            pieces = [
+                data[s - base : e - base] if base <= s and e <= top else blob[s:e]
+                for s, e in zip(starts[start:stop], ends[start:stop], strict=True)
+            ]
             out.extend(values[col] for values in json.loads(b"[" + b",".join(pieces) + b"]"))
         kind = dict(self._kinds).get(col)
         if kind is not None:
@@ -135,18 +141,6 @@ class RecordColumns(Mapping[str, list[Any]]):
 
     def __len__(self) -> int:
         return len(self._names)
-
-
-def column_kind(values: list[Any]) -> str:
-    kinds = {type(v) for v in values if v is not None}
-    if kinds == {dt.datetime}:
-        return "datetime"
-    if kinds == {dt.date}:
-        return "date"
-    for kind in kinds:
-        if kind not in (str, int, float, bool, dict, list):
-            raise TypeError(f"index column holds {kind.__name__}, which the file cannot keep")
-    return "json"
 
 
 def write_blob(folder: Path, name: str, items: list[bytes]) -> None:
@@ -182,6 +176,27 @@ class _Blob:
     def __getitem__(self, piece: slice) -> bytes:
         start, stop = int(piece.start), int(piece.stop)
         return os.pread(self._fd, stop - start, start) if stop > start else b""
+
+
+def read_rows(folder: Path, name: str) -> RowBlob:
+    """A per-row blob (:mod:`mapsvc.finder.index_rows`): row ``i`` is
+    ``blob[starts[i]:ends[i]]``. Written by a full build, rows follow each other (offsets
+    only, ``<name>.npy``); an incremental build appends the changed rows to the previous
+    blob and says where each row ends in ``<name>.ends.npy``."""
+    blob, offsets = read_blob(folder, name)
+    bounds = np.asarray(offsets).tolist()  # plain ints: faster than memmap scalars
+    ends_path = folder / f"{name}.ends.npy"
+    ends = np.load(ends_path).tolist() if ends_path.exists() else bounds[1:]
+    return blob, bounds[: len(ends)], ends
+
+
+def link_file(source: Path, dest: Path) -> None:
+    """``dest`` as the same file as ``source`` (a hard link: no copy, and the page cache
+    that workers of the previous generation filled serves the new one), else a copy."""
+    try:
+        os.link(source, dest)
+    except OSError:
+        shutil.copyfile(source, dest)
 
 
 def read_blob(folder: Path, name: str) -> tuple[Any, np.ndarray]:
