@@ -1,7 +1,7 @@
 """provider changes: which transaction last wrote each provider (incremental index builds)
 
 Revision ID: 0007_provider_changes
-Revises: 0005_sites
+Revises: 0006_snapshot_missing
 Create Date: 2026-12-02 16:00:00
 """
 
