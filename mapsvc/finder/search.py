@@ -43,6 +43,7 @@ import shapely
 from mapsvc.core.filters import CapabilityFilter, FilterSet
 from mapsvc.core.taxonomy import Taxonomy
 from mapsvc.finder.index import RULE_POLYGON, RULE_RADIUS, RULE_TRAVEL, ProviderIndex
+from mapsvc.finder.reach import ReachGrid
 from mapsvc.geo.area_check import times_to_point
 
 DEFAULT_HORIZON_MIN = 60.0  # travel times are computed at least this far, for ordering
@@ -223,7 +224,6 @@ def find_providers(
     seed = new_seed() if seed is None else int(seed)
     taxonomy = index.taxonomy
     mask = index.filter_mask(filters)
-    cand = np.flatnonzero(mask)
     notes: list[Text] = []
     result = FinderResult(
         float(lon),
@@ -234,11 +234,35 @@ def find_providers(
         seed,
         road is not None,
         notes,
-        len(cand),
+        int(np.count_nonzero(mask)),
     )
-    if len(cand) == 0:
+    if result.considered == 0:
         return result
     px, py = index.project(lon, lat)
+    point = shapely.Point(px, py)
+    poly_hits = (
+        np.empty(0, dtype=np.int64)
+        if index.poly_tree is None
+        else np.asarray(index.poly_tree.query(point, predicate="intersects"), dtype=np.int64)
+    )
+    times = None
+    if road is not None:
+        nodes, on_net = index.road_nodes(road, snap_m)
+        rx, ry = index.project_to(road.crs, lon, lat)
+        _pnode, pdist = road.snap(np.array([[rx, ry]]))
+        if pdist[0] <= snap_m:
+            need = index.minutes[mask & (np.asarray(index.rule) == RULE_TRAVEL)]
+            need_s = float(np.nanmax(need)) * 60.0 if need.size else 0.0
+            times = times_to_point(road, rx, ry, access_m, max(need_s, horizon_min * 60.0))
+            if not np.isfinite(times).any():
+                times = None  # no road within access_m of the point
+    # only the providers whose area can reach the point (mapsvc.finder.reach), ascending
+    reachable = [ReachGrid.of(index).near(px, py), np.asarray(index.poly_pos)[poly_hits]]
+    if times is not None:
+        reached = (np.asarray(index.rule) == RULE_TRAVEL) & on_net & np.isfinite(times[nodes])
+        reachable.append(np.flatnonzero(reached))
+    near = np.concatenate(reachable).astype(np.int64)
+    cand = np.unique(near[mask[near]])
     d = index.xy[cand] - np.array([px, py])
     dist = np.hypot(d[:, 0], d[:, 1])
     rule = index.rule[cand].copy()
@@ -246,16 +270,6 @@ def find_providers(
 
     travel_s = np.full(len(cand), np.nan)
     if road is not None:
-        nodes, on_net = index.road_nodes(road, snap_m)
-        rx, ry = index.project_to(road.crs, lon, lat)
-        _pnode, pdist = road.snap(np.array([[rx, ry]]))
-        times = None
-        if pdist[0] <= snap_m:
-            need = index.minutes[cand][rule == RULE_TRAVEL]
-            need_s = float(np.nanmax(need)) * 60.0 if need.size else 0.0
-            times = times_to_point(road, rx, ry, access_m, max(need_s, horizon_min * 60.0))
-            if not np.isfinite(times).any():
-                times = None  # no road within access_m of the point
         if times is None:
             notes.append(
                 Text(
@@ -288,8 +302,7 @@ def find_providers(
         covered[is_travel] = np.isfinite(t) & (t <= limit_s)
     is_poly = rule == RULE_POLYGON
     if is_poly.any() and index.poly_tree is not None:
-        hits = index.poly_tree.query(shapely.Point(px, py), predicate="intersects")
-        inside = set(index.poly_pos[np.asarray(hits, dtype=np.int64)].tolist())
+        inside = set(index.poly_pos[poly_hits].tolist())
         covered[is_poly] = [int(p) in inside for p in cand[is_poly]]
 
     keep = np.flatnonzero(covered)
