@@ -63,6 +63,7 @@ ARRAYS_FOR_TESTS = (
     "radius_m",
     "minutes",
     "poly_pos",
+    "answer_ids",
 )
 
 
@@ -105,6 +106,10 @@ class ProviderIndex:
     # last confirmation as datetime64[s] (NaT: never); a mapped index reads it from its file,
     # an in-memory one builds it on first use (mapsvc.finder.temporal.confirmed_times)
     confirmed: np.ndarray | None = None
+    # each provider's answer to each capability as a number in that capability's shared
+    # answers (mapsvc.finder.answers); None: read every answer from the text
+    answer_ids: np.ndarray | None = None
+    answer_values: tuple[tuple[Any, ...], ...] = ()
     _memo: dict[str, Any] = field(default_factory=dict, repr=False)
     _local: threading.local = field(default_factory=threading.local, repr=False)
     _pos: dict[str, int] | None = field(default=None, repr=False)

@@ -56,7 +56,7 @@ from mapsvc.finder.index_records import (
 )
 from mapsvc.finder.temporal import confirmed_times
 
-FORMAT = 2  # 2: flag columns as int8 arrays
+FORMAT = 3  # 2: flag columns as int8 arrays; 3: shared capability answers
 ARRAYS = ("lon", "lat", "xy", "type_code", "active", "caps", "rule", "radius_m", "minutes")
 SOURCES = ("explicit", "provider", "type_default", "unresolved")
 TEXT_COLUMNS = ("capabilities",)  # JSON text in the index (an empty text is None)
@@ -72,6 +72,10 @@ def write_index(index: ProviderIndex, folder: Path) -> Path:
         for name in ARRAYS:
             np.save(tmp / f"{name}.npy", getattr(index, name))
         np.save(tmp / "poly_pos.npy", index.poly_pos)
+        if index.answer_ids is not None:
+            np.save(tmp / "answer_ids.npy", index.answer_ids)
+            shared = json.dumps(index.answer_values, ensure_ascii=False, separators=(",", ":"))
+            (tmp / "answers.json").write_text(shared, encoding="utf-8")  # NaN as in the texts
         np.save(tmp / "confirmed_at.npy", confirmed_times(index))
         source_code = {s: i for i, s in enumerate(SOURCES)}
         np.save(
@@ -195,6 +199,8 @@ def read_index(folder: Path, taxonomy: Taxonomy) -> ProviderIndex:
     lon, lat, xy = arrays["lon"], arrays["lat"], arrays["xy"]
     source = np.array(SOURCES, dtype=object)[np.load(folder / "rule_source.npy")]
     confirmed = folder / "confirmed_at.npy"  # absent in folders written before it
+    shared = folder / "answers.json"  # absent when the index had no answer codes
+    answer_values = json.loads(shared.read_text(encoding="utf-8")) if shared.exists() else []
     return ProviderIndex(
         generation=int(meta["generation"]),
         taxonomy=taxonomy,
@@ -225,6 +231,8 @@ def read_index(folder: Path, taxonomy: Taxonomy) -> ProviderIndex:
         lon_order=_mapped(folder / "lon_order.npy"),
         sorted_lon=_mapped(folder / "sorted_lon.npy"),
         confirmed=_mapped(confirmed) if confirmed.exists() else None,
+        answer_ids=_mapped(folder / "answer_ids.npy") if shared.exists() else None,
+        answer_values=tuple(tuple(values) for values in answer_values),
     )
 
 
