@@ -202,3 +202,18 @@ def test_a_worker_with_an_index_never_waits_for_a_build(sqlite_services, monkeyp
     index_file._BUILDING[index_file.index_key(services)].join(60)
     second = holder.get(services, refresh_s=0)
     assert len(second) == 2 and second.generation > first.generation
+
+
+def test_picking_many_records_at_once_gives_what_picking_each_gives(demo_services, tmp_path):
+    built = load_index(demo_services)
+    mapped = read_index(write_index(built, tmp_path / "idx"), demo_services.taxonomy)
+    names = ("name", "type", "address", "phone", "public", "capabilities", "confirmed_at")
+    positions = list(range(len(built)))[::-1]
+    for index in (built, mapped):
+        many = index.pick_many(positions, names)
+        assert many == [built.pick(pos, names) for pos in positions]
+        assert any(row["confirmed_at"] is not None for row in many)
+        assert [{k: type(v) for k, v in row.items()} for row in many] == [
+            {k: type(v) for k, v in built.pick(pos, names).items()} for pos in positions
+        ]
+    assert mapped.pick_many([], names) == []

@@ -148,6 +148,14 @@ class ProviderIndex:
             return found
         return {n: _plain(self.columns[n][pos]) for n in names if n in self.columns}
 
+    def pick_many(self, positions: list[int], names: tuple[str, ...]) -> list[dict[str, Any]]:
+        """:meth:`pick` for each of ``positions`` (a mapped index decodes them at once)."""
+        many = getattr(self.columns, "pick_many", None)
+        if many is not None:
+            found: list[dict[str, Any]] = many(positions, names)
+            return found
+        return [self.pick(pos, names) for pos in positions]
+
     def capabilities(self, pos: int) -> dict[str, Any]:
         """The stored capability answers of one provider (kept as JSON text: a national
         index would otherwise hold millions of small dicts for the garbage collector)."""
