@@ -15,7 +15,8 @@ from test_index_file import _same
 
 from mapsvc.core.models import Area
 from mapsvc.core.registry import Change, apply_changes, diff, existing_by_uid
-from mapsvc.finder import index_build, index_delta
+from mapsvc.finder import answers, index_build, index_delta
+from mapsvc.finder.answers import answers_of
 from mapsvc.finder.index import INDEX_KINDS
 from mapsvc.finder.index_build import load_index as full_load
 from mapsvc.finder.index_file import file_index, read_index, write_index
@@ -78,16 +79,38 @@ def _store(services: Any) -> list[str]:
 
 
 def _files(folder: Path) -> dict[str, bytes]:
-    """Every file but the meta and the per-row blobs (compared row by row: an incremental
-    build may append changed rows to the previous blob)."""
+    """Every file but the meta, the per-row blobs (compared row by row: an incremental
+    build may append changed rows to the previous blob) and the shared answers (compared
+    answer by answer: an incremental build numbers them in the previous folder's table)."""
     blobs = json.loads((folder / "meta.json").read_text(encoding="utf-8"))["row_blobs"]
-    skip = {"meta.json"} | {f"{b}{ext}" for b in blobs for ext in (".bin", ".npy", ".ends.npy")}
+    skip = {"meta.json", "answers.json", "answer_ids.npy"}
+    skip |= {f"{b}{ext}" for b in blobs for ext in (".bin", ".npy", ".ends.npy")}
     return {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.name not in skip}
 
 
 def _rows(folder: Path, name: str) -> list[bytes]:
     blob, starts, ends = read_rows(folder, name)
     return [blob[s:e] if e > s else b"" for s, e in zip(starts, ends, strict=True)]
+
+
+def _answers(folder: Path) -> list[list[str]]:
+    """Each row's answer to each capability as the folder's codes and table give it
+    (the provider's own text where the code says unshared), as JSON text."""
+    codes = np.load(folder / "answer_ids.npy").tolist()
+    table = json.loads((folder / "answers.json").read_text(encoding="utf-8"))
+    keys = json.loads((folder / "meta.json").read_text(encoding="utf-8"))["cap_keys"]
+    texts = _rows(folder, "capabilities")
+    out = []
+    for row, text in zip(codes, texts, strict=True):
+        caps = json.loads(text) if text else {}
+        assert all(c >= answers.UNSHARED for c in row)
+        out.append(
+            [
+                json.dumps(caps.get(k) if c == answers.UNSHARED else None if c < 0 else t[c])
+                for c, t, k in zip(row, table, keys, strict=True)
+            ]
+        )
+    return out
 
 
 def _meta(folder: Path) -> dict[str, Any]:
@@ -126,7 +149,14 @@ def _check_same_as_full(services: Any, tmp_path: Path, builds: list[int], full_b
     assert _meta(current) == _meta(full)
     for name in _meta(full)["row_blobs"]:
         assert _rows(current, name) == _rows(full, name), name
-    _same(read_index(full, services.taxonomy), index)
+    assert _answers(current) == _answers(full)
+    _same(read_index(full, services.taxonomy), index, answer_codes=False)
+    # every answer as the provider stored it, also read with the incremental folder's codes
+    everyone = list(range(len(index)))
+    stored = [tuple(index.capabilities(p).get(k) for k in index.cap_keys) for p in everyone]
+    assert answers_of(index, everyone, index.cap_keys) == stored
+    names = ("name", "phone", "public", "capabilities", "confirmed_at")
+    assert index.pick_many(everyone[::-1], names) == [index.pick(p, names) for p in everyone[::-1]]
     return index
 
 
@@ -294,3 +324,36 @@ def test_an_edit_links_what_it_does_not_change_and_appends_the_changed_record(
         assert (folder / "records.bin").stat().st_size <= live / (1 - index_delta.MAX_DEAD)
     assert True in appended and False in appended
     _check_same_as_full(services, tmp_path, counted, 1)
+
+
+def test_new_answers_join_the_shared_ones_and_beyond_the_table_are_read_from_the_text(
+    services, tmp_path, counted, monkeypatch
+):
+    """An answer no provider gave before is added to the previous folder's shared answers
+    (an answer that is already there keeps its number); once a capability's table is
+    full, the new answer is read from the provider's own text. Either way every provider
+    has the answers it stored, as in a full build."""
+    uids = _store(services)
+    file_index(services)
+    directory = Path(services.instance_path) / "index"
+    (first,) = directory.glob("providers-*")
+    table = json.loads((first / "answers.json").read_text(encoding="utf-8"))
+    noted = {"home_visit_medical": {"level": "accept", "note": "平日のみ"}}
+    _edit(services, uids[0], capabilities=noted)
+    _edit(services, uids[1], capabilities={"home_visit_medical": {"level": "accept"}})
+    index = _check_same_as_full(services, tmp_path, counted, 1)
+    (second,) = directory.glob("providers-*")
+    grown = json.loads((second / "answers.json").read_text(encoding="utf-8"))
+    col = index.cap_keys.index("home_visit_medical")
+    assert grown[col] == [*table[col], noted["home_visit_medical"]]
+    codes = np.asarray(index.answer_ids)[:, col]
+    assert codes[index.position(uids[1])] == table[col].index({"level": "accept"})
+    # the table is full: the next new answer is not shared, and still the provider's own
+    monkeypatch.setattr(answers, "MAX_SHARED", len(grown[col]))
+    other = {"home_visit_medical": {"level": "consult", "note": "要相談"}}
+    _edit(services, uids[2], capabilities=other)
+    index = _check_same_as_full(services, tmp_path, counted, 1)
+    assert index.answer_ids[index.position(uids[2]), col] == answers.UNSHARED
+    assert answers_of(index, [index.position(uids[2])], ["home_visit_medical"]) == [
+        (other["home_visit_medical"],)
+    ]

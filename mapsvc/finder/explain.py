@@ -24,7 +24,8 @@ import numpy as np
 
 from mapsvc.core.filters import CapabilityFilter, FilterSet
 from mapsvc.finder.index import ProviderIndex
-from mapsvc.finder.search import FinderResult, Text, find_providers
+from mapsvc.finder.reasons import Text
+from mapsvc.finder.search import FinderResult, find_providers
 
 LOWEST_LEVEL = "consult"
 

@@ -68,8 +68,8 @@ def result_rows(
     positions = [m.pos for m in result.matches]
     lons, lats = index.lon[positions].tolist(), index.lat[positions].tolist()
     out = []
-    for match, lon, lat in zip(result.matches, lons, lats, strict=True):
-        record = index.pick(match.pos, names)
+    records = index.pick_many(positions, names)
+    for match, lon, lat, record in zip(result.matches, lons, lats, records, strict=True):
         props = {f: _jsonable(record[f]) for f in shown if f in record}
         ptype = record.get("type")
         if ptype not in labels:

@@ -64,6 +64,7 @@ ARRAYS_FOR_TESTS = (
     "radius_m",
     "minutes",
     "poly_pos",
+    "answer_ids",
 )
 
 
@@ -106,6 +107,10 @@ class ProviderIndex:
     # last confirmation as datetime64[s] (NaT: never); a mapped index reads it from its file,
     # an in-memory one builds it on first use (mapsvc.finder.temporal.confirmed_times)
     confirmed: np.ndarray | None = None
+    # each provider's answer to each capability as a number in that capability's shared
+    # answers (mapsvc.finder.answers); None: read every answer from the text
+    answer_ids: np.ndarray | None = None
+    answer_values: tuple[tuple[Any, ...], ...] = ()
     _memo: dict[str, Any] = field(default_factory=dict, repr=False)
     _local: threading.local = field(default_factory=threading.local, repr=False)
     _pos: dict[str, int] | None = field(default=None, repr=False)
@@ -151,6 +156,14 @@ class ProviderIndex:
             found: dict[str, Any] = pick(pos, names)
             return found
         return {n: _plain(self.columns[n][pos]) for n in names if n in self.columns}
+
+    def pick_many(self, positions: list[int], names: tuple[str, ...]) -> list[dict[str, Any]]:
+        """:meth:`pick` for each of ``positions`` (a mapped index decodes them at once)."""
+        many = getattr(self.columns, "pick_many", None)
+        if many is not None:
+            found: list[dict[str, Any]] = many(positions, names)
+            return found
+        return [self.pick(pos, names) for pos in positions]
 
     def capabilities(self, pos: int) -> dict[str, Any]:
         """The stored capability answers of one provider (kept as JSON text: a national

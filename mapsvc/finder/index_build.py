@@ -19,6 +19,7 @@ from scipy.spatial import cKDTree
 
 from mapsvc.core.projection import to_metres, utm_crs_for_extent
 from mapsvc.core.taxonomy import Taxonomy
+from mapsvc.finder.answers import AnswerCodes
 from mapsvc.finder.index import (
     INDEX_KINDS,
     RULE_POLYGON,
@@ -30,7 +31,9 @@ from mapsvc.finder.index import (
 from mapsvc.geo.service_areas import explicit_area, lookup_code
 
 
-def _cap_matrix(caps_col: list[Any], taxonomy: Taxonomy) -> tuple[tuple[str, ...], np.ndarray]:
+def _cap_matrix(
+    caps_col: list[Any], taxonomy: Taxonomy
+) -> tuple[tuple[str, ...], np.ndarray, AnswerCodes]:
     keys = tuple(taxonomy.capabilities)
     col_of = {k: j for j, k in enumerate(keys)}
     ranks = {lv.key: lv.rank for lv in taxonomy.levels}
@@ -39,12 +42,16 @@ def _cap_matrix(caps_col: list[Any], taxonomy: Taxonomy) -> tuple[tuple[str, ...
     }
     kinds = {k: c.kind for k, c in taxonomy.capabilities.items()}
     matrix = np.full((len(caps_col), len(keys)), UNKNOWN, dtype=np.int8, order="F")
+    answers = AnswerCodes(len(caps_col), keys)
     for i, caps in enumerate(caps_col):
         if not caps:
             continue
         for key, value in caps.items():
             j = col_of.get(key)
-            if j is None or not value:
+            if j is None:
+                continue
+            answers.add(i, j, value)
+            if not value:
                 continue
             kind = kinds[key]
             if kind == "level":
@@ -56,7 +63,7 @@ def _cap_matrix(caps_col: list[Any], taxonomy: Taxonomy) -> tuple[tuple[str, ...
             else:
                 code = 1 if value.get("value") else UNKNOWN
             matrix[i, j] = code
-    return keys, matrix
+    return keys, matrix, answers
 
 
 def _area_polygons(
@@ -134,7 +141,7 @@ def build_index(
     type_code = np.array([type_index.get(t, -1) for t in types], dtype=np.int16)
     status = columns.get("status") or ["active"] * n
     active = np.array([(s or "active") == "active" for s in status], dtype=bool)
-    cap_keys, caps = _cap_matrix(columns.get("capabilities") or [None] * n, taxonomy)
+    cap_keys, caps, answers = _cap_matrix(columns.get("capabilities") or [None] * n, taxonomy)
     columns["capabilities"] = [
         json.dumps(c, ensure_ascii=False, separators=(",", ":")) if c else None
         for c in columns.get("capabilities") or [None] * n
@@ -215,6 +222,8 @@ def build_index(
         area_names=area_names,
         problems=problems,
         areas=areas,
+        answer_ids=answers.ids,
+        answer_values=answers.values(),
     )
 
 

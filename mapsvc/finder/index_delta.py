@@ -8,7 +8,10 @@ index of their own (:func:`~mapsvc.finder.index_build.build_index` with the fold
 and areas: the same code as a full build), encoded the same way
 (:func:`~mapsvc.finder.index_rows.encode_rows`) and merged by store id into the previous
 folder's per-row arrays and blobs (the unchanged byte ranges copied as they are), so the
-folder written equals a full build's file for file (``tests/test_index_delta.py``).
+folder written equals a full build's file for file (``tests/test_index_delta.py``), but for
+the shared capability answers (:mod:`mapsvc.finder.answers`): the changed rows' answers
+are numbered in the previous folder's table, extended by the answers it lacked, so each
+row has the same answer as in a full build under another number.
 
 ``None`` (the caller builds in full) when there is no usable previous folder (none of
 this format, areas changed since, no store ids), when a bump of the providers counter
@@ -33,6 +36,7 @@ from sqlalchemy import func, select
 
 from mapsvc.core.models import Provider, ProviderChange
 from mapsvc.core.projection import utm_crs_for_extent
+from mapsvc.finder import answers
 from mapsvc.finder.index_records import (
     RecordColumns,
     blob_pieces,
@@ -147,7 +151,18 @@ def build_changes(
             tuple(meta["column_kinds"]),
         ):
             return None
-        merged = _merge(old, keep, encode_rows(mini, layout, plain))
+        if mini.cap_keys != tuple(meta["cap_keys"]):
+            return None
+        changed_rows = encode_rows(mini, layout, plain)
+        # the changed rows' answers numbered in the previous folder's shared answers
+        # (extended by those it lacks: unused entries are harmless, a full build drops them)
+        table = json.loads((folder / "answers.json").read_text(encoding="utf-8"))
+        changed_rows.arrays["answer_ids"], changed_rows.answers = answers.extend(
+            table, changed_rows.arrays["answer_ids"], mini.answer_values
+        )
+        merged = _merge(old, keep, changed_rows)
+        if merged is not None and [len(t) for t in table] == [len(t) for t in merged[0].answers]:
+            merged[0].linked["answers.json"] = folder / "answers.json"  # nothing added
         if merged is None:
             return None
         rows, blobs = merged
@@ -226,7 +241,7 @@ def _merge(old: _Previous, keep: np.ndarray, rows: Rows) -> tuple[Rows, Any] | N
     new_of_kept, new_of_row = where[: kept.size], where[kept.size :]
     # the same providers at the same positions (edits only): most files stay as they are
     same_rows = n_new == keep.size and bool(np.array_equal(new_of_kept, kept))
-    merged = Rows(uids=[], arrays={}, blobs={})
+    merged = Rows(uids=[], arrays={}, blobs={}, answers=rows.answers)
     for name in meta["row_arrays"]:
         before, added = old.array(name), rows.arrays[name]
         if added.dtype != before.dtype or added.shape[1:] != before.shape[1:]:

@@ -18,6 +18,9 @@ Layout of ``<instance>/index/providers-<key>-<generation>/``:
   ``professional_visible``) as int8 -1/0/1, kept out of the records;
 * ``polygons.bin`` + ``polygons.npy``: the explicit service-area polygons as WKB;
 * ``areas.bin`` + ``areas.npy`` + ``areas.json``: the loaded areas (WKB and their columns);
+* ``answer_ids.npy`` + ``answers.json``: each provider's capability answers as numbers
+  in each capability's distinct answers (:mod:`mapsvc.finder.answers`; an incremental
+  build appends to the previous table, so entries may be unused);
 * ``ids.npy``: the store's ids (ascending: a full build reads the store in id order);
 * ``meta.json`` (written last): generation and the store's counters the folder starts
   from (``generations``), CRS, keys, area names, problems, the per-row arrays and blobs
@@ -74,7 +77,9 @@ from mapsvc.finder.index_rows import (
     plain_columns,
 )
 
-FORMAT = 3  # 2: flag columns as int8 arrays; 3: row arrays/blobs listed, ids, census
+# 2: flag columns as int8 arrays; 3: row arrays/blobs listed, ids, census; 4: shared
+# capability answers (answer_ids.npy + answers.json)
+FORMAT = 4
 
 
 def write_index(index: ProviderIndex, folder: Path, *, base: dict[str, int] | None = None) -> Path:
@@ -158,6 +163,9 @@ def write_folder(
             order = np.argsort(lon, kind="stable").astype(np.int64)
             np.save(tmp / "lon_order.npy", order)
             np.save(tmp / "sorted_lon.npy", lon[order])
+        if unless_linked("answers.json"):  # NaN as in the capability texts
+            shared = json.dumps(rows.answers, ensure_ascii=False, separators=(",", ":"))
+            (tmp / "answers.json").write_text(shared, encoding="utf-8")
         if unless_linked("poly_pos.npy", "polygons.npy", "polygons.bin"):
             positions = sorted(rows.polygons)
             np.save(tmp / "poly_pos.npy", np.array(positions, dtype=np.int64))
@@ -227,6 +235,7 @@ def read_index(folder: Path, taxonomy: Taxonomy) -> ProviderIndex:
     lon, lat, xy = arrays["lon"], arrays["lat"], arrays["xy"]
     source = np.array(SOURCES, dtype=object)[np.load(folder / "rule_source.npy")]
     confirmed = folder / "confirmed_at.npy"  # absent in folders written before it
+    answer_values = json.loads((folder / "answers.json").read_text(encoding="utf-8"))
     return ProviderIndex(
         generation=int(meta["generation"]),
         taxonomy=taxonomy,
@@ -257,6 +266,8 @@ def read_index(folder: Path, taxonomy: Taxonomy) -> ProviderIndex:
         lon_order=_mapped(folder / "lon_order.npy"),
         sorted_lon=_mapped(folder / "sorted_lon.npy"),
         confirmed=_mapped(confirmed) if confirmed.exists() else None,
+        answer_ids=arrays["answer_ids"],
+        answer_values=tuple(tuple(values) for values in answer_values),
     )
 
 

@@ -70,15 +70,18 @@ class RecordColumns(Mapping[str, list[Any]]):
         )
         return {name: found[name] for name in self._names}
 
-    def pick(self, pos: int, names: tuple[str, ...]) -> dict[str, Any]:
-        """Only ``names`` of the record at ``pos`` (those it has), decoding its stored
-        values once and no text column it was not asked for."""
+    def _plan(self, names: tuple[str, ...]) -> Any:
         plan = self._plans.get(names)
         if plan is None:
             stored = [(n, self._col[n]) for n in names if n in self._col]
             texts = [n for n in names if n in self._texts]
             plan = self._plans[names] = (stored, texts, [n for n in names if n in self._flags])
-        stored, texts, flags = plan
+        return plan
+
+    def pick(self, pos: int, names: tuple[str, ...]) -> dict[str, Any]:
+        """Only ``names`` of the record at ``pos`` (those it has), decoding its stored
+        values once and no text column it was not asked for."""
+        stored, texts, flags = self._plan(names)
         out: dict[str, Any] = {}
         if stored:
             values = self._values(pos)
@@ -87,6 +90,34 @@ class RecordColumns(Mapping[str, list[Any]]):
             out[name] = self._text(name, pos)
         for name in flags:
             out[name] = _FLAG_VALUES[int(self._flags[name][pos]) + 1]
+        return out
+
+    def pick_many(self, positions: list[int], names: tuple[str, ...]) -> list[dict[str, Any]]:
+        """:meth:`pick` for each of ``positions``, their stored values decoded at once."""
+        stored, texts, flags = self._plan(names)
+        if stored and positions:
+            # rows need not follow each other (an incremental build appends changed rows)
+            blob, starts, ends = self._blob, self._starts, self._ends
+            pieces = [blob[starts[p] : ends[p]] for p in positions]
+            decoded = json.loads(b"[" + b",".join(pieces) + b"]")
+            kinds = dict(self._kinds)
+            dated = [
+                (name, dt.datetime if kinds[i] == "datetime" else dt.date)
+                for name, i in stored
+                if i in kinds
+            ]
+            out = [{name: values[i] for name, i in stored} for values in decoded]
+            for row in out:
+                for name, parse in dated:
+                    if row[name] is not None:
+                        row[name] = parse.fromisoformat(row[name])
+        else:
+            out = [{} for _ in positions]
+        for row, pos in zip(out, positions, strict=True):
+            for name in texts:
+                row[name] = self._text(name, pos)
+            for name in flags:
+                row[name] = _FLAG_VALUES[int(self._flags[name][pos]) + 1]
         return out
 
     def value(self, name: str, pos: int) -> Any:

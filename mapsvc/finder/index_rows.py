@@ -66,6 +66,8 @@ class Rows:
     polygons: dict[int, bytes] = field(default_factory=dict)  # position -> WKB (metres)
     area_names: dict[int, list[str]] = field(default_factory=dict)
     problems: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
+    # each capability's shared answers, the table the rows' answer_ids number into
+    answers: tuple[tuple[Any, ...], ...] = ()
     # files of the folder that are the same as a previous folder's: linked, not written
     linked: dict[str, Path] = field(default_factory=dict)
 
@@ -122,6 +124,8 @@ def plain_columns(index: ProviderIndex) -> dict[str, list[Any]]:
 
 def encode_rows(index: ProviderIndex, layout: Layout, plain: dict[str, list[Any]]) -> Rows:
     """The per-row data of ``index`` (``plain``: :func:`plain_columns`) in ``layout``."""
+    if index.answer_ids is None:
+        raise ValueError("an index without answer codes (mapsvc.finder.answers) is not written")
     arrays = {name: np.asarray(getattr(index, name)) for name in ARRAYS}
     arrays["confirmed_at"] = confirmed_times(index)
     code = {s: i for i, s in enumerate(SOURCES)}
@@ -159,4 +163,5 @@ def encode_rows(index: ProviderIndex, layout: Layout, plain: dict[str, list[Any]
         polygons=dict(zip(np.asarray(index.poly_pos).tolist(), list(wkb), strict=True)),
         area_names=dict(index.area_names),
         problems=problems,
+        answers=index.answer_values,
     )

@@ -31,7 +31,7 @@ from mapsvc.core.addresses import normalise, split_prefecture_city
 from mapsvc.core.errors import InvalidInput
 from mapsvc.core.filters import FilterSet
 from mapsvc.finder.index import RULE_POLYGON, ProviderIndex
-from mapsvc.finder.search import Text
+from mapsvc.finder.reasons import Text
 
 MAX_ADDRESS = 200
 CENTRE_TYPE = "community_support_center"

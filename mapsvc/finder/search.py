@@ -40,24 +40,15 @@ from typing import Any
 import numpy as np
 import shapely
 
-from mapsvc.core.filters import CapabilityFilter, FilterSet
-from mapsvc.core.taxonomy import Taxonomy
+from mapsvc.core.filters import FilterSet
+from mapsvc.finder.answers import answers_of
 from mapsvc.finder.index import RULE_POLYGON, RULE_RADIUS, RULE_TRAVEL, ProviderIndex
+from mapsvc.finder.reach import ReachGrid
+from mapsvc.finder.reasons import Text, area_reason, capability_reason, minutes_text
 from mapsvc.geo.area_check import times_to_point
 
 DEFAULT_HORIZON_MIN = 60.0  # travel times are computed at least this far, for ordering
 _RULE_NAMES = {RULE_POLYGON: "polygon", RULE_TRAVEL: "travel_time"}  # else "radius"
-
-
-@dataclass(frozen=True)
-class Text:
-    """A sentence in both languages (views pick one with ``get(lang)``)."""
-
-    ja: str
-    en: str
-
-    def get(self, lang: str) -> str:
-        return self.en if lang == "en" else self.ja
 
 
 @dataclass
@@ -84,14 +75,6 @@ class Match:
     def travel_text(self) -> Text | None:
         """「車で約 7 分」, or 「車で1分未満」 when the drive rounds to 0 minutes."""
         return None if self.travel_s is None else minutes_text(self.travel_s)
-
-
-def minutes_text(travel_s: float) -> Text:
-    """A drive in words: whole minutes, or "less than a minute" (never "0 minutes")."""
-    minutes = int(round(travel_s / 60.0))
-    if minutes < 1:
-        return Text("車で1分未満", "under 1 min by car")
-    return Text(f"車で約 {minutes} 分", f"about {minutes} min by car")
 
 
 @dataclass
@@ -144,38 +127,6 @@ def fair_order(primary: np.ndarray, secondary: np.ndarray, seed: int) -> np.ndar
     return np.lexsort((shuffle, secondary, primary))
 
 
-def _capability_reason(
-    f: CapabilityFilter, value: dict[str, Any] | None, taxonomy: Taxonomy
-) -> Text:
-    cap = taxonomy.capability(f.key)
-    value = value or {}
-    if cap.kind == "choice":
-        option = cap.options.get(str(value.get("value")))
-        shown = (option.ja, option.en) if option else ("", "")
-    elif cap.kind in ("level", "flag"):
-        level = value.get("level")
-        shown = (taxonomy.level_label(level, "ja"), taxonomy.level_label(level, "en"))
-    else:
-        shown = ("あり", "yes")
-    wanted = f.describe(taxonomy, "ja"), f.describe(taxonomy, "en")
-    return Text(
-        f"{cap.label.ja}：{shown[0]}（条件 {wanted[0]}）",
-        f"{cap.label.en}: {shown[1]} (asked: {wanted[1]})",
-    )
-
-
-_SOURCE_WORDS = {
-    "provider": ("事業所が届け出た範囲", "the provider's own limit"),
-    "type_default": ("種別の標準", "the default for its type"),
-    "explicit": ("届け出た対応地域", "its declared service area"),
-    # a codes area naming no loaded area: never a silent radius (geo.area_codes)
-    "unresolved": (
-        "対応地域を特定できません。種別の標準で表示",
-        "the service area cannot be identified; shown with its type's default",
-    ),
-}
-
-
 def find_providers(
     index: ProviderIndex,
     lon: float,
@@ -223,7 +174,6 @@ def find_providers(
     seed = new_seed() if seed is None else int(seed)
     taxonomy = index.taxonomy
     mask = index.filter_mask(filters)
-    cand = np.flatnonzero(mask)
     notes: list[Text] = []
     result = FinderResult(
         float(lon),
@@ -234,11 +184,35 @@ def find_providers(
         seed,
         road is not None,
         notes,
-        len(cand),
+        int(np.count_nonzero(mask)),
     )
-    if len(cand) == 0:
+    if result.considered == 0:
         return result
     px, py = index.project(lon, lat)
+    point = shapely.Point(px, py)
+    poly_hits = (
+        np.empty(0, dtype=np.int64)
+        if index.poly_tree is None
+        else np.asarray(index.poly_tree.query(point, predicate="intersects"), dtype=np.int64)
+    )
+    times = None
+    if road is not None:
+        nodes, on_net = index.road_nodes(road, snap_m)
+        rx, ry = index.project_to(road.crs, lon, lat)
+        _pnode, pdist = road.snap(np.array([[rx, ry]]))
+        if pdist[0] <= snap_m:
+            need = index.minutes[mask & (np.asarray(index.rule) == RULE_TRAVEL)]
+            need_s = float(np.nanmax(need)) * 60.0 if need.size else 0.0
+            times = times_to_point(road, rx, ry, access_m, max(need_s, horizon_min * 60.0))
+            if not np.isfinite(times).any():
+                times = None  # no road within access_m of the point
+    # only the providers whose area can reach the point (mapsvc.finder.reach), ascending
+    reachable = [ReachGrid.of(index).near(px, py), np.asarray(index.poly_pos)[poly_hits]]
+    if times is not None:
+        reached = (np.asarray(index.rule) == RULE_TRAVEL) & on_net & np.isfinite(times[nodes])
+        reachable.append(np.flatnonzero(reached))
+    near = np.concatenate(reachable).astype(np.int64)
+    cand = np.unique(near[mask[near]])
     d = index.xy[cand] - np.array([px, py])
     dist = np.hypot(d[:, 0], d[:, 1])
     rule = index.rule[cand].copy()
@@ -246,16 +220,6 @@ def find_providers(
 
     travel_s = np.full(len(cand), np.nan)
     if road is not None:
-        nodes, on_net = index.road_nodes(road, snap_m)
-        rx, ry = index.project_to(road.crs, lon, lat)
-        _pnode, pdist = road.snap(np.array([[rx, ry]]))
-        times = None
-        if pdist[0] <= snap_m:
-            need = index.minutes[cand][rule == RULE_TRAVEL]
-            need_s = float(np.nanmax(need)) * 60.0 if need.size else 0.0
-            times = times_to_point(road, rx, ry, access_m, max(need_s, horizon_min * 60.0))
-            if not np.isfinite(times).any():
-                times = None  # no road within access_m of the point
         if times is None:
             notes.append(
                 Text(
@@ -288,8 +252,7 @@ def find_providers(
         covered[is_travel] = np.isfinite(t) & (t <= limit_s)
     is_poly = rule == RULE_POLYGON
     if is_poly.any() and index.poly_tree is not None:
-        hits = index.poly_tree.query(shapely.Point(px, py), predicate="intersects")
-        inside = set(index.poly_pos[np.asarray(hits, dtype=np.int64)].tolist())
+        inside = set(index.poly_pos[poly_hits].tolist())
         covered[is_poly] = [int(p) in inside for p in cand[is_poly]]
 
     keep = np.flatnonzero(covered)
@@ -301,21 +264,23 @@ def find_providers(
     order = keep[fair_order(primary, km_shown, seed)]
     if limit is not None:
         order = order[: max(0, int(limit))]
-    said: dict[tuple[str, str], Text] = {}  # the same answer reads the same: build it once
+    said: dict[tuple[int, int], Text] = {}  # the same answer reads the same: build it once
+    keys = [f.key for f in filters.capabilities]
+    positions = cand[order].tolist()
+    # shared answers are one object per distinct answer; every answer stays alive (in
+    # ``answers``) while ``said`` is used, so an object's id names one answer here
+    answers = answers_of(index, positions, keys)
 
-    def reason(f: CapabilityFilter, value: dict[str, Any] | None) -> Text:
-        key = (f.spec(), repr(value and (value.get("level"), value.get("value"))))
-        if key not in said:
-            said[key] = _capability_reason(f, value, taxonomy)
-        return said[key]
-
-    picked = zip(order.tolist(), cand[order].tolist(), strict=True)
-    for rank, (j, pos) in enumerate(picked, start=1):
-        caps = index.capabilities(pos) if filters.capabilities else {}
-        answers = tuple(caps.get(f.key) for f in filters.capabilities)
-        reasons = [reason(f, v) for f, v in zip(filters.capabilities, answers, strict=True)]
+    picked = zip(order.tolist(), positions, answers, strict=True)
+    for rank, (j, pos, asked) in enumerate(picked, start=1):
+        reasons = []
+        for k, (f, v) in enumerate(zip(filters.capabilities, asked, strict=True)):
+            text = said.get((k, id(v)))
+            if text is None:
+                text = said[(k, id(v))] = capability_reason(f, v, taxonomy)
+            reasons.append(text)
         t = None if np.isnan(travel_s[j]) else float(travel_s[j])
-        reasons.append(_area_reason(index, pos, int(rule[j]), float(dist[j]), t, fallback[j]))
+        reasons.append(area_reason(index, pos, int(rule[j]), float(dist[j]), t, fallback[j]))
         result.matches.append(
             Match(
                 pos=pos,
@@ -325,54 +290,10 @@ def find_providers(
                 area_rule=_RULE_NAMES.get(int(rule[j]), "radius"),
                 reasons=reasons,
                 rank=rank,
-                answers=answers,
+                answers=asked,
             )
         )
     return result
-
-
-def _area_reason(
-    index: ProviderIndex, pos: int, rule: int, dist_m: float, travel_s: float | None, fallback: Any
-) -> Text:
-    km = dist_m / 1000.0
-    source = str(index.rule_source[pos])
-    src = _SOURCE_WORDS.get(source, _SOURCE_WORDS["type_default"])
-    if rule == RULE_POLYGON:
-        names = index.area_names.get(pos)
-        if names:
-            return Text(
-                f"対応地域（{'・'.join(names)}）の中にあります（直線 {km:.1f} km）",
-                f"Inside its service area ({', '.join(names)}); {km:.1f} km in a straight line",
-            )
-        return Text(
-            f"届け出た対応地域の範囲内です（直線 {km:.1f} km）",
-            f"Inside its declared service area; {km:.1f} km in a straight line",
-        )
-    if rule == RULE_TRAVEL:
-        limit = float(index.minutes[pos])
-        drive = minutes_text(travel_s or 0.0)
-        return Text(
-            f"{drive.ja}（対応範囲は {limit:g} 分以内：{src[0]}）",
-            f"{drive.en[0].upper()}{drive.en[1:]} (serves up to {limit:g} min: {src[1]})",
-        )
-    radius = float(index.radius_m[pos]) / 1000.0
-    if fallback and source == "type_default":
-        src = ("種別の標準の半径", "its type's default radius")
-    why = {
-        "no_network": ("道路網が未読込のため", "no road network is loaded; "),
-        "point_off_network": (
-            "地点が道路網から離れているため",
-            "the point is off the road network; ",
-        ),
-        "provider_off_network": (
-            "事業所が道路網から離れているため",
-            "the provider is off the road network; ",
-        ),
-    }.get(str(fallback) if fallback else "", ("", ""))
-    return Text(
-        f"直線 {km:.1f} km（対応範囲は半径 {radius:g} km 以内：{why[0]}{src[0]}）",
-        f"{km:.1f} km in a straight line (serves within {radius:g} km: {why[1]}{src[1]})",
-    )
 
 
 @dataclass
