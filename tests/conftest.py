@@ -248,7 +248,20 @@ def serve_app(app: Any) -> Iterator[str]:
 
     from werkzeug.serving import make_server
 
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+    def closing(environ: dict[str, Any], start_response: Any) -> Iterator[bytes]:
+        # When the browser drops a connection (a navigation cancels an image load),
+        # werkzeug's dev server can fail while draining the request and skip closing the
+        # response: a static file's handle then leaks (a ResourceWarning, an error under
+        # filterwarnings=error). Close it ourselves when werkzeug lets go of the iterator.
+        body = app(environ, start_response)
+        try:
+            yield from body
+        finally:
+            close = getattr(body, "close", None)
+            if close is not None:
+                close()
+
+    server = make_server("127.0.0.1", 0, closing, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
