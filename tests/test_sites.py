@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import functools
 import itertools
 import json
+import time
 
 import numpy as np
 import pytest
@@ -20,6 +20,8 @@ from mapsvc.planner.sites import (
     radius_cover,
     swap_improve,
 )
+from mapsvc.planner.sites_bound import in_and_out, lp_relaxation, merge_units
+from mapsvc.planner.sites_exact import Search, best_split
 
 
 def _brute(a: np.ndarray, w: np.ndarray, k: int) -> float:
@@ -78,20 +80,24 @@ def test_reductions_keep_the_optimum_on_clustered_problems() -> None:
             assert w[a[:, result.chosen].any(axis=1)].sum() == best and len(result.chosen) <= k
 
 
-def test_unproven_answer_reports_its_bound(monkeypatch) -> None:
-    # when the MILP is not tried (too big for the time limit), the best known answer
-    # comes with its proven upper bound; this instance's Lagrangian bound is 54.5 > 54
-    import mapsvc.planner.sites as sites
-
-    monkeypatch.setattr(sites, "MILP_MAX_NONZEROS", 0)
+def test_unproven_answer_reports_its_bound() -> None:
+    # with no time to search, the first answer comes with the LP's proven upper bound;
+    # given time, the same instance is proven optimal (weights with halves, so the bound
+    # is not rounded down to the integer optimum)
     rng = np.random.default_rng(1)
-    a = rng.random((12, 6)) < 0.35
-    w = rng.integers(1, 9, 12).astype(float)
-    result = best_sites(csr_matrix(a), w, 2)
-    assert result.status == "time_limit" and result.optimal_gain == _brute(a, w, 2)
-    assert result.bound >= _brute(a, w, 2) and 0 < result.proven_gap < 0.05
-    monkeypatch.undo()
-    assert best_sites(csr_matrix(a), w, 2).status == "optimal"
+    for _ in range(50):
+        a = rng.random((12, 6)) < 0.35
+        w = rng.integers(1, 9, 12) + 0.5
+        best = _brute(a, w, 2)
+        if lp_relaxation(*merge_units(csr_matrix(a, dtype=float), w)[:2], 2).value > best + 0.1:
+            break
+    else:
+        raise AssertionError("no instance with an LP gap")
+    rushed = best_sites(csr_matrix(a), w, 2, time_limit_s=0.0)
+    assert rushed.status == "time_limit" and rushed.optimal_gain <= best
+    assert rushed.bound >= best and 0 < rushed.proven_gap < 0.2
+    settled = best_sites(csr_matrix(a), w, 2)
+    assert settled.status == "optimal" and settled.optimal_gain == round(best)
 
 
 def test_swap_search_beats_greedy_on_the_trap() -> None:
@@ -169,34 +175,113 @@ def test_what_if_command_checks_applies_to(store, runner) -> None:
     assert unit.exit_code == 1 and "15min or 3km" in unit.output
 
 
-def _cover(a: np.ndarray, w: np.ndarray, start: list[int]) -> tuple[list[int], float]:
-    return start, float(w[a[:, start].any(axis=1)].sum())
+def _best_with(dense: np.ndarray, w: np.ndarray, k: int, j: int, inside: bool) -> float:
+    cols = [c for c in range(dense.shape[1]) if c != j]
+    best = 0.0
+    for combo in itertools.combinations(cols, k - 1 if inside else k):
+        pick = [*combo, j] if inside else list(combo)
+        best = max(best, float(w[dense[:, pick].any(axis=1)].sum()))
+    return best
 
 
-def test_bound_rounds_keep_an_optimum_and_stay_above_it() -> None:
-    # the rounds of fixing (bound, fix out, re-merge with the multipliers summed, a better
-    # answer from the multipliers' top sites raising the bar) never cut every optimal
-    # choice and never report a bound below the optimum
-    from mapsvc.planner.sites_bound import fix_by_bound, merge_units
-
+def test_lp_bounds_hold_for_every_candidate_in_and_out() -> None:
+    # the LP's value bounds the optimum; from its multipliers, each candidate's "with"
+    # bound holds for every choice that has it and its "without" bound for every choice
+    # that does not (what fixing out and in relies on); the LP's sites add up to k
     rng = np.random.default_rng(7)
-    raised = 0
     for trial in range(4):
         units = rng.uniform(0, 4000, size=(150, 2))
-        a = radius_cover(units, rng.uniform(0, 4000, size=(14, 2)), 800 + 150 * trial)
+        a = radius_cover(units, rng.uniform(0, 4000, size=(11, 2)), 800 + 150 * trial)
         w = rng.integers(0, 9, 150).astype(float)
         merged, mw, where = merge_units(csr_matrix(a, dtype=float), w)
         assert mw.sum() == w[np.diff(a.indptr) > 0].sum() and where.max() == len(mw) - 1
         dense = merged.toarray() > 0
         for k in (2, 3):
+            lp = lp_relaxation(merged, mw, k)
+            assert lp.value >= _brute(dense, mw, k) - 1e-6
+            assert lp.x.sum() == pytest.approx(k) and lp.x.min() >= -1e-9 <= 1 - lp.x.max()
+            with_j, without_j = in_and_out(merged, mw, k, lp.lam)
+            for j in range(dense.shape[1]):
+                assert with_j[j] >= _best_with(dense, mw, k, j, True) - 1e-6
+                assert without_j[j] >= _best_with(dense, mw, k, j, False) - 1e-6
+
+
+def _towns(rng: np.random.Generator, n_units: int = 200) -> tuple[csr_matrix, np.ndarray]:
+    centres = rng.uniform(0, 6000, size=(3, 2))
+    half = n_units // 2
+    units = np.vstack(
+        [
+            centres[rng.integers(0, 3, half)] + rng.normal(0, 500, size=(half, 2)),
+            rng.uniform(0, 6000, size=(n_units - half, 2)),
+        ]
+    )
+    cands = np.vstack([rng.uniform(0, 6000, size=(10, 2)), units[rng.integers(0, n_units, 10)]])
+    a = radius_cover(units, cands, rng.uniform(300, 900))
+    merged, mw, _ = merge_units(csr_matrix(a, dtype=float), rng.integers(0, 9, n_units) * 1.0)
+    return merged, mw
+
+
+def test_search_split_and_branch_match_brute_force() -> None:
+    # towns with a rural spread: each step of the exact search (splitting into groups that
+    # share no unit, branching in/out) is run on its own from nothing known, and the whole
+    # search too, every answer and bound against brute force over all choices
+    from scipy.sparse import csgraph
+
+    rng = np.random.default_rng(3)
+    splits = 0
+    for _ in range(12):
+        merged, mw = _towns(rng)
+        dense = merged.toarray() > 0
+        labels = csgraph.connected_components(merged.T @ merged, directed=False)[1]
+        for k in (2, 3, 4):
             best = _brute(dense, mw, k)
-            cover = functools.partial(_cover, dense, mw)
-            for lower in (0.9 * best, best):
-                alive, sub, sub_w, bound, found = fix_by_bound(merged, mw, k, lower, 0.5, cover)
-                assert bound >= best - 1e-6
-                if found is not None:  # a better answer than ``lower`` came from the bound
-                    assert lower < cover(found)[1] <= best and len(found) == k
-                    raised += 1
-                assert _brute(dense[:, alive], mw, min(k, len(alive))) == best
-                assert sub.shape[1] == len(alive) and sub_w.sum() <= mw.sum()
-    assert raised > 0
+            runs = [
+                Search(time.perf_counter() + 30, True).solve(merged, mw, k, 0.0),
+                Search(time.perf_counter() + 30, True).branch(
+                    merged, mw, k, 0.0, rng.random(merged.shape[1])
+                ),
+            ]
+            if labels.max() > 0:
+                runs.append(
+                    Search(time.perf_counter() + 30, True).split(merged, mw, k, 0.0, labels)
+                )
+                splits += 1
+            for found in runs:
+                assert found.value == best and found.bound >= best and len(found.chosen) <= k
+                assert float(mw[dense[:, found.chosen].any(axis=1)].sum()) == best
+    assert splits >= 6
+
+
+def test_search_is_exact_where_brute_force_cannot_go() -> None:
+    # 600 units, 80 candidates (C(80, 6) = 300 million choices): the search's proven
+    # optimum equals HiGHS's on the plain MILP, for several k
+    from scipy.optimize import Bounds, LinearConstraint, milp
+    from scipy.sparse import hstack, identity
+
+    rng = np.random.default_rng(21)
+    units = np.vstack([rng.normal(2500, 700, size=(400, 2)), rng.uniform(0, 8000, size=(200, 2))])
+    a = radius_cover(units, rng.uniform(0, 8000, size=(80, 2)), 900)
+    w = rng.integers(0, 20, 600).astype(float)
+    merged, mw, _ = merge_units(csr_matrix(a, dtype=float), w)
+    m, n = merged.shape
+    for k in (3, 6):
+        res = milp(
+            np.concatenate([np.zeros(n), -mw]),
+            constraints=[
+                LinearConstraint(hstack([-merged, identity(m)]).tocsr(), -np.inf, 0.0),
+                LinearConstraint(np.concatenate([np.ones(n), np.zeros(m)])[None, :], k, k),
+            ],
+            integrality=np.concatenate([np.ones(n), np.zeros(m)]),
+            bounds=Bounds(0.0, 1.0),
+        )
+        assert res.status == 0
+        result = best_sites(csr_matrix(a), w, k)
+        assert result.status == "optimal" and result.optimal_gain == round(-res.fun)
+        assert w[a.toarray()[:, result.chosen].any(axis=1)].sum() == result.optimal_gain
+
+
+def test_best_split_over_groups() -> None:
+    # two groups' best covers for 0..3 sites: 3 sites go 2 + 1, not 3 + 0
+    total, counts = best_split([[0, 10, 14, 15], [0, 9, 11, 12]], 3)
+    assert (total, counts) == (23, [2, 1])
+    assert best_split([[0, 10, 14, 15], [0, 9]], 5) == (24, [3, 1])

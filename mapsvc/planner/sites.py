@@ -10,12 +10,15 @@ sites' areas are as many as possible (Church & ReVelle's MCLP). Formulation, wit
                sum_j x[j] == k,  x binary,  0 <= y <= 1
 
 Units with the same set of covering candidates are merged first (their weights added) and
-dominated candidates dropped, neither changing the optimum; a Lagrangian bound, in rounds
-that fix out the candidates that cannot beat the best known answer and shrink the model
-(:mod:`mapsvc.planner.sites_bound`), then proves that answer optimal or leaves HiGHS
-(:func:`scipy.optimize.milp`) to solve what is left. When that is not proven in the time
-limit, the answer says so with its proven upper bound. The greedy answer (add the site with the largest gain, k times; what
-AccessMod's scaling-up does) is computed beside it, with the gap between the two.
+dominated candidates dropped, neither changing the optimum. The exact search
+(:mod:`mapsvc.planner.sites_exact`) then bounds by the LP relaxation (HiGHS,
+:mod:`mapsvc.planner.sites_bound`), fixes out the candidates that cannot be in a better
+answer than the best known, splits what is left into groups of candidates that share no
+unit (the best answer is then the best split of k over the groups) and branches where a
+group will not split. When time runs out before the answer is proven optimal, the answer
+says so with its proven upper bound. The greedy answer (add the site with the largest
+gain, k times; what AccessMod's scaling-up does) is computed beside it, with the gap
+between the two.
 
 A site's area is a radius (``km``) or a travel time (``minutes``) by the same inside-rule
 as coverage (:mod:`mapsvc.geo.service_areas`); candidates are a regular grid over the
@@ -28,18 +31,15 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import Bounds, LinearConstraint, milp
-from scipy.sparse import coo_matrix, csc_matrix, csr_matrix, hstack, identity
+from scipy.sparse import coo_matrix, csc_matrix, csr_matrix
 from scipy.spatial import cKDTree
 
 from mapsvc.core.errors import InvalidInput
-from mapsvc.planner.sites_bound import fix_by_bound, merge_units
+from mapsvc.planner.sites_bound import merge_units
+from mapsvc.planner.sites_exact import Search
 
 MAX_K = 50
 MAX_CANDIDATES = 50_000
-# HiGHS's presolve does not watch the time limit: above this the reduced MILP is not tried
-# (at 20,000 units x 5,000 candidates a 0.9 M-nonzero model took 47 s to presolve).
-MILP_MAX_NONZEROS = 150_000
 
 
 @dataclass
@@ -49,7 +49,7 @@ class SitesResult:
     greedy: list[int]
     optimal_gain: int
     greedy_gain: int
-    bound: float  # HiGHS's upper bound (== optimal_gain when proven optimal; inf if none)
+    bound: float  # proven upper bound (== optimal_gain when proven optimal; inf if none)
     status: str  # optimal | time_limit (then ``chosen`` is the best found, maybe greedy's)
     seconds: float
     candidates: int
@@ -182,12 +182,11 @@ def best_sites(a: csr_matrix, w: np.ndarray, k: int, time_limit_s: float = 60.0)
     """Exact MCLP and greedy for ``k`` sites.
 
     Steps: drop weightless units and merge units covered by the same candidates; greedy
-    and a swap local search from it (the lower bound); drop dominated candidates; a
-    Lagrangian upper bound in rounds (each also swap-searching its top k sites, which can
-    beat that answer), which proves the best answer optimal when they meet and otherwise
-    fixes out every candidate whose best possible choice stays below it; HiGHS on what is
-    left (when it is small enough to presolve within the time limit). When HiGHS does not finish, ``status`` is
-    ``time_limit``, ``chosen`` the best known answer and ``bound`` the proven upper bound.
+    and a swap local search from it (the first answer to beat); drop dominated candidates;
+    the exact search of :mod:`mapsvc.planner.sites_exact` (LP bound, fixing, split into
+    groups that share no unit, branching) until the best answer is proven optimal or
+    ``time_limit_s`` is up. Then ``status`` is ``time_limit``, ``chosen`` the best answer
+    found and ``bound`` the proven upper bound.
 
     Parameters
     ----------
@@ -220,60 +219,18 @@ def best_sites(a: csr_matrix, w: np.ndarray, k: int, time_limit_s: float = 60.0)
     best = swap_improve(merged, weights, greedy, min(2.0, time_limit_s / 5))
     best_gain = covered_weight(merged, weights, best)
     alive = np.flatnonzero(_drop_dominated(merged, weights))
-    sub = full = csr_matrix(merged[:, alive])
-    seconds = min(6.0, 0.7 * (time_limit_s - (time.perf_counter() - started)))
-
-    def improve(start: list[int]) -> tuple[list[int], float]:
-        chosen = [int(alive[j]) for j in swap_improve(full, weights, start, 0.5)]
-        return chosen, covered_weight(merged, weights, chosen)
-
-    kept, sub, sub_w, bound, found = fix_by_bound(sub, weights, k, best_gain, seconds, improve)
-    if found is not None:  # the Lagrangian's top sites, swap-searched, beat the first answer
-        best, best_gain = found, covered_weight(merged, weights, found)
-    if bound <= best_gain + 1e-6 * max(bound, 1.0):
-        return result(best, best_gain, best_gain, "optimal")
-    alive = alive[kept]
-    remaining = time_limit_s - (time.perf_counter() - started)
-    if len(alive) <= k:
-        chosen = [int(j) for j in alive]
-        gain = covered_weight(merged, weights, chosen)
-        if gain >= best_gain:
-            return result(chosen, gain, gain, "optimal")
-    if sub.nnz > MILP_MAX_NONZEROS or remaining <= 0.5:
-        return result(best, best_gain, bound, "time_limit")
-    chosen, dual, proven = _milp(sub, sub_w, k, remaining)
-    chosen = [int(alive[j]) for j in chosen]
+    sub, sub_w, _ = merge_units(csr_matrix(merged[:, alive]), weights)
+    integral = bool(np.all(weights == np.round(weights)))
+    search = Search(started + time_limit_s, integral)
+    found = search.solve(sub, sub_w, k, best_gain)
+    chosen = [int(alive[j]) for j in found.chosen]
     gain = covered_weight(merged, weights, chosen)
-    if gain < best_gain:  # a time-limited incumbent can be worse than what we had
-        chosen, gain = best, best_gain
-    if proven:
-        return result(chosen, gain, gain, "optimal")
-    return result(chosen, gain, min(bound, dual), "time_limit")
-
-
-def _milp(a: csr_matrix, w: np.ndarray, k: int, seconds: float) -> tuple[list[int], float, bool]:
-    """HiGHS on the reduced problem: chosen columns, dual bound, proven optimal."""
-    n_cand, m = a.shape[1], a.shape[0]
-    # variables: x (n_cand, binary) then y (m, continuous 0..1)
-    c = np.concatenate([np.zeros(n_cand), -w])
-    cover = LinearConstraint(hstack([-a, identity(m, format="csr")]).tocsr(), -np.inf, 0.0)
-    count = LinearConstraint(
-        csr_matrix(np.concatenate([np.ones(n_cand), np.zeros(m)])[None, :]), k, k
-    )
-    res = milp(
-        c,
-        constraints=[cover, count],
-        integrality=np.concatenate([np.ones(n_cand), np.zeros(m)]),
-        bounds=Bounds(0.0, 1.0),
-        options={"time_limit": seconds, "disp": False, "mip_rel_gap": 1e-6},
-    )
-    chosen: list[int] = []
-    if res.x is not None:
-        x = res.x[:n_cand]
-        chosen = [int(j) for j in np.argsort(-x)[:k] if x[j] > 0.5]
-    dual = getattr(res, "mip_dual_bound", None)
-    bound = -float(dual) if dual is not None and np.isfinite(dual) else float("inf")
-    return chosen, bound, res.status == 0
+    if gain > best_gain:
+        best, best_gain = chosen, gain
+    bound = max(found.bound, best_gain)
+    if not search.beats(bound, best_gain):
+        return result(best, best_gain, best_gain, "optimal")
+    return result(best, best_gain, bound, "time_limit")
 
 
 def read_candidates(path: str) -> np.ndarray:
