@@ -199,6 +199,9 @@ def test_lp_bounds_hold_for_every_candidate_in_and_out() -> None:
         for k in (2, 3):
             lp = lp_relaxation(merged, mw, k)
             assert lp.value >= _brute(dense, mw, k) - 1e-6
+            for j in range(1, 6):  # the count's dual bounds the LP at every other count
+                other = lp_relaxation(merged, mw, j).value
+                assert other <= lp.value + lp.slope * (j - k) + 1e-6
             assert lp.x.sum() == pytest.approx(k) and lp.x.min() >= -1e-9 <= 1 - lp.x.max()
             with_j, without_j = in_and_out(merged, mw, k, lp.lam)
             for j in range(dense.shape[1]):

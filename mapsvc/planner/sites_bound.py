@@ -45,6 +45,7 @@ class Relaxation:
     value: float
     lam: np.ndarray
     x: np.ndarray
+    slope: float  # the count row's dual: LP(j) <= value + slope * (j - k) for every j
 
 
 def lp_relaxation(a: csr_matrix, w: np.ndarray, k: int) -> Relaxation:
@@ -55,7 +56,9 @@ def lp_relaxation(a: csr_matrix, w: np.ndarray, k: int) -> Relaxation:
 
     which has one row per candidate instead of one per unit (at 13,728 units x 4,976
     candidates: 0.6 s, against 37 s for the primal by interior point). The optimal ``lam``
-    is the Lagrangian's best; the rows' duals are the primal sites ``x``."""
+    is the Lagrangian's best; the rows' duals are the primal sites ``x``. The same dual
+    solution is feasible for every site count, so ``nu`` (``slope``) bounds the LP, and with
+    it the optimum, for every other count too (the LP's value is concave in k)."""
     from scipy.optimize import linprog
     from scipy.sparse import hstack, identity
 
@@ -70,7 +73,8 @@ def lp_relaxation(a: csr_matrix, w: np.ndarray, k: int) -> Relaxation:
     if res.status != 0:  # not expected (the LP is always feasible and bounded)
         raise RuntimeError(f"HiGHS could not solve the sites LP: {res.message}")
     lam = np.clip(res.x[:m], 0.0, w)
-    return Relaxation(float(w.sum() + res.fun), lam, -np.asarray(res.ineqlin.marginals))
+    x = -np.asarray(res.ineqlin.marginals)
+    return Relaxation(float(w.sum() + res.fun), lam, x, float(res.x[-1]))
 
 
 def in_and_out(

@@ -208,8 +208,10 @@ class Group:
 
     def relax(self, j: int, search: Search) -> None:
         """Tighten ``upper[j]`` to the LP relaxation's value."""
-        bound = search.floor(lp_relaxation(self.a, self.w, j).value)
-        self.upper[j] = max(min(self.upper[j], bound), self.lower[j])
+        lp = lp_relaxation(self.a, self.w, j)
+        for i in range(1, len(self.upper)):  # one LP bounds every count (see Relaxation)
+            bound = search.floor(lp.value + lp.slope * (i - j) if i != j else lp.value)
+            self.upper[i] = max(min(self.upper[i], bound), self.lower[i])
         self.relaxed[j] = True
 
     def settle(self, j: int, target: float, search: Search) -> None:
