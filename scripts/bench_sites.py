@@ -1,4 +1,4 @@
-"""Benchmark: best k new sites (exact MCLP with HiGHS) against greedy, same run.
+"""Benchmark: best k new sites (exact MCLP: LP bound, fixing, split, branch) against greedy, same run.
 
 Synthetic but shaped like a city: ``--units`` population points (a few dense centres and
 a sparse rural spread, residents aged 75+ drawn per unit), a third of them already covered
@@ -50,7 +50,7 @@ def main() -> None:
     parser.add_argument("--k", type=int, nargs="+", default=[3, 5, 10])
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--seed", type=int, default=5)
-    parser.add_argument("--time-limit", type=float, default=10.0, help="HiGHS wall seconds.")
+    parser.add_argument("--time-limit", type=float, default=10.0, help="Search wall seconds.")
     args = parser.parse_args()
     xy, old, covered = synthetic(args.units, args.seed)
     weights = np.where(covered, 0.0, old)

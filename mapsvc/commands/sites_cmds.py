@@ -130,8 +130,8 @@ def sites(
     time_limit: float,
     as_json: bool,
 ) -> None:
-    """Best k new sites: maximise the residents aged 75+ newly covered (exact MCLP: bounds,
-    then HiGHS), with the greedy answer and its gap beside it; an answer not proven within
+    """Best k new sites: maximise the residents aged 75+ newly covered (exact MCLP: LP bound,
+    fixing, split, branch), with the greedy answer and its gap beside it; an answer not proven within
     --time-limit says so with its upper bound."""
     from mapsvc.planner.analyses import run_sites
 

@@ -2,7 +2,7 @@
 
 A general MILP solver stalls on this problem at a city's size (HiGHS spent a minute at the
 root node of a 658-candidate remainder), but the problem has a shape a solver does not see:
-sites only interact where their areas overlap. Once the Lagrangian fixing
+sites only interact where their areas overlap. Once the LP bound's fixing
 (:mod:`mapsvc.planner.sites_bound`) has removed the candidates that cannot be in a better
 answer, what is left usually falls apart into groups that share no unit (one per town
 centre, say). The best answer then is the best split of ``k`` over the groups, and each
