@@ -48,7 +48,9 @@ class Relaxation:
     slope: float  # the count row's dual: LP(j) <= value + slope * (j - k) for every j
 
 
-def lp_relaxation(a: csr_matrix, w: np.ndarray, k: int) -> Relaxation:
+def lp_relaxation(
+    a: csr_matrix, w: np.ndarray, k: int, seconds: float = np.inf
+) -> Relaxation | None:
     """The LP relaxation, solved exactly by HiGHS's dual simplex in its dual form:
 
         min  sum(w - lam) + k * nu + sum(s)
@@ -58,7 +60,8 @@ def lp_relaxation(a: csr_matrix, w: np.ndarray, k: int) -> Relaxation:
     candidates: 0.6 s, against 37 s for the primal by interior point). The optimal ``lam``
     is the Lagrangian's best; the rows' duals are the primal sites ``x``. The same dual
     solution is feasible for every site count, so ``nu`` (``slope``) bounds the LP, and with
-    it the optimum, for every other count too (the LP's value is concave in k)."""
+    it the optimum, for every other count too (the LP's value is concave in k). None when
+    ``seconds`` ran out first."""
     from scipy.optimize import linprog
     from scipy.sparse import hstack, identity
 
@@ -69,7 +72,12 @@ def lp_relaxation(a: csr_matrix, w: np.ndarray, k: int) -> Relaxation:
     limits[:m, 1] = w
     limits[m:, 1] = np.inf
     limits[-1] = (-np.inf, np.inf)
-    res = linprog(cost, A_ub=rows, b_ub=np.zeros(n), bounds=limits, method="highs-ds")
+    options = {"time_limit": max(float(seconds), 0.01)} if np.isfinite(seconds) else {}
+    res = linprog(
+        cost, A_ub=rows, b_ub=np.zeros(n), bounds=limits, method="highs-ds", options=options
+    )
+    if res.status == 1:  # out of time (or iterations): no bound
+        return None
     if res.status != 0:  # not expected (the LP is always feasible and bounded)
         raise RuntimeError(f"HiGHS could not solve the sites LP: {res.message}")
     lam = np.clip(res.x[:m], 0.0, w)

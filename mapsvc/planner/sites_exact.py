@@ -73,9 +73,14 @@ class Search:
         cols = np.arange(a.shape[1])  # columns left, as columns of the a given
         while True:
             lower = max(target, best.value)
-            lp = lp_relaxation(a, w, k)
-            if not self.beats(lp.value, lower) or self.expired():
-                best.bound = max(lower, best.value) if not self.expired() else lp.value
+            lp = lp_relaxation(a, w, k, self.deadline - time.perf_counter())
+            if lp is None:  # out of time before any bound
+                return best
+            if not self.beats(lp.value, lower):
+                best.bound = max(lower, best.value)
+                return best
+            if self.expired():
+                best.bound = lp.value
                 return best
             rounded = swap_improve(a, w, [int(j) for j in np.argsort(-lp.x)[:k]], budget)
             value = covered_weight(a, w, rounded)
@@ -208,7 +213,10 @@ class Group:
 
     def relax(self, j: int, search: Search) -> None:
         """Tighten ``upper[j]`` to the LP relaxation's value."""
-        lp = lp_relaxation(self.a, self.w, j)
+        lp = lp_relaxation(self.a, self.w, j, search.deadline - time.perf_counter())
+        if lp is None:  # out of time: the bounds stay as they are (and valid)
+            self.relaxed[j] = True
+            return
         for i in range(1, len(self.upper)):  # one LP bounds every count (see Relaxation)
             bound = search.floor(lp.value + lp.slope * (i - j) if i != j else lp.value)
             self.upper[i] = max(min(self.upper[i], bound), self.lower[i])
